@@ -1,0 +1,20 @@
+/* gst-deepgram-failover: plugin registration.
+ *
+ * Every element registers here, one GST_ELEMENT_REGISTER each, OR-ed together
+ * the way gst-plugins-good's soup plugin does: the plugin loads if any element
+ * registered.
+ */
+#include <config.h>
+
+#include <gst/gst.h>
+
+static gboolean plugin_init(GstPlugin *plugin) {
+  (void)plugin;
+  gboolean ok = TRUE; /* no element yet: the plugin still loads and lists itself */
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, deepgramfailover,
+                  "Deepgram speech-to-text that survives outages: live streaming, "
+                  "pre-recorded batch and a zero-loss failover between them",
+                  plugin_init, PACKAGE_VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
