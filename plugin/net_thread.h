@@ -1,0 +1,51 @@
+/* The network thread: one GMainContext on one thread, shared by every sink
+ * in the process (a registry like the breaker's: created on first use, gone
+ * when the last user lets go).
+ *
+ * All libsoup objects of a sink live on this context, so streaming threads
+ * never block on the network: they hand work over with invoke(). One thread
+ * for all sinks scales better than one per element (see docs/performance.md).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <functional>
+#include <memory>
+
+namespace dgf {
+
+class NetThread {
+public:
+  /* The process-wide thread, started on first use. */
+  static std::shared_ptr<NetThread> acquire();
+
+  ~NetThread();
+  NetThread(const NetThread &) = delete;
+  NetThread &operator=(const NetThread &) = delete;
+
+  GMainContext *context() const { return context_; }
+  bool is_current() const;
+
+  /* Runs fn on the network thread soon. Safe from any thread. */
+  void invoke(std::function<void()> fn);
+
+  /* Runs fn on the network thread and waits for it; runs inline when called
+   * on the network thread. Never call while holding a lock fn needs. */
+  void invoke_sync(const std::function<void()> &fn);
+
+  /* A timeout on the network thread; returns the GSource id for
+   * remove_source(). fn returns true to repeat. */
+  guint add_timeout(unsigned interval_ms, std::function<bool()> fn);
+  void remove_source(guint id);
+
+private:
+  NetThread();
+  static gpointer thread_main(gpointer loop);
+
+  GMainContext *context_ = nullptr;
+  GMainLoop *loop_ = nullptr;
+  GThread *thread_ = nullptr;
+};
+
+} // namespace dgf
