@@ -14,3 +14,6 @@ else
 fi
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2
+
+# The breaker's concurrency tests again, under ThreadSanitizer (a separate build dir).
+tools/run-tsan.sh
