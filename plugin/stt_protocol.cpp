@@ -111,6 +111,47 @@ template <> std::optional<Flush> from_structure<Flush>(const GstStructure *s) {
   return v;
 }
 
+GstStructure *to_structure(const Supervisor &v) {
+  return gst_structure_new(Supervisor::kName, "name", G_TYPE_STRING, v.name.c_str(), nullptr);
+}
+template <> std::optional<Supervisor> from_structure<Supervisor>(const GstStructure *s) {
+  Supervisor v;
+  if (!is<Supervisor>(s))
+    return std::nullopt;
+  get_optional(s, "name", &v.name);
+  return v;
+}
+
+GstStructure *to_structure(const UtteranceEndMessage &v) {
+  return gst_structure_new(UtteranceEndMessage::kName, "last-word-end", G_TYPE_UINT64,
+                           v.last_word_end, "channel", G_TYPE_INT, v.channel, "session-id",
+                           G_TYPE_STRING, v.session_id.c_str(), nullptr);
+}
+template <>
+std::optional<UtteranceEndMessage> from_structure<UtteranceEndMessage>(const GstStructure *s) {
+  UtteranceEndMessage v;
+  if (!is<UtteranceEndMessage>(s) || !get(s, "last-word-end", &v.last_word_end))
+    return std::nullopt;
+  get_optional(s, "channel", &v.channel);
+  get_optional(s, "session-id", &v.session_id);
+  return v;
+}
+
+GstStructure *to_structure(const SpeechStartedMessage &v) {
+  return gst_structure_new(SpeechStartedMessage::kName, "timestamp", G_TYPE_UINT64, v.timestamp,
+                           "channel", G_TYPE_INT, v.channel, "session-id", G_TYPE_STRING,
+                           v.session_id.c_str(), nullptr);
+}
+template <>
+std::optional<SpeechStartedMessage> from_structure<SpeechStartedMessage>(const GstStructure *s) {
+  SpeechStartedMessage v;
+  if (!is<SpeechStartedMessage>(s) || !get(s, "timestamp", &v.timestamp))
+    return std::nullopt;
+  get_optional(s, "channel", &v.channel);
+  get_optional(s, "session-id", &v.session_id);
+  return v;
+}
+
 GstStructure *to_structure(const Reconnect &v) {
   return gst_structure_new(Reconnect::kName, "attempt", G_TYPE_UINT, v.attempt, nullptr);
 }

@@ -19,7 +19,7 @@
 
 namespace dgf::stt {
 
-enum class Direction { Downstream, Upstream, Message };
+enum class Direction { Downstream, DownstreamSticky, Upstream, Message };
 
 /* Downstream, serialized, failover -> sink: transcribe what you hold now.
  * The sink answers with an Ack carrying the same flush_id once done. */
@@ -36,6 +36,15 @@ struct Reconnect {
   static constexpr const char *kName = "stt/reconnect";
   static constexpr Direction kDirection = Direction::Downstream;
   uint32_t attempt = 0;
+};
+
+/* Downstream, sticky, failover -> sink: a supervisor owns recovery. The sink
+ * then does not reconnect or replay on its own: it reports stt/health and
+ * waits for stt/reconnect, since the supervisor keeps the un-acked audio. */
+struct Supervisor {
+  static constexpr const char *kName = "stt/supervisor";
+  static constexpr Direction kDirection = Direction::DownstreamSticky;
+  std::string name; /* the supervising element, for logs */
 };
 
 /* Upstream, sink -> failover: whether the sink can transcribe now. */
@@ -113,6 +122,24 @@ struct AudioDropped {
   std::string reason;
 };
 
+/* Bus: Deepgram's UtteranceEnd (utterance-end-ms set): speech ended. */
+struct UtteranceEndMessage {
+  static constexpr const char *kName = "stt/utterance-end";
+  static constexpr Direction kDirection = Direction::Message;
+  uint64_t last_word_end = 0; /* pipeline time, ns */
+  int channel = 0;
+  std::string session_id;
+};
+
+/* Bus: Deepgram's SpeechStarted (vad-events=true). */
+struct SpeechStartedMessage {
+  static constexpr const char *kName = "stt/speech-started";
+  static constexpr Direction kDirection = Direction::Message;
+  uint64_t timestamp = 0; /* pipeline time, ns */
+  int channel = 0;
+  std::string session_id;
+};
+
 /* Bus: a shared breaker changed state. */
 struct BreakerChange {
   static constexpr const char *kName = "stt/breaker";
@@ -128,6 +155,9 @@ struct BreakerChange {
 /* Structure <-> struct. from_structure returns nullopt when the name differs
  * or a required field is missing or of the wrong type. */
 GstStructure *to_structure(const Flush &v);
+GstStructure *to_structure(const Supervisor &v);
+GstStructure *to_structure(const UtteranceEndMessage &v);
+GstStructure *to_structure(const SpeechStartedMessage &v);
 GstStructure *to_structure(const Reconnect &v);
 GstStructure *to_structure(const Health &v);
 GstStructure *to_structure(const Ack &v);
@@ -139,6 +169,11 @@ GstStructure *to_structure(const BreakerChange &v);
 
 template <typename T> std::optional<T> from_structure(const GstStructure *s);
 template <> std::optional<Flush> from_structure<Flush>(const GstStructure *s);
+template <> std::optional<Supervisor> from_structure<Supervisor>(const GstStructure *s);
+template <>
+std::optional<UtteranceEndMessage> from_structure<UtteranceEndMessage>(const GstStructure *s);
+template <>
+std::optional<SpeechStartedMessage> from_structure<SpeechStartedMessage>(const GstStructure *s);
 template <> std::optional<Reconnect> from_structure<Reconnect>(const GstStructure *s);
 template <> std::optional<Health> from_structure<Health>(const GstStructure *s);
 template <> std::optional<Ack> from_structure<Ack>(const GstStructure *s);
@@ -152,7 +187,9 @@ template <> std::optional<BreakerChange> from_structure<BreakerChange>(const Gst
 template <typename T> GstEvent *make_event(const T &v) {
   static_assert(T::kDirection != Direction::Message, "bus-only type");
   GstEventType type = T::kDirection == Direction::Downstream ? GST_EVENT_CUSTOM_DOWNSTREAM
-                                                             : GST_EVENT_CUSTOM_UPSTREAM;
+                      : T::kDirection == Direction::DownstreamSticky
+                          ? GST_EVENT_CUSTOM_DOWNSTREAM_STICKY
+                          : GST_EVENT_CUSTOM_UPSTREAM;
   return gst_event_new_custom(type, to_structure(v));
 }
 

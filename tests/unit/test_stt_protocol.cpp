@@ -29,6 +29,12 @@ static void test_flush_is_serialized_downstream() {
   g_assert_cmpstr(back->reason.c_str(), ==, "recovered");
   gst_event_unref(e);
 
+  e = make_event(Supervisor{"f"});
+  g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY);
+  g_assert_true(GST_EVENT_IS_STICKY(e));
+  g_assert_cmpstr(parse<Supervisor>(e)->name.c_str(), ==, "f");
+  gst_event_unref(e);
+
   e = make_event(Reconnect{3});
   g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM);
   g_assert_cmpuint(parse<Reconnect>(e)->attempt, ==, 3);
@@ -93,6 +99,14 @@ static void test_bus_messages_roundtrip() {
   g_assert_cmpuint(a->start, ==, 10 * GST_SECOND);
   g_assert_cmpuint(a->duration, ==, 250 * GST_MSECOND);
   g_assert_cmpstr(a->reason.c_str(), ==, "max-buffer");
+  gst_message_unref(m);
+
+  m = make_message(nullptr, UtteranceEndMessage{2 * GST_SECOND, 1, "s"});
+  g_assert_cmpuint(parse<UtteranceEndMessage>(m)->last_word_end, ==, 2 * GST_SECOND);
+  g_assert_cmpint(parse<UtteranceEndMessage>(m)->channel, ==, 1);
+  gst_message_unref(m);
+  m = make_message(nullptr, SpeechStartedMessage{GST_SECOND, 0, "s"});
+  g_assert_cmpuint(parse<SpeechStartedMessage>(m)->timestamp, ==, GST_SECOND);
   gst_message_unref(m);
 
   m = make_message(nullptr, BreakerChange{"deepgram", "open", "closed", 4, 3, 30 * GST_SECOND});

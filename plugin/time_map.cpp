@@ -1,0 +1,64 @@
+#include "time_map.h"
+
+#include <cmath>
+
+namespace dgf {
+
+uint64_t TimeMap::frames_to_ns(uint64_t frames) const {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(frames) * 1000000000u) / rate_);
+}
+
+void TimeMap::reset(int rate) {
+  rate_ = rate > 0 ? rate : 1;
+  runs_.clear();
+  sent_frames_ = 0;
+}
+
+void TimeMap::append(uint64_t pts, uint64_t frames) {
+  if (frames == 0)
+    return;
+  if (!runs_.empty()) {
+    Run &last = runs_.back();
+    uint64_t expected = last.pts + frames_to_ns(last.frames);
+    uint64_t distance = pts > expected ? pts - expected : expected - pts;
+    if (distance <= frames_to_ns(1)) {
+      last.frames += frames;
+      sent_frames_ += frames;
+      return;
+    }
+  }
+  runs_.push_back(Run{sent_frames_, pts, frames});
+  sent_frames_ += frames;
+}
+
+uint64_t TimeMap::to_pipeline(double seconds) const {
+  if (runs_.empty())
+    return 0;
+  double f = std::isfinite(seconds) && seconds > 0 ? std::llround(seconds * rate_) : 0.0;
+  uint64_t frame = f >= static_cast<double>(sent_frames_) ? sent_frames_ : static_cast<uint64_t>(f);
+  /* Most lookups hit the newest runs: search from the back. */
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+    if (frame >= it->first_frame) {
+      uint64_t into = frame - it->first_frame;
+      if (into > it->frames)
+        into = it->frames;
+      return it->pts + frames_to_ns(into);
+    }
+  }
+  return runs_.front().pts; /* before the oldest run kept */
+}
+
+uint64_t TimeMap::end_pts() const {
+  if (runs_.empty())
+    return 0;
+  return runs_.back().pts + frames_to_ns(runs_.back().frames);
+}
+
+void TimeMap::forget_before(double seconds) {
+  double f = std::isfinite(seconds) && seconds > 0 ? seconds * rate_ : 0.0;
+  while (runs_.size() > 1 &&
+         static_cast<double>(runs_.front().first_frame + runs_.front().frames) <= f)
+    runs_.pop_front();
+}
+
+} // namespace dgf

@@ -1,0 +1,54 @@
+/* Maps a live connection's audio clock to pipeline time.
+ *
+ * Deepgram times are seconds of audio received on one connection: they start
+ * at 0 on every connection and do not advance across a gap in the audio
+ * (a GAP event, a DISCONT, a paused pipeline) while pipeline time does. The
+ * map keeps one run per contiguous stretch of audio sent, so every Deepgram
+ * time lands on the right pipeline time even after gaps and reconnects.
+ */
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+namespace dgf {
+
+class TimeMap {
+public:
+  explicit TimeMap(int rate = 16000) : rate_(rate > 0 ? rate : 1) {}
+
+  /* A new connection (or new caps): Deepgram's clock restarts at 0. */
+  void reset(int rate);
+
+  /* `frames` frames were sent, the first at pipeline time `pts`. Audio that
+   * continues the previous run (within one frame) extends it. */
+  void append(uint64_t pts, uint64_t frames);
+
+  /* Pipeline time of connection-relative `seconds`; times past the audio
+   * sent clamp to its end. 0 runs: returns 0. */
+  uint64_t to_pipeline(double seconds) const;
+
+  uint64_t sent_frames() const { return sent_frames_; }
+  double sent_seconds() const { return static_cast<double>(sent_frames_) / rate_; }
+  /* Pipeline time just after the last frame sent (0 when nothing sent). */
+  uint64_t end_pts() const;
+  bool empty() const { return runs_.empty(); }
+
+  /* Drops runs that end at or before connection-relative `seconds`, keeping
+   * the map small on a long connection. */
+  void forget_before(double seconds);
+
+private:
+  struct Run {
+    uint64_t first_frame; /* connection-relative */
+    uint64_t pts;
+    uint64_t frames;
+  };
+  uint64_t frames_to_ns(uint64_t frames) const;
+
+  int rate_;
+  std::deque<Run> runs_;
+  uint64_t sent_frames_ = 0;
+};
+
+} // namespace dgf
