@@ -183,7 +183,7 @@ template <> std::optional<Health> from_structure<Health>(const GstStructure *s) 
 GstStructure *to_structure(const Ack &v) {
   return gst_structure_new(Ack::kName, "position", G_TYPE_UINT64, v.position, "session-id",
                            G_TYPE_STRING, v.session_id.c_str(), "flush-id", G_TYPE_UINT, v.flush_id,
-                           nullptr);
+                           "drained", G_TYPE_BOOLEAN, v.drained, nullptr);
 }
 template <> std::optional<Ack> from_structure<Ack>(const GstStructure *s) {
   Ack v;
@@ -191,6 +191,7 @@ template <> std::optional<Ack> from_structure<Ack>(const GstStructure *s) {
     return std::nullopt;
   get_optional(s, "session-id", &v.session_id);
   get_optional(s, "flush-id", &v.flush_id);
+  get_optional(s, "drained", &v.drained);
   return v;
 }
 

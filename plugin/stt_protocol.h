@@ -65,6 +65,7 @@ struct Ack {
   uint64_t position = GST_CLOCK_TIME_NONE;
   std::string session_id;
   uint32_t flush_id = 0; /* non-zero when this completes an stt/flush */
+  bool drained = false;  /* EOS: the sink has finished with all its audio */
 };
 
 struct TimedWord {

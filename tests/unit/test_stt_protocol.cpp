@@ -42,8 +42,9 @@ static void test_flush_is_serialized_downstream() {
 }
 
 static void test_ack_roundtrip() {
-  GstEvent *e = make_event(Ack{5 * GST_SECOND, "s", 9});
+  GstEvent *e = make_event(Ack{5 * GST_SECOND, "s", 9, true});
   auto back = parse<Ack>(e);
+  g_assert_true(back->drained);
   g_assert_cmpuint(back->position, ==, 5 * GST_SECOND);
   g_assert_cmpuint(back->flush_id, ==, 9);
   gst_event_unref(e);
