@@ -1,0 +1,62 @@
+/* dg-emulator: counters that tests and operators read
+ * (GET /_emulator/counters, Emulator::counters()). Thread-safe. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace dgemu {
+
+struct Counters {
+  long long live_accepted = 0;      /* WebSocket handshakes completed */
+  long long live_refused = 0;       /* handshakes answered with an error status */
+  long long live_open = 0;          /* live connections open now */
+  long long live_closed = 0;        /* live connections ended (any way) */
+  long long live_messages_sent = 0; /* text frames sent */
+  long long batch_ok = 0;           /* pre-recorded requests answered 200 */
+  long long batch_failed = 0;       /* pre-recorded requests answered with an error */
+  double audio_seconds_live = 0;
+  double audio_seconds_batch = 0;
+  /* Every effect of a fault: a refused handshake, a closed / dropped /
+   * stalled / delayed connection, a malformed frame, a failed or delayed
+   * request. Outage effects count under "outage". */
+  std::map<std::string, long long> faults_fired;
+
+  long long fired(const std::string &type) const {
+    auto it = faults_fired.find(type);
+    return it == faults_fired.end() ? 0 : it->second;
+  }
+};
+
+class CounterStore {
+public:
+  Counters get() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return c_;
+  }
+  void reset() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    long long open = c_.live_open;
+    c_ = Counters();
+    c_.live_open = open;
+  }
+  template <typename F> void update(F &&f) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    f(c_);
+  }
+  void fault_fired(const std::string &type) {
+    update([&](Counters &c) { c.faults_fired[type]++; });
+  }
+
+private:
+  mutable std::mutex mutex_;
+  Counters c_;
+};
+
+/* The counters as a JSON object. */
+void counters_to_json(JsonBuilder *b, const Counters &c);
+
+} // namespace dgemu

@@ -1,0 +1,92 @@
+/* dg-emulator: a local Deepgram (live WebSocket and pre-recorded REST on
+ * /v1/listen) with fault injection, usable in-process from tests.
+ *
+ *   dgemu::Options opts;
+ *   opts.idle_timeout_s = 0.3;
+ *   dgemu::Emulator emu(opts);
+ *   std::string err;
+ *   if (!emu.start(&err)) ...;
+ *   connect to emu.ws_url() + "/v1/listen?encoding=linear16&sample_rate=16000"
+ *   emu.inject_json(R"({"type":"close","code":1011,"reason":"NET-0000"})", &err);
+ *   emu.counters().live_accepted ...
+ *   emu.stop();
+ *
+ * The server runs on its own thread with its own GMainContext and listens on
+ * 127.0.0.1 only. start() and stop() may be called repeatedly; the
+ * destructor stops. Every method is safe to call from any thread.
+ *
+ * start() resets the counters and the fault clock and loads the timeline
+ * (Options::faults, Options::faults_file) afresh: faults injected before
+ * start() are discarded. See docs/emulator.md for the protocol details and
+ * the fault format.
+ */
+#pragma once
+
+#include "counters.h"
+#include "engine.h"
+#include "faults.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dgemu {
+
+struct Options {
+  int port = 0;                    /* 0: pick a free port */
+  std::string engine = "sequence"; /* "sequence" or "pocketsphinx" */
+  /* Use this engine instead of make_engine(engine) (tests). */
+  std::shared_ptr<Engine> engine_instance;
+  /* Accepted key. Empty: any non-empty key is accepted (a request without
+   * credentials is still refused with 401, as Deepgram does). */
+  std::string api_key;
+  std::string faults_file;      /* JSON timeline, `at` from emulator start */
+  std::vector<Fault> faults;    /* more timeline entries, same meaning */
+  double idle_timeout_s = 10.0; /* NET-0001 close after this long without input */
+  /* Monotonic seconds for the fault clock (injectable for tests). */
+  FaultController::Clock clock;
+  double tick_interval_s = 0.02; /* timers' granularity */
+};
+
+class Emulator {
+public:
+  explicit Emulator(Options options = Options());
+  ~Emulator();
+  Emulator(const Emulator &) = delete;
+  Emulator &operator=(const Emulator &) = delete;
+
+  /* Starts serving; false with *error set when the engine, the faults file or
+   * the port fails. Starting a running emulator does nothing. */
+  bool start(std::string *error = nullptr);
+  /* Closes every connection and stops. Stopping a stopped one does nothing. */
+  void stop();
+  bool running() const;
+
+  int port() const;
+  std::string http_url() const; /* http://127.0.0.1:PORT */
+  std::string ws_url() const;   /* ws://127.0.0.1:PORT */
+
+  Counters counters() const;
+  void reset_counters();
+
+  /* The fault timeline and clock. Add faults through inject() to have those
+   * that start now act on open connections before it returns. */
+  FaultController &faults();
+  /* Adds faults (`at` from now, or from emulator start) and applies any that
+   * are due; returns their ids. */
+  std::vector<int> inject(std::vector<Fault> faults, bool relative_to_now = true);
+  /* Same with the JSON format of the faults file; empty + *error on error. */
+  std::vector<int> inject_json(const std::string &json, std::string *error);
+  /* Moves the fault clock on and applies what became due. */
+  void advance_clock(double seconds);
+  void clear_faults();
+
+  /* Waits until the server thread has handled everything queued so far. */
+  void sync();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace dgemu

@@ -1,0 +1,518 @@
+#include "live_session.h"
+
+#include "json_out.h"
+#include "live_messages.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace dgemu {
+
+namespace {
+constexpr double kFinalEvery = 1.0;   /* seconds of final audio per Results */
+constexpr double kInterimEvery = 0.5; /* seconds of audio per interim */
+constexpr size_t kMaxWavHeader = 64 * 1024;
+} // namespace
+
+LiveSession::LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocket *socket,
+                         const ListenOptions &opts, const std::string &request_id,
+                         const std::vector<ConnEffect> &effects)
+    : ctx_(ctx), ws_(ws), socket_(socket), opts_(opts), request_id_(request_id) {
+  g_object_ref(ws_);
+  /* Deepgram takes large audio frames; libsoup's default cap is 128 KiB. */
+  soup_websocket_connection_set_max_incoming_payload_size(ws_, 16 * 1024 * 1024);
+  if (socket_)
+    g_object_ref(socket_);
+  created_ = iso_now();
+  model_ = make_model_info(ctx_->engine_name(), opts_.model);
+  sha_ = g_checksum_new(G_CHECKSUM_SHA256);
+  last_activity_us_ = g_get_monotonic_time();
+  encoding_ = opts_.encoding;
+  if (!encoding_.empty()) {
+    rate_ = opts_.sample_rate;
+    channels_ = opts_.channels;
+    format_known_ = true;
+  }
+  chans_.resize(opts_.multichannel ? static_cast<size_t>(std::max(1, opts_.channels)) : 1);
+  message_handler_ = g_signal_connect(ws_, "message", G_CALLBACK(on_message_cb), this);
+  closed_handler_ = g_signal_connect(ws_, "closed", G_CALLBACK(on_closed_cb), this);
+  for (const auto &e : effects)
+    attach(e);
+}
+
+LiveSession::~LiveSession() {
+  finish();
+  if (sha_)
+    g_checksum_free(sha_);
+}
+
+void LiveSession::finish() {
+  if (ws_) {
+    if (message_handler_)
+      g_signal_handler_disconnect(ws_, message_handler_);
+    if (closed_handler_)
+      g_signal_handler_disconnect(ws_, closed_handler_);
+    message_handler_ = closed_handler_ = 0;
+    g_object_unref(ws_);
+    ws_ = nullptr;
+  }
+  if (socket_) {
+    g_object_unref(socket_);
+    socket_ = nullptr;
+  }
+  if (!finished_) {
+    finished_ = true;
+    ctx_->counters->update([](Counters &c) {
+      c.live_open--;
+      c.live_closed++;
+    });
+  }
+}
+
+void LiveSession::on_message_cb(SoupWebsocketConnection *, gint type, GBytes *message,
+                                gpointer self) {
+  static_cast<LiveSession *>(self)->on_message(type, message);
+}
+
+void LiveSession::on_closed_cb(SoupWebsocketConnection *, gpointer self) {
+  static_cast<LiveSession *>(self)->on_closed();
+}
+
+void LiveSession::on_closed() {
+  finish();
+}
+
+double LiveSession::audio_seconds() const {
+  return rate_ > 0 ? static_cast<double>(frames_received_) / rate_ : 0.0;
+}
+
+std::string LiveSession::metadata() {
+  return metadata_json(request_id_, g_checksum_get_string(sha_), created_, audio_seconds(),
+                       channels_, model_);
+}
+
+/* ---- input ---- */
+
+void LiveSession::on_message(gint type, GBytes *message) {
+  if (finished_ || closing_)
+    return;
+  gsize len = 0;
+  const uint8_t *data = static_cast<const uint8_t *>(g_bytes_get_data(message, &len));
+  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
+    if (len == 0) {
+      /* Deepgram treats an empty binary frame as the end of the stream. */
+      last_activity_us_ = g_get_monotonic_time();
+      close_stream();
+      return;
+    }
+    last_activity_us_ = g_get_monotonic_time();
+    audio_seen_ = true;
+    bytes_received_ += static_cast<long long>(len);
+    g_checksum_update(sha_, data, len);
+    handle_audio(data, len);
+    check_effects();
+  } else {
+    handle_text(reinterpret_cast<const char *>(data), len);
+  }
+}
+
+void LiveSession::handle_text(const char *data, size_t len) {
+  std::string err;
+  JsonNode *root = parse_json(data, len, &err);
+  std::string type;
+  if (root && JSON_NODE_HOLDS_OBJECT(root)) {
+    JsonObject *o = json_node_get_object(root);
+    if (json_object_has_member(o, "type") &&
+        JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "type")))
+      type = json_object_get_string_member(o, "type");
+  }
+  if (root)
+    json_node_unref(root);
+  if (type == "KeepAlive") {
+    /* No reply; keeps the connection alive only once audio has been sent. */
+    if (audio_seen_)
+      last_activity_us_ = g_get_monotonic_time();
+  } else if (type == "Finalize") {
+    last_activity_us_ = g_get_monotonic_time();
+    flush_all(true, true);
+  } else if (type == "CloseStream") {
+    last_activity_us_ = g_get_monotonic_time();
+    close_stream();
+  } else {
+    g_debug("dg-emulator: ignoring text frame of type '%s'", type.c_str());
+  }
+}
+
+void LiveSession::handle_audio(const uint8_t *data, size_t len) {
+  std::vector<int16_t> samples;
+  if (!format_known_) {
+    /* No encoding: Deepgram expects containerized audio. We read WAV. */
+    carry_.insert(carry_.end(), data, data + len);
+    std::string err;
+    int r = parse_wav_header(carry_.data(), carry_.size(), &wav_, &err);
+    if (r < 0 && carry_.size() < kMaxWavHeader)
+      return;
+    if (r != 0) {
+      send(metadata());
+      send_close(1008, close_reason_text("DATA-0000"));
+      return;
+    }
+    format_known_ = true;
+    wav_mode_ = true;
+    rate_ = wav_.sample_rate;
+    channels_ = wav_.channels;
+    chans_.resize(opts_.multichannel ? static_cast<size_t>(channels_) : 1);
+    std::vector<uint8_t> rest(carry_.begin() + static_cast<long>(wav_.data_offset), carry_.end());
+    carry_ = std::move(rest);
+  } else {
+    carry_.insert(carry_.end(), data, data + len);
+  }
+  size_t used = 0;
+  if (wav_mode_) {
+    used = convert_wav_samples(wav_, carry_.data(), carry_.size(), &samples);
+  } else {
+    PcmAudio pcm;
+    std::string err;
+    size_t frame = raw_frame_bytes(encoding_, channels_);
+    used = frame ? (carry_.size() / frame) * frame : 0;
+    if (used && decode_raw(encoding_, rate_, channels_, carry_.data(), used, &pcm, &err))
+      samples = std::move(pcm.samples);
+  }
+  carry_.erase(carry_.begin(), carry_.begin() + static_cast<long>(used));
+  size_t frames = samples.size() / static_cast<size_t>(channels_);
+  if (frames == 0)
+    return;
+  frames_received_ += static_cast<long long>(frames);
+  double secs = static_cast<double>(frames) / rate_;
+  ctx_->counters->update([&](Counters &c) { c.audio_seconds_live += secs; });
+  feed_interleaved(samples.data(), frames);
+}
+
+void LiveSession::feed_interleaved(const int16_t *samples, size_t frames) {
+  std::vector<std::vector<int16_t>> split;
+  split_channels(samples, frames, channels_, opts_.multichannel, &split);
+  for (size_t i = 0; i < split.size() && i < chans_.size(); i++)
+    feed_channel(i, split[i].data(), split[i].size());
+}
+
+void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t count) {
+  Chan &c = chans_[index];
+  if (!c.rec) {
+    c.rec = ctx_->create_recognizer(rate_);
+    c.base = c.fed;
+  }
+  c.rec->feed(samples, count);
+  c.fed += static_cast<long long>(count);
+  collect_final(index);
+  update_channel(index);
+}
+
+void LiveSession::collect_final(size_t index) {
+  Chan &c = chans_[index];
+  if (!c.rec)
+    return;
+  double base_s = static_cast<double>(c.base) / rate_;
+  for (auto &w : c.rec->take_final()) {
+    w.start += base_s;
+    w.end += base_s;
+    if (opts_.vad_events && !c.speaking)
+      send(speech_started_json(static_cast<int>(index), static_cast<int>(chans_.size()), w.start));
+    c.speaking = true;
+    c.utterance_open = true;
+    c.last_word_end = w.end;
+    c.pending.push_back(std::move(w));
+  }
+}
+
+void LiveSession::update_channel(size_t index) {
+  Chan &c = chans_[index];
+  if (!c.rec)
+    return;
+  long long fu = c.base + std::llround(c.rec->final_until() * rate_);
+  fu = std::min(std::max(fu, c.emitted), c.fed);
+  double fu_s = static_cast<double>(fu) / rate_;
+
+  /* Voice activity seen in the interim guess starts speech early. */
+  if (opts_.vad_events && !c.speaking) {
+    auto guess = c.rec->interim();
+    if (!guess.empty()) {
+      double base_s = static_cast<double>(c.base) / rate_;
+      send(speech_started_json(static_cast<int>(index), static_cast<int>(chans_.size()),
+                               guess.front().start + base_s));
+      c.speaking = true;
+    }
+  }
+
+  bool endpoint = opts_.endpointing_ms >= 0 && !c.pending.empty() &&
+                  (fu_s - c.pending.back().end) * 1000.0 >= std::max(opts_.endpointing_ms, 1);
+  bool utterance_end = opts_.utterance_end_ms > 0 && c.utterance_open &&
+                       (fu_s - c.last_word_end) * 1000.0 >= opts_.utterance_end_ms;
+  if (fu > c.emitted && (fu - c.emitted >= std::llround(kFinalEvery * rate_) || endpoint ||
+                         (utterance_end && !c.pending.empty())))
+    emit_final(index, fu, endpoint, false);
+  if (utterance_end && c.pending.empty()) {
+    send(utterance_end_json(static_cast<int>(index), static_cast<int>(chans_.size()),
+                            c.last_word_end));
+    c.utterance_open = false;
+    c.speaking = false;
+  }
+  if (opts_.interim_results && c.fed > c.emitted &&
+      c.fed - c.interim_mark >= std::llround(kInterimEvery * rate_))
+    emit_interim(index);
+}
+
+void LiveSession::emit_final(size_t index, long long until, bool speech_final, bool from_finalize) {
+  Chan &c = chans_[index];
+  ResultsFrame r;
+  r.channel = static_cast<int>(index);
+  r.channels = static_cast<int>(chans_.size());
+  /* start and start+duration are both rounded to microseconds so that
+   * consecutive finals tile exactly. */
+  double start = samples_to_seconds(c.emitted, rate_ > 0 ? rate_ : 1);
+  double end = samples_to_seconds(until, rate_ > 0 ? rate_ : 1);
+  r.start = start;
+  r.duration = round_us(end - start);
+  r.is_final = true;
+  r.speech_final = speech_final;
+  r.from_finalize = from_finalize;
+  r.words = std::move(c.pending);
+  c.pending.clear();
+  c.emitted = until;
+  c.interim_mark = std::max(c.interim_mark, until);
+  if (speech_final)
+    c.speaking = false;
+  send(results_json(r, opts_, request_id_, model_));
+}
+
+void LiveSession::emit_interim(size_t index) {
+  Chan &c = chans_[index];
+  ResultsFrame r;
+  r.channel = static_cast<int>(index);
+  r.channels = static_cast<int>(chans_.size());
+  double start = samples_to_seconds(c.emitted, rate_);
+  double end = samples_to_seconds(c.fed, rate_);
+  r.start = start;
+  r.duration = round_us(end - start);
+  r.words = c.pending;
+  if (c.rec) {
+    double base_s = static_cast<double>(c.base) / rate_;
+    for (auto w : c.rec->interim()) {
+      w.start += base_s;
+      w.end += base_s;
+      r.words.push_back(std::move(w));
+    }
+  }
+  c.interim_mark = c.fed;
+  send(results_json(r, opts_, request_id_, model_));
+}
+
+void LiveSession::flush_all(bool from_finalize, bool always) {
+  if (!format_known_ || rate_ <= 0) {
+    if (always)
+      for (size_t i = 0; i < chans_.size(); i++) {
+        ResultsFrame r;
+        r.channel = static_cast<int>(i);
+        r.channels = static_cast<int>(chans_.size());
+        r.is_final = true;
+        r.from_finalize = from_finalize;
+        send(results_json(r, opts_, request_id_, model_));
+      }
+    return;
+  }
+  for (size_t i = 0; i < chans_.size(); i++) {
+    Chan &c = chans_[i];
+    if (c.rec) {
+      c.rec->finish();
+      collect_final(i);
+      c.rec.reset(); /* the next audio starts a new recognizer at c.fed */
+    }
+    if (always || c.fed > c.emitted || !c.pending.empty())
+      emit_final(i, c.fed, false, from_finalize);
+  }
+}
+
+void LiveSession::close_stream() {
+  flush_all(false, false);
+  send(metadata());
+  send_close(1000, "");
+}
+
+/* ---- faults ---- */
+
+void LiveSession::attach(const ConnEffect &effect) {
+  if (finished_)
+    return;
+  Armed a;
+  a.effect = effect;
+  a.attached_at = ctx_->faults->now();
+  a.bytes_at = bytes_received_;
+  armed_.push_back(a);
+  check_effects();
+}
+
+void LiveSession::check_effects() {
+  if (armed_.empty() || finished_)
+    return;
+  double now = ctx_->faults->now();
+  std::vector<ConnEffect> due;
+  for (auto it = armed_.begin(); it != armed_.end();) {
+    const ConnEffect &e = it->effect;
+    bool time_set = e.after_s >= 0, bytes_set = e.after_bytes >= 0;
+    bool fire = (!time_set && !bytes_set) || (time_set && now - it->attached_at >= e.after_s) ||
+                (bytes_set && bytes_received_ - it->bytes_at >= e.after_bytes);
+    if (fire) {
+      due.push_back(e);
+      it = armed_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto &e : due)
+    if (!finished_)
+      fire(e);
+}
+
+void LiveSession::fire(const ConnEffect &e) {
+  /* Malformed counts each broken frame (in send()); the rest count here. */
+  if (e.type != FaultType::Malformed)
+    ctx_->counters->fault_fired(fault_type_name(e.type));
+  switch (e.type) {
+  case FaultType::Close:
+    close_now(e.code, close_reason_text(e.reason));
+    break;
+  case FaultType::Drop:
+    drop_connection();
+    break;
+  case FaultType::Stall:
+    stalled_ = true;
+    queue_.clear();
+    break;
+  case FaultType::Delay:
+    delay_ms_ = e.delay_ms;
+    break;
+  case FaultType::Malformed:
+    malformed_left_ = e.frames;
+    break;
+  default:
+    break;
+  }
+}
+
+void LiveSession::close_now(int code, const std::string &reason) {
+  if (finished_ || !ws_)
+    return;
+  queue_.clear();
+  if (soup_websocket_connection_get_state(ws_) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  std::string md = metadata();
+  soup_websocket_connection_send_text(ws_, md.c_str());
+  ctx_->counters->update([](Counters &c) { c.live_messages_sent++; });
+  closing_ = true;
+  soup_websocket_connection_close(ws_, static_cast<gushort>(code),
+                                  reason.empty() ? nullptr : reason.c_str());
+}
+
+void LiveSession::drop_connection() {
+  if (finished_)
+    return;
+  if (socket_) {
+    /* A reset rather than an orderly close: no close frame, no goodbye. */
+    struct linger lg = {1, 0};
+    setsockopt(g_socket_get_fd(socket_), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    g_socket_close(socket_, nullptr);
+  } else if (ws_) {
+    GIOStream *io = soup_websocket_connection_get_io_stream(ws_);
+    if (io)
+      g_io_stream_close(io, nullptr, nullptr);
+  }
+  finish();
+}
+
+void LiveSession::shutdown() {
+  if (finished_)
+    return;
+  queue_.clear();
+  closing_ = true;
+  if (ws_ && soup_websocket_connection_get_state(ws_) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close(ws_, 1001, "dg-emulator shutting down");
+  /* finish() follows from the closed signal, or from the destructor. */
+}
+
+/* ---- output ---- */
+
+void LiveSession::send(const std::string &text) {
+  if (finished_ || closing_ || stalled_)
+    return;
+  Outgoing o;
+  o.text = text;
+  if (malformed_left_ != 0) {
+    /* Cut the frame in half: it is no longer valid JSON. */
+    o.text = text.substr(0, text.size() / 2);
+    if (malformed_left_ > 0)
+      malformed_left_--;
+    ctx_->counters->fault_fired("malformed");
+  }
+  if (delay_ms_ > 0 || !queue_.empty()) {
+    o.due_us = g_get_monotonic_time() + static_cast<gint64>(delay_ms_) * 1000;
+    queue_.push_back(std::move(o));
+    return;
+  }
+  write_now(o);
+}
+
+void LiveSession::send_close(int code, const std::string &reason) {
+  if (finished_ || closing_ || stalled_)
+    return;
+  Outgoing o;
+  o.is_close = true;
+  o.code = code;
+  o.reason = reason;
+  closing_ = true; /* nothing more is accepted after a close */
+  if (delay_ms_ > 0 || !queue_.empty()) {
+    o.due_us = g_get_monotonic_time() + static_cast<gint64>(delay_ms_) * 1000;
+    queue_.push_back(std::move(o));
+    return;
+  }
+  write_now(o);
+}
+
+void LiveSession::write_now(const Outgoing &o) {
+  if (!ws_ || soup_websocket_connection_get_state(ws_) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  if (o.is_close) {
+    soup_websocket_connection_close(ws_, static_cast<gushort>(o.code),
+                                    o.reason.empty() ? nullptr : o.reason.c_str());
+    return;
+  }
+  soup_websocket_connection_send_text(ws_, o.text.c_str());
+  ctx_->counters->update([](Counters &c) { c.live_messages_sent++; });
+}
+
+void LiveSession::drain_queue() {
+  gint64 now = g_get_monotonic_time();
+  while (!queue_.empty() && queue_.front().due_us <= now && !finished_) {
+    Outgoing o = std::move(queue_.front());
+    queue_.pop_front();
+    write_now(o);
+  }
+}
+
+void LiveSession::tick() {
+  if (finished_)
+    return;
+  check_effects();
+  if (finished_)
+    return;
+  drain_queue();
+  if (closing_ || stalled_)
+    return;
+  gint64 idle_us = static_cast<gint64>(ctx_->idle_timeout_s * 1e6);
+  if (idle_us > 0 && g_get_monotonic_time() - last_activity_us_ >= idle_us) {
+    send(metadata());
+    send_close(1011, close_reason_text("NET-0001"));
+  }
+}
+
+} // namespace dgemu

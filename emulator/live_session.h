@@ -1,0 +1,147 @@
+/* dg-emulator: one live WebSocket connection (GET /v1/listen).
+ *
+ * Audio arrives as binary frames (interleaved S16LE with encoding=linear16,
+ * or mulaw/alaw, or a WAV stream when no encoding is given). Each transcribed
+ * channel has its own Recognizer. Results are built as the engine makes
+ * words final:
+ *
+ *  - a final Results covers [start, start+duration) of connection time; the
+ *    finals of a channel tile its audio with no gap or overlap, so a client
+ *    can treat start+duration as "acknowledged up to";
+ *  - a final is sent once at least 1 s of audio has become final since the
+ *    previous one, or earlier at an endpoint (the final words are followed by
+ *    `endpointing` ms of final silence; speech_final is then true);
+ *  - with interim_results an interim Results covering [last final end, audio
+ *    received) is sent for every 0.5 s of audio;
+ *  - Finalize flushes every channel (one from_finalize Results per channel,
+ *    even when empty); CloseStream flushes, sends Metadata and closes 1000;
+ *    an empty binary frame acts as CloseStream.
+ *
+ * Everything runs on the server thread.
+ */
+#pragma once
+
+#include "faults.h"
+#include "listen_options.h"
+#include "server_context.h"
+#include "wav_reader.h"
+
+#include <libsoup/soup.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dgemu {
+
+class LiveSession {
+public:
+  LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocket *socket,
+              const ListenOptions &opts, const std::string &request_id,
+              const std::vector<ConnEffect> &effects);
+  ~LiveSession();
+  LiveSession(const LiveSession &) = delete;
+  LiveSession &operator=(const LiveSession &) = delete;
+
+  /* Timers: idle close, time-triggered faults, delayed messages. */
+  void tick();
+
+  /* Attaches a fault effect (from the timeline or a command) now. */
+  void attach(const ConnEffect &effect);
+
+  /* Outage: drop without a close frame, or close with a frame. */
+  void drop_connection();
+  void close_now(int code, const std::string &reason);
+
+  /* Emulator stopping: close 1001 (the destructor forgets the connection). */
+  void shutdown();
+
+  bool finished() const { return finished_; }
+  const std::string &request_id() const { return request_id_; }
+
+private:
+  struct Chan {
+    std::unique_ptr<Recognizer> rec;
+    long long base = 0;    /* samples fed before rec was created */
+    long long fed = 0;     /* samples fed on this channel */
+    long long emitted = 0; /* samples covered by final Results */
+    long long interim_mark = 0;
+    std::vector<EngineWord> pending; /* final words not yet sent */
+    double last_word_end = -1;
+    bool speaking = false;
+    bool utterance_open = false;
+  };
+  struct Outgoing {
+    gint64 due_us = 0;
+    bool is_close = false;
+    std::string text;
+    int code = 0;
+    std::string reason;
+  };
+  struct Armed {
+    ConnEffect effect;
+    double attached_at = 0;
+    long long bytes_at = 0;
+  };
+
+  static void on_message_cb(SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer self);
+  static void on_closed_cb(SoupWebsocketConnection *ws, gpointer self);
+
+  void on_message(gint type, GBytes *message);
+  void on_closed();
+  void handle_audio(const uint8_t *data, size_t len);
+  void handle_text(const char *data, size_t len);
+  void feed_interleaved(const int16_t *samples, size_t frames);
+  void feed_channel(size_t index, const int16_t *samples, size_t count);
+  void collect_final(size_t index);
+  void update_channel(size_t index);
+  void emit_final(size_t index, long long until, bool speech_final, bool from_finalize);
+  void emit_interim(size_t index);
+  void flush_all(bool from_finalize, bool always);
+  void close_stream();
+  void check_effects();
+  void fire(const ConnEffect &e);
+
+  void send(const std::string &text);
+  void send_close(int code, const std::string &reason);
+  void write_now(const Outgoing &o);
+  void drain_queue();
+  void finish();
+  std::string metadata();
+  double audio_seconds() const;
+
+  ServerContext *ctx_;
+  SoupWebsocketConnection *ws_;
+  GSocket *socket_;
+  ListenOptions opts_;
+  std::string request_id_;
+  std::string created_;
+  ModelInfo model_;
+  int rate_ = 0;     /* 0 until known (WAV header) */
+  int channels_ = 1; /* channels in the stream */
+  std::string encoding_;
+  WavHeader wav_;
+  bool wav_mode_ = false;
+  bool format_known_ = false;
+  std::vector<uint8_t> carry_; /* partial frame or WAV header bytes */
+  std::vector<Chan> chans_;
+  long long frames_received_ = 0;
+  long long bytes_received_ = 0;
+  GChecksum *sha_ = nullptr;
+  bool audio_seen_ = false;
+  gint64 last_activity_us_ = 0;
+
+  std::deque<Outgoing> queue_;
+  int delay_ms_ = 0;
+  int malformed_left_ = 0;
+  bool stalled_ = false;
+  bool closing_ = false; /* close frame queued or sent */
+  bool finished_ = false;
+  std::vector<Armed> armed_;
+  gulong message_handler_ = 0;
+  gulong closed_handler_ = 0;
+};
+
+} // namespace dgemu

@@ -1,0 +1,55 @@
+/* dg-emulator: what the request handlers share (one per running emulator).
+ * Everything here is used on the server thread, except the recognizer
+ * factory and the counters, which batch workers also use. */
+#pragma once
+
+#include "counters.h"
+#include "engine.h"
+#include "faults.h"
+#include "listen_options.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace dgemu {
+
+struct ModelInfo {
+  std::string name;
+  std::string version;
+  std::string arch;
+  std::string uuid;
+};
+
+/* Deepgram-like model facts for a request's `model` on this engine; the uuid
+ * is stable for an engine and model. */
+ModelInfo make_model_info(const std::string &engine_name, const std::string &model);
+
+/* A random version 4 UUID (request ids). */
+std::string new_request_id();
+
+/* ISO 8601 UTC with milliseconds, as Deepgram's "created". */
+std::string iso_now();
+
+struct ServerContext {
+  std::shared_ptr<Engine> engine;
+  std::mutex engine_mutex;
+  CounterStore *counters = nullptr;
+  FaultController *faults = nullptr;
+  std::string api_key;
+  double idle_timeout_s = 10.0;
+
+  std::unique_ptr<Recognizer> create_recognizer(int sample_rate) {
+    std::lock_guard<std::mutex> lock(engine_mutex);
+    return engine->create(sample_rate);
+  }
+  std::string engine_name() const { return engine ? engine->name() : "none"; }
+};
+
+/* Splits interleaved S16 into the channels the server transcribes: every
+ * channel with multichannel, else one channel holding the average of all
+ * (a downmix, as a mono recognizer hears a mixed-down stream). */
+void split_channels(const int16_t *interleaved, size_t frames, int channels, bool multichannel,
+                    std::vector<std::vector<int16_t>> *out);
+
+} // namespace dgemu
