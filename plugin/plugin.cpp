@@ -8,9 +8,11 @@
 
 #include <gst/gst.h>
 
+#include "gstdgstreamsink.h"
+
 static gboolean plugin_init(GstPlugin *plugin) {
-  (void)plugin;
-  gboolean ok = TRUE; /* no element yet: the plugin still loads and lists itself */
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(dgstreamsink, plugin);
   return ok;
 }
 

@@ -1,0 +1,279 @@
+#include "dg_common.h"
+
+#include <cstdlib>
+
+namespace dgf {
+
+void dg_common_install_properties(GObjectClass *klass, const char *default_url,
+                                  const char *default_breaker, const char *what) {
+  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
+  /* These two blurbs are built per element: GLib must copy them. */
+  const auto copied_blurb = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_NAME |
+                                                     G_PARAM_STATIC_NICK | GST_PARAM_MUTABLE_READY);
+  bool live = g_str_equal(what, "live");
+  gchar *url_blurb = g_strdup_printf(
+      "Deepgram %s API endpoint, %s, without credentials or query (options come from the "
+      "properties). Point it at dg-emulator to test offline",
+      what, live ? "wss:// (or ws:// to this machine)" : "https:// (or http:// to this machine)");
+  g_object_class_install_property(
+      klass, DG_PROP_URL, g_param_spec_string("url", "URL", url_blurb, default_url, copied_blurb));
+  g_free(url_blurb);
+  g_object_class_install_property(
+      klass, DG_PROP_API_KEY,
+      g_param_spec_string("api-key", "API key",
+                          "Deepgram API key (write-only, never logged). Unset: the "
+                          "DEEPGRAM_API_KEY environment variable",
+                          nullptr,
+                          static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                                                   GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(klass, DG_PROP_MODEL,
+                                  g_param_spec_string("model", "Model",
+                                                      "Deepgram model, e.g. nova-3, nova-2, base",
+                                                      kDefaultModel, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_LANGUAGE,
+      g_param_spec_string("language", "Language",
+                          "BCP-47 language tag (e.g. en-US, multi); empty: Deepgram's default", "",
+                          flags));
+  g_object_class_install_property(klass, DG_PROP_PUNCTUATE,
+                                  g_param_spec_boolean("punctuate", "Punctuate",
+                                                       "Add punctuation and capitalization", TRUE,
+                                                       flags));
+  g_object_class_install_property(
+      klass, DG_PROP_SMART_FORMAT,
+      g_param_spec_boolean("smart-format", "Smart format",
+                           "Format numbers, dates, currency and the like for readability", FALSE,
+                           flags));
+  g_object_class_install_property(
+      klass, DG_PROP_DIARIZE,
+      g_param_spec_boolean("diarize", "Diarize",
+                           "Label words with speakers (speaker numbers compare only within "
+                           "one STT session)",
+                           FALSE, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_KEYTERMS,
+      g_param_spec_string("keyterms", "Key terms",
+                          "Comma-separated terms to boost (nova-3 keyterm prompting), "
+                          "e.g. \"Deepgram,GStreamer\"",
+                          "", flags));
+  g_object_class_install_property(
+      klass, DG_PROP_EXTRA_OPTIONS,
+      g_param_spec_string("extra-options", "Extra options",
+                          "Any other Deepgram query options as key=value pairs joined by '&', "
+                          "e.g. \"numerals=true&tag=studio a\"; values are URL-encoded for you",
+                          "", flags));
+  g_object_class_install_property(
+      klass, DG_PROP_BREAKER,
+      g_param_spec_string("breaker", "Breaker",
+                          "Name of the shared circuit breaker: every element in the process "
+                          "with the same name shares one (empty: a private breaker)",
+                          default_breaker, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_ALLOW_INSECURE,
+      g_param_spec_boolean("allow-insecure", "Allow insecure",
+                           "Allow sending the API key over plain ws:// or http:// to a host "
+                           "other than this machine",
+                           FALSE, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_CA_FILE,
+      g_param_spec_string("ca-file", "CA file",
+                          "PEM file of CA certificates to trust instead of the system's "
+                          "(empty: system trust store)",
+                          "", flags));
+  g_object_class_install_property(
+      klass, DG_PROP_TLS_VERIFY,
+      g_param_spec_boolean("tls-verify", "TLS verify",
+                           "Verify the server's TLS certificate (turn off only for tests)", TRUE,
+                           flags));
+}
+
+static std::string string_or_empty(const GValue *value) {
+  const char *s = g_value_get_string(value);
+  return s ? s : "";
+}
+
+bool dg_common_set_property(DgCommonSettings &s, guint prop_id, const GValue *value) {
+  switch (prop_id) {
+  case DG_PROP_URL:
+    s.url = string_or_empty(value);
+    return true;
+  case DG_PROP_API_KEY:
+    s.api_key = string_or_empty(value);
+    return true;
+  case DG_PROP_MODEL:
+    s.model = string_or_empty(value);
+    return true;
+  case DG_PROP_LANGUAGE:
+    s.language = string_or_empty(value);
+    return true;
+  case DG_PROP_PUNCTUATE:
+    s.punctuate = g_value_get_boolean(value);
+    return true;
+  case DG_PROP_SMART_FORMAT:
+    s.smart_format = g_value_get_boolean(value);
+    return true;
+  case DG_PROP_DIARIZE:
+    s.diarize = g_value_get_boolean(value);
+    return true;
+  case DG_PROP_KEYTERMS:
+    s.keyterms = string_or_empty(value);
+    return true;
+  case DG_PROP_EXTRA_OPTIONS:
+    s.extra_options = string_or_empty(value);
+    return true;
+  case DG_PROP_BREAKER:
+    s.breaker = string_or_empty(value);
+    return true;
+  case DG_PROP_ALLOW_INSECURE:
+    s.allow_insecure = g_value_get_boolean(value);
+    return true;
+  case DG_PROP_CA_FILE:
+    s.ca_file = string_or_empty(value);
+    return true;
+  case DG_PROP_TLS_VERIFY:
+    s.tls_verify = g_value_get_boolean(value);
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool dg_common_get_property(const DgCommonSettings &s, guint prop_id, GValue *value) {
+  switch (prop_id) {
+  case DG_PROP_URL:
+    g_value_set_string(value, s.url.c_str());
+    return true;
+  case DG_PROP_MODEL:
+    g_value_set_string(value, s.model.c_str());
+    return true;
+  case DG_PROP_LANGUAGE:
+    g_value_set_string(value, s.language.c_str());
+    return true;
+  case DG_PROP_PUNCTUATE:
+    g_value_set_boolean(value, s.punctuate);
+    return true;
+  case DG_PROP_SMART_FORMAT:
+    g_value_set_boolean(value, s.smart_format);
+    return true;
+  case DG_PROP_DIARIZE:
+    g_value_set_boolean(value, s.diarize);
+    return true;
+  case DG_PROP_KEYTERMS:
+    g_value_set_string(value, s.keyterms.c_str());
+    return true;
+  case DG_PROP_EXTRA_OPTIONS:
+    g_value_set_string(value, s.extra_options.c_str());
+    return true;
+  case DG_PROP_BREAKER:
+    g_value_set_string(value, s.breaker.c_str());
+    return true;
+  case DG_PROP_ALLOW_INSECURE:
+    g_value_set_boolean(value, s.allow_insecure);
+    return true;
+  case DG_PROP_CA_FILE:
+    g_value_set_string(value, s.ca_file.c_str());
+    return true;
+  case DG_PROP_TLS_VERIFY:
+    g_value_set_boolean(value, s.tls_verify);
+    return true;
+  default:
+    return false; /* api-key is write-only */
+  }
+}
+
+std::string dg_resolve_api_key(const DgCommonSettings &settings) {
+  if (!settings.api_key.empty())
+    return settings.api_key;
+  const char *env = g_getenv("DEEPGRAM_API_KEY");
+  return env ? env : "";
+}
+
+std::vector<std::string> dg_split_keyterms(const std::string &text) {
+  std::vector<std::string> out;
+  gchar **parts = g_strsplit(text.c_str(), ",", -1);
+  for (gchar **p = parts; p && *p; p++) {
+    gchar *term = g_strstrip(*p);
+    if (*term)
+      out.emplace_back(term);
+  }
+  g_strfreev(parts);
+  return out;
+}
+
+Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &settings,
+                                                 DeepgramQueryOptions options, UrlKind kind) {
+  auto url = parse_service_url(settings.url, kind);
+  if (!url)
+    return QueryError{"url: " + url.error().message};
+  std::string key = dg_resolve_api_key(settings);
+  if (key.empty())
+    return QueryError{"api-key: no API key (set the api-key property or DEEPGRAM_API_KEY)"};
+  if (key.find_first_of("\r\n") != std::string::npos)
+    return QueryError{"api-key: contains a line break"};
+  if (!may_send_api_key(url.value(), settings.allow_insecure))
+    return QueryError{"url: refusing to send the API key in clear text to " + url->host +
+                      " (use wss:// or https://, or set allow-insecure=true)"};
+
+  options.model = settings.model;
+  options.language = settings.language;
+  options.punctuate = settings.punctuate;
+  if (settings.smart_format)
+    options.smart_format = true;
+  if (settings.diarize)
+    options.diarize = true;
+  options.keyterms = dg_split_keyterms(settings.keyterms);
+  auto extra = parse_extra_options(settings.extra_options);
+  if (!extra)
+    return QueryError{"extra-options: " + extra.error().message};
+  options.extra = extra.value();
+  auto query = build_deepgram_query(options);
+  if (!query)
+    return QueryError{query.error().message};
+
+  DgRequest request;
+  request.url = url.value();
+  request.full_url = request_url(request.url, query.value());
+  request.authorization = "Token " + key;
+  return request;
+}
+
+SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_s,
+                             std::string *error) {
+  SoupSession *session =
+      soup_session_new_with_options("timeout", timeout_s, "idle-timeout", 60u, "user-agent",
+                                    "gst-deepgram-failover/0.1", nullptr);
+  if (!settings.ca_file.empty()) {
+    GError *err = nullptr;
+    GTlsDatabase *db = g_tls_file_database_new(settings.ca_file.c_str(), &err);
+    if (!db) {
+      if (error)
+        *error = "ca-file: " + std::string(err ? err->message : "cannot load");
+      g_clear_error(&err);
+      g_object_unref(session);
+      return nullptr;
+    }
+    soup_session_set_tls_database(session, db);
+    g_object_unref(db);
+  }
+  return session;
+}
+
+static gboolean accept_any_certificate(SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
+                                       gpointer) {
+  return TRUE;
+}
+
+void dg_prepare_message(SoupMessage *msg, const DgRequest &request, bool tls_verify) {
+  soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                               request.authorization.c_str());
+  if (!tls_verify)
+    g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_certificate), nullptr);
+}
+
+std::string dg_describe_status(guint status) {
+  const char *phrase = soup_status_get_phrase(status);
+  return "HTTP " + std::to_string(status) + (phrase ? std::string(" ") + phrase : "");
+}
+
+} // namespace dgf

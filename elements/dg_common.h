@@ -1,0 +1,97 @@
+/* What dgstreamsink and dgbatchsink share: the Deepgram properties both
+ * expose (url, api-key, model, ...), the API key lookup, and the libsoup
+ * session setup (TLS, auth header).
+ *
+ * Property ids DG_PROP_COMMON_FIRST..DG_PROP_COMMON_LAST are reserved for
+ * these; each element numbers its own properties after DG_PROP_COMMON_LAST.
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "deepgram_query.h"
+#include "expected.h"
+
+namespace dgf {
+
+enum DgCommonProp : guint {
+  DG_PROP_COMMON_FIRST = 1,
+  DG_PROP_URL = DG_PROP_COMMON_FIRST,
+  DG_PROP_API_KEY,
+  DG_PROP_MODEL,
+  DG_PROP_LANGUAGE,
+  DG_PROP_PUNCTUATE,
+  DG_PROP_SMART_FORMAT,
+  DG_PROP_DIARIZE,
+  DG_PROP_KEYTERMS,
+  DG_PROP_EXTRA_OPTIONS,
+  DG_PROP_BREAKER,
+  DG_PROP_ALLOW_INSECURE,
+  DG_PROP_CA_FILE,
+  DG_PROP_TLS_VERIFY,
+  DG_PROP_COMMON_LAST = DG_PROP_TLS_VERIFY,
+};
+
+constexpr const char *kDefaultModel = "nova-3";
+
+/* The common settings. Guarded by the element's settings mutex. */
+struct DgCommonSettings {
+  std::string url;
+  std::string api_key; /* write-only property; never logged */
+  std::string model = kDefaultModel;
+  std::string language;
+  bool punctuate = true;
+  bool smart_format = false;
+  bool diarize = false;
+  std::string keyterms;      /* comma-separated */
+  std::string extra_options; /* "key=value&key=value", sent as-is (encoded) */
+  std::string breaker;
+  bool allow_insecure = false;
+  std::string ca_file;
+  bool tls_verify = true;
+};
+
+/* Installs the common properties. `default_url` and `default_breaker` differ
+ * per element; `what` names the API in blurbs ("live", "pre-recorded"). */
+void dg_common_install_properties(GObjectClass *klass, const char *default_url,
+                                  const char *default_breaker, const char *what);
+
+/* Sets/gets one common property; false when prop_id is not a common one. */
+bool dg_common_set_property(DgCommonSettings &settings, guint prop_id, const GValue *value);
+bool dg_common_get_property(const DgCommonSettings &settings, guint prop_id, GValue *value);
+
+/* The api-key property, else DEEPGRAM_API_KEY from the environment. */
+std::string dg_resolve_api_key(const DgCommonSettings &settings);
+
+/* Splits "a, b ,c" into {"a","b","c"}, dropping empty items. */
+std::vector<std::string> dg_split_keyterms(const std::string &text);
+
+/* Checks the URL and options and builds the request URL; the error says
+ * which property is wrong. */
+struct DgRequest {
+  ServiceUrl url;
+  std::string full_url;      /* with the query; contains no secret */
+  std::string authorization; /* "Token <key>"; never logged */
+};
+Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &settings,
+                                                 DeepgramQueryOptions options, UrlKind kind);
+
+/* A SoupSession honouring ca-file / tls-verify. Create it on the thread whose
+ * main context will run its I/O. Returns nullptr and sets *error when the CA
+ * file cannot be loaded. */
+SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_s,
+                             std::string *error);
+
+/* Adds the Authorization header and, when tls-verify is off, accepts any
+ * certificate for this message. */
+void dg_prepare_message(SoupMessage *msg, const DgRequest &request, bool tls_verify);
+
+/* A printable one-liner for a GError / status, never including the key. */
+std::string dg_describe_status(guint status);
+
+} // namespace dgf

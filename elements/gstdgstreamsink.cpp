@@ -1,0 +1,1198 @@
+/* dgstreamsink: streams audio to Deepgram's live API and turns its results
+ * into stt/transcript messages and events, surviving the network.
+ *
+ * Threads and locks:
+ * - The streaming thread (render, event) never touches the network: it hands
+ *   buffers and commands to the shared network thread (NetThread::invoke).
+ * - Everything in `Net` lives on the network thread only, without locks.
+ * - `settings` is guarded by settings_lock; `shared` (flags the streaming
+ *   thread waits on, stats) by state_lock. Lock order: settings_lock, then
+ *   state_lock; neither is held while posting, pushing events or notifying.
+ */
+#include <config.h>
+
+#include "gstdgstreamsink.h"
+
+#include <gst/audio/audio.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "audio_ledger.h"
+#include "backoff.h"
+#include "breaker_registry.h"
+#include "deepgram_json.h"
+#include "dg_common.h"
+#include "dg_live_connection.h"
+#include "net_thread.h"
+#include "session_id.h"
+#include "stt_protocol.h"
+#include "time_map.h"
+
+GST_DEBUG_CATEGORY_STATIC(dg_stream_sink_debug);
+#define GST_CAT_DEFAULT dg_stream_sink_debug
+
+using namespace dgf;
+using namespace dgf::stt;
+
+namespace {
+
+constexpr const char *kDefaultUrl = "wss://api.deepgram.com/v1/listen";
+constexpr const char *kDefaultBreaker = "deepgram-live";
+constexpr gboolean DEFAULT_INTERIM_RESULTS = FALSE;
+constexpr gint DEFAULT_ENDPOINTING = -1; /* Deepgram's default */
+constexpr guint DEFAULT_UTTERANCE_END_MS = 0;
+constexpr gboolean DEFAULT_VAD_EVENTS = FALSE;
+constexpr guint DEFAULT_KEEPALIVE_MS = 3000;
+constexpr guint DEFAULT_STALL_TIMEOUT_MS = 10000;
+constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
+constexpr guint DEFAULT_FINALIZE_TIMEOUT_MS = 10000;
+constexpr gboolean DEFAULT_RECONNECT = TRUE;
+constexpr guint DEFAULT_REPLAY_WINDOW_MS = 60000;
+constexpr guint DEFAULT_RECONNECT_MIN_MS = 500;
+constexpr guint DEFAULT_RECONNECT_MAX_MS = 30000;
+
+enum {
+  PROP_INTERIM_RESULTS = DG_PROP_COMMON_LAST + 1,
+  PROP_ENDPOINTING,
+  PROP_UTTERANCE_END_MS,
+  PROP_VAD_EVENTS,
+  PROP_KEEPALIVE_INTERVAL,
+  PROP_STALL_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
+  PROP_FINALIZE_TIMEOUT,
+  PROP_RECONNECT,
+  PROP_REPLAY_WINDOW,
+  PROP_RECONNECT_MIN,
+  PROP_RECONNECT_MAX,
+  PROP_STATS,
+};
+
+struct StreamSettings {
+  DgCommonSettings common;
+  bool interim_results = DEFAULT_INTERIM_RESULTS;
+  int endpointing = DEFAULT_ENDPOINTING;
+  guint utterance_end_ms = DEFAULT_UTTERANCE_END_MS;
+  bool vad_events = DEFAULT_VAD_EVENTS;
+  guint keepalive_ms = DEFAULT_KEEPALIVE_MS;
+  guint stall_ms = DEFAULT_STALL_TIMEOUT_MS;
+  guint connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  guint finalize_ms = DEFAULT_FINALIZE_TIMEOUT_MS;
+  bool reconnect = DEFAULT_RECONNECT;
+  guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
+  guint reconnect_min_ms = DEFAULT_RECONNECT_MIN_MS;
+  guint reconnect_max_ms = DEFAULT_RECONNECT_MAX_MS;
+};
+
+/* A ref-counted GstBuffer for the ledger and the unsent queue. */
+struct BufferRef {
+  GstBuffer *buffer = nullptr;
+  BufferRef() = default;
+  explicit BufferRef(GstBuffer *take) : buffer(take) {}
+  BufferRef(const BufferRef &o) : buffer(o.buffer ? gst_buffer_ref(o.buffer) : nullptr) {}
+  BufferRef(BufferRef &&o) noexcept : buffer(o.buffer) { o.buffer = nullptr; }
+  BufferRef &operator=(BufferRef o) noexcept {
+    std::swap(buffer, o.buffer);
+    return *this;
+  }
+  ~BufferRef() {
+    if (buffer)
+      gst_buffer_unref(buffer);
+  }
+};
+
+struct Stats {
+  guint connections = 0;
+  guint failures = 0;
+  guint results = 0;
+  guint finals = 0;
+  guint keepalives = 0;
+  guint malformed = 0;
+  double audio_sent = 0.0; /* seconds */
+  double replayed = 0.0;   /* seconds */
+  double dropped = 0.0;    /* seconds */
+  std::string state = "idle";
+  std::string last_error;
+};
+
+enum class Phase { Idle, Connecting, Open, Down, Fatal };
+const char *phase_name(Phase p) {
+  switch (p) {
+  case Phase::Idle:
+    return "idle";
+  case Phase::Connecting:
+    return "connecting";
+  case Phase::Open:
+    return "open";
+  case Phase::Down:
+    return "down";
+  case Phase::Fatal:
+    return "error";
+  }
+  return "?";
+}
+
+/* Audio not yet sent on any connection. */
+struct Pending {
+  uint64_t pts;
+  uint64_t duration;
+  BufferRef buffer;
+};
+
+int64_t now_us() {
+  return g_get_monotonic_time();
+}
+
+} // namespace
+
+/* Network-thread state. One live session at a time; on close it is gone. */
+struct Net {
+  bool running = false;
+  SoupSession *session = nullptr;
+  std::shared_ptr<Breaker> breaker;
+  std::unique_ptr<LiveConnection> conn;
+  Phase phase = Phase::Idle;
+  BreakerPermit permit;
+  bool permit_pending = false;
+
+  /* The request for the current caps; rebuilt on caps change. */
+  std::string url;
+  DgRequest request;
+  GstAudioInfo info;
+  bool have_caps = false;
+
+  std::string session_id;
+  std::string request_id;
+  TimeMap time_map;
+  std::unique_ptr<AudioLedger<BufferRef>> ledger;
+  std::deque<Pending> unsent;
+  uint64_t unsent_duration = 0;
+
+  bool supervised = false;
+  bool eos = false;        /* EOS received: CloseStream once everything is sent */
+  bool close_sent = false; /* CloseStream sent on this connection */
+  uint32_t attempt = 0;    /* reconnect attempts since the last success */
+  guint retry_source = 0;
+  guint tick_source = 0;
+  int64_t last_send_us = 0;
+  int64_t awaiting_since_us = 0; /* since when the server owes results and is silent */
+  bool warned_malformed = false;
+  bool reported_breaker_open = false;
+  double metadata_duration = -1; /* seconds of audio the server says it got */
+  uint64_t acked_pts = 0;        /* final results cover audio before this */
+};
+
+struct DgStreamSinkPrivate {
+  std::mutex settings_lock;
+  StreamSettings settings;
+
+  std::mutex state_lock;
+  std::condition_variable state_cv;
+  bool flushing = false;
+  bool finished = false; /* the EOS drain completed (or failed fatally) */
+  bool fatal = false;
+  Stats stats;
+
+  std::shared_ptr<NetThread> net_thread;
+  Net net;               /* network thread only */
+  StreamSettings active; /* settings snapshot taken at start(), network thread */
+};
+
+struct _GstDgStreamSink {
+  GstBaseSink parent;
+  DgStreamSinkPrivate *priv;
+};
+
+#define gst_dg_stream_sink_parent_class parent_class
+G_DEFINE_TYPE(GstDgStreamSink, gst_dg_stream_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE(dgstreamsink, "dgstreamsink", GST_RANK_NONE, GST_TYPE_DG_STREAM_SINK);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("audio/x-raw, format = (string) S16LE, layout = (string) interleaved, "
+                    "rate = (int) [ 8000, 48000 ], channels = (int) [ 1, 8 ]"));
+
+/* ---- helpers usable from any thread (no locks held by callers) ---------- */
+
+static void post(GstDgStreamSink *self, GstStructure *s) {
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+template <typename T> static void post_msg(GstDgStreamSink *self, const T &v) {
+  post(self, to_structure(v));
+}
+
+template <typename T> static void push_upstream(GstDgStreamSink *self, const T &v) {
+  gst_pad_push_event(GST_BASE_SINK_PAD(self), make_event(v));
+}
+
+static void update_stats(GstDgStreamSink *self, const std::function<void(Stats &)> &fn,
+                         bool notify = false) {
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    fn(self->priv->stats);
+  }
+  if (notify)
+    g_object_notify(G_OBJECT(self), "stats");
+}
+
+static uint64_t frames_to_ns(const GstAudioInfo &info, uint64_t frames) {
+  return gst_util_uint64_scale_int(frames, GST_SECOND, GST_AUDIO_INFO_RATE(&info));
+}
+
+/* Drop the first `skip` ns of a buffer (an ack landed inside it). */
+static BufferRef trim_buffer(const GstAudioInfo &info, const BufferRef &ref, uint64_t skip) {
+  gsize size = gst_buffer_get_size(ref.buffer);
+  guint bpf = GST_AUDIO_INFO_BPF(&info);
+  gsize skip_bytes = gst_util_uint64_scale_int(skip, GST_AUDIO_INFO_RATE(&info), GST_SECOND) * bpf;
+  if (skip_bytes >= size)
+    skip_bytes = size - (size % bpf ? size % bpf : bpf);
+  GstBuffer *part =
+      gst_buffer_copy_region(ref.buffer, GST_BUFFER_COPY_ALL, skip_bytes, size - skip_bytes);
+  return BufferRef(part);
+}
+
+/* ---- network thread ----------------------------------------------------- */
+
+static void net_start_connect(GstDgStreamSink *self);
+static void net_fail(GstDgStreamSink *self, const std::string &reason, int code, bool retryable);
+
+static void net_set_phase(GstDgStreamSink *self, Phase phase) {
+  self->priv->net.phase = phase;
+  update_stats(
+      self, [&](Stats &s) { s.state = phase_name(phase); }, true);
+}
+
+static void net_report_dropped(GstDgStreamSink *self, uint64_t start, uint64_t duration,
+                               const char *reason) {
+  if (duration == 0)
+    return;
+  GST_WARNING_OBJECT(self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
+                     GST_TIME_ARGS(start), GST_TIME_ARGS(duration), reason);
+  update_stats(self, [&](Stats &s) { s.dropped += duration / 1e9; });
+  post_msg(self, AudioDropped{start, duration, reason});
+}
+
+static void net_send_pending(GstDgStreamSink *self) {
+  Net &net = self->priv->net;
+  while (net.conn && net.conn->is_open() && !net.unsent.empty()) {
+    Pending p = std::move(net.unsent.front());
+    net.unsent.pop_front();
+    net.unsent_duration -= p.duration;
+    GstMapInfo map;
+    if (!gst_buffer_map(p.buffer.buffer, &map, GST_MAP_READ))
+      continue;
+    bool sent = net.conn->send_binary(map.data, map.size);
+    uint64_t frames = map.size / GST_AUDIO_INFO_BPF(&net.info);
+    gst_buffer_unmap(p.buffer.buffer, &map);
+    if (!sent) {
+      net.unsent.push_front(std::move(p));
+      net.unsent_duration += net.unsent.front().duration;
+      net_fail(self, "send failed", 0, true);
+      return;
+    }
+    net.time_map.append(p.pts, frames);
+    if (net.ledger)
+      net.ledger->append(p.pts, p.duration, std::move(p.buffer));
+    net.last_send_us = now_us();
+    if (net.awaiting_since_us == 0)
+      net.awaiting_since_us = net.last_send_us;
+    update_stats(self, [&](Stats &s) { s.audio_sent += p.duration / 1e9; });
+  }
+  if (net.eos && !net.close_sent && net.conn && net.conn->is_open() && net.unsent.empty()) {
+    net.conn->send_text("{\"type\":\"CloseStream\"}");
+    net.close_sent = true;
+    net.last_send_us = now_us();
+    if (net.awaiting_since_us == 0)
+      net.awaiting_since_us = net.last_send_us;
+  }
+}
+
+static void net_finish_drain(GstDgStreamSink *self, bool complete) {
+  Net &net = self->priv->net;
+  if (!net.eos)
+    return;
+  net.eos = false;
+  /* Anything still un-acked or unsent will never be transcribed now. */
+  if (net.ledger) {
+    auto takeover = net.ledger->take_all();
+    for (const auto &r : takeover.lost)
+      net_report_dropped(self, r.start, r.duration(), "finalize-timeout");
+    for (const auto &e : takeover.replay)
+      net_report_dropped(self, e.start, e.duration, "finalize-timeout");
+  }
+  for (const auto &p : net.unsent)
+    net_report_dropped(self, p.pts, p.duration, "finalize-timeout");
+  net.unsent.clear();
+  net.unsent_duration = 0;
+  uint64_t end = net.time_map.end_pts();
+  push_upstream(self, Ack{end, net.session_id, 0, true});
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    self->priv->finished = true;
+  }
+  self->priv->state_cv.notify_all();
+  GST_INFO_OBJECT(self, "EOS drain %s", complete ? "complete" : "cut short");
+}
+
+static void net_ack(GstDgStreamSink *self, uint64_t position) {
+  Net &net = self->priv->net;
+  net.acked_pts = std::max(net.acked_pts, position);
+  if (net.ledger)
+    net.ledger->ack(position);
+  push_upstream(self, Ack{position, net.session_id, 0, false});
+}
+
+static void net_on_results(GstDgStreamSink *self, const Transcript &t) {
+  Net &net = self->priv->net;
+  TimedTranscript timed = to_pipeline_time(t, 0, net.session_id, "stream");
+  /* Map each time through the connection's clock, gaps and all. */
+  timed.start = net.time_map.to_pipeline(t.start);
+  uint64_t end = net.time_map.to_pipeline(t.start + t.duration);
+  timed.duration = end > timed.start ? end - timed.start : 0;
+  for (size_t i = 0; i < t.words.size(); i++) {
+    timed.words[i].start = net.time_map.to_pipeline(t.words[i].start);
+    timed.words[i].end = net.time_map.to_pipeline(t.words[i].end);
+  }
+  if (timed.request_id.empty())
+    timed.request_id = net.request_id;
+  update_stats(self, [&](Stats &s) {
+    s.results++;
+    if (t.is_final)
+      s.finals++;
+  });
+  if (t.is_final || !t.text.empty() || self->priv->active.interim_results) {
+    post_msg(self, timed);
+    push_upstream(self, timed);
+  }
+  if (t.is_final)
+    net_ack(self, end);
+}
+
+static void net_on_text(GstDgStreamSink *self, const char *text, size_t length) {
+  Net &net = self->priv->net;
+  auto parsed = parse_live_message(std::string_view(text, length));
+  if (!parsed) {
+    update_stats(self, [](Stats &s) { s.malformed++; });
+    if (!net.warned_malformed) {
+      net.warned_malformed = true;
+      GST_ELEMENT_WARNING(
+          self, STREAM, DECODE, ("Deepgram sent a message that is not valid"),
+          ("%s (further ones are counted in stats)", parsed.error().message.c_str()));
+    }
+    /* It may have been a final result: its audio is un-acked, and later acks
+     * on this connection would skip it. Reconnect and replay instead. */
+    net_fail(self, "malformed message: " + parsed.error().message, 0, true);
+    return;
+  }
+  LiveMessage &msg = parsed.value();
+  if (auto *t = std::get_if<Transcript>(&msg)) {
+    net_on_results(self, *t);
+  } else if (auto *m = std::get_if<DeepgramMetadata>(&msg)) {
+    /* Sent before every server close, a fault's too: the close code decides. */
+    GST_DEBUG_OBJECT(self, "Metadata: request %s, %.3f s", m->request_id.c_str(), m->duration);
+    net.metadata_duration = m->duration;
+  } else if (auto *u = std::get_if<UtteranceEnd>(&msg)) {
+    post_msg(self, UtteranceEndMessage{net.time_map.to_pipeline(u->last_word_end), u->channel,
+                                       net.session_id});
+  } else if (auto *sp = std::get_if<SpeechStarted>(&msg)) {
+    post_msg(self, SpeechStartedMessage{net.time_map.to_pipeline(sp->timestamp), sp->channel,
+                                        net.session_id});
+  } else if (auto *e = std::get_if<DeepgramError>(&msg)) {
+    GST_ELEMENT_WARNING(self, RESOURCE, FAILED, ("Deepgram reported an error: %s", e->code.c_str()),
+                        ("%s (request %s)", e->message.c_str(), e->request_id.c_str()));
+  } else if (auto *unknown = std::get_if<UnknownMessage>(&msg)) {
+    GST_DEBUG_OBJECT(self, "ignoring message of type '%s'", unknown->type.c_str());
+  }
+  /* The server is alive; a stall is silence while it still owes results. */
+  bool owed = net.acked_pts < net.time_map.end_pts() || net.close_sent;
+  net.awaiting_since_us = owed ? now_us() : 0;
+}
+
+static void net_schedule_reconnect(GstDgStreamSink *self) {
+  Net &net = self->priv->net;
+  DgStreamSinkPrivate *priv = self->priv;
+  if (net.retry_source || net.supervised || !priv->active.reconnect || !net.running)
+    return;
+  BackoffPolicy policy{std::chrono::milliseconds{priv->active.reconnect_min_ms},
+                       std::chrono::milliseconds{priv->active.reconnect_max_ms}};
+  auto delay = backoff_delay(policy, net.attempt, default_unit_random());
+  if (auto deadline = net.breaker->next_deadline()) {
+    auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadline - std::chrono::steady_clock::now());
+    if (until > delay)
+      delay = until; /* no point asking before the breaker can say yes */
+  }
+  net.attempt++;
+  GST_INFO_OBJECT(self, "reconnecting in %lld ms (attempt %u)", (long long)delay.count(),
+                  net.attempt);
+  net.retry_source = priv->net_thread->add_timeout(static_cast<unsigned>(delay.count()), [self] {
+    self->priv->net.retry_source = 0;
+    if (self->priv->net.phase == Phase::Down)
+      net_start_connect(self);
+    return false;
+  });
+}
+
+/* The connection is gone (or never came): account for its audio, tell
+ * upstream, and reconnect unless a supervisor owns that. */
+static void net_fail(GstDgStreamSink *self, const std::string &reason, int code, bool retryable) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  GST_WARNING_OBJECT(self, "live connection failed: %s", reason.c_str());
+  net.conn.reset();
+  net.close_sent = false;
+  net.awaiting_since_us = 0;
+  if (net.permit_pending) {
+    net.breaker->report(net.permit,
+                        retryable ? BreakerOutcome::Failure : BreakerOutcome::Cancelled);
+    net.permit_pending = false;
+  }
+  update_stats(self, [&](Stats &s) {
+    s.failures++;
+    s.last_error = reason;
+  });
+  net_set_phase(self, retryable ? Phase::Down : Phase::Fatal);
+  push_upstream(self, Health{false, reason, code, retryable, net.session_id});
+
+  if (net.supervised) {
+    /* The supervisor holds every un-acked buffer and replays it elsewhere. */
+    if (net.ledger)
+      net.ledger->clear();
+    net.unsent.clear();
+    net.unsent_duration = 0;
+  } else if (net.ledger) {
+    /* Replay what the dead connection never acknowledged, before newer audio. */
+    auto takeover = net.ledger->take_all();
+    for (const auto &r : takeover.lost)
+      net_report_dropped(self, r.start, r.duration(), "replay-window");
+    for (auto it = takeover.replay.rbegin(); it != takeover.replay.rend(); ++it) {
+      net.unsent_duration += it->duration;
+      update_stats(self, [&](Stats &s) { s.replayed += it->duration / 1e9; });
+      net.unsent.push_front(Pending{it->start, it->duration, std::move(it->payload)});
+    }
+  }
+  if (!retryable) {
+    {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      priv->fatal = true;
+    }
+    net_finish_drain(self, false);
+    priv->state_cv.notify_all();
+    return;
+  }
+  if (!priv->active.reconnect && !net.supervised) {
+    for (const auto &p : net.unsent)
+      net_report_dropped(self, p.pts, p.duration, "disconnected");
+    net.unsent.clear();
+    net.unsent_duration = 0;
+    net_finish_drain(self, false);
+    return;
+  }
+  net_schedule_reconnect(self);
+}
+
+static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
+  Net &net = self->priv->net;
+  net.request_id = request_id;
+  if (net.permit_pending) {
+    net.breaker->report(net.permit, BreakerOutcome::Success);
+    net.permit_pending = false;
+  }
+  net.attempt = 0;
+  net.warned_malformed = false;
+  net.reported_breaker_open = false;
+  net.last_send_us = now_us();
+  net_set_phase(self, Phase::Open);
+  update_stats(
+      self, [](Stats &s) { s.connections++; }, true);
+  GST_INFO_OBJECT(self, "connected, session %s, request %s", net.session_id.c_str(),
+                  request_id.c_str());
+  push_upstream(self, Health{true, "connected", 0, true, net.session_id});
+  net_send_pending(self);
+}
+
+static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFailure &f) {
+  std::string reason =
+      f.status ? "handshake refused: " + dg_describe_status(f.status) + " (" + f.reason + ")"
+               : "cannot connect: " + f.reason;
+  if (f.status == SOUP_STATUS_UNAUTHORIZED || f.status == SOUP_STATUS_FORBIDDEN) {
+    GST_ELEMENT_ERROR_WITH_DETAILS(
+        self, RESOURCE, NOT_AUTHORIZED,
+        ("Deepgram refused the API key (HTTP %u): check api-key or DEEPGRAM_API_KEY", f.status),
+        ("%s; request %s", f.reason.c_str(), f.request_id.c_str()),
+        ("http-status-code", G_TYPE_UINT, f.status, nullptr));
+    net_fail(self, reason, static_cast<int>(f.status), false);
+    return;
+  }
+  net_fail(self, reason, static_cast<int>(f.status), true);
+}
+
+static void net_on_closed(GstDgStreamSink *self, const LiveClose &c) {
+  Net &net = self->priv->net;
+  /* Deepgram counts the audio it got; Metadata says how much. */
+  bool heard_all =
+      net.metadata_duration < 0 || net.metadata_duration + 0.05 >= net.time_map.sent_seconds();
+  if (net.close_sent && c.code == SOUP_WEBSOCKET_CLOSE_NORMAL && heard_all) {
+    /* The close that answers CloseStream: all results are in. */
+    net_ack(self, net.time_map.end_pts());
+    net.conn.reset();
+    net.close_sent = false;
+    net_set_phase(self, Phase::Idle);
+    net_finish_drain(self, true);
+    return;
+  }
+  std::string reason = "closed " + std::to_string(c.code);
+  if (!c.reason.empty())
+    reason += " " + c.reason;
+  if (!c.error.empty())
+    reason += " (" + c.error + ")";
+  if (c.code == 1008) {
+    GstCaps *as_caps = gst_audio_info_to_caps(&net.info);
+    gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Deepgram could not decode the audio (close 1008 %s)", c.reason.c_str()),
+                      ("caps sent as linear16: %s", caps));
+    g_free(caps);
+    if (as_caps)
+      gst_caps_unref(as_caps);
+    net_fail(self, reason, c.code, false);
+    return;
+  }
+  net_fail(self, reason, c.code, true);
+}
+
+static void net_start_connect(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  if (!net.running || !net.have_caps || net.conn || net.phase == Phase::Fatal)
+    return;
+  if (net.retry_source) {
+    priv->net_thread->remove_source(net.retry_source);
+    net.retry_source = 0;
+  }
+  net.permit = net.breaker->try_acquire();
+  if (!net.permit) {
+    /* Spare the service: no connection while the shared breaker is open. */
+    net_set_phase(self, Phase::Down);
+    if (!net.reported_breaker_open) {
+      net.reported_breaker_open = true;
+      GST_WARNING_OBJECT(self, "breaker '%s' is open: not connecting", net.breaker->name().c_str());
+      push_upstream(self, Health{false, "breaker open", 0, true, net.session_id});
+    }
+    net_schedule_reconnect(self);
+    return;
+  }
+  net.permit_pending = true;
+  net.session_id = new_session_id();
+  net.time_map.reset(GST_AUDIO_INFO_RATE(&net.info));
+  net.metadata_duration = -1;
+  net.acked_pts = 0;
+  net.close_sent = false;
+  net.awaiting_since_us = 0;
+  SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, net.request.full_url.c_str());
+  if (!msg) {
+    net_fail(self, "invalid URL", 0, false);
+    return;
+  }
+  dg_prepare_message(msg, net.request, priv->active.common.tls_verify);
+  LiveConnectionCallbacks cb;
+  cb.on_open = [self](const std::string &id) { net_on_open(self, id); };
+  cb.on_handshake_failed = [self](const LiveHandshakeFailure &f) {
+    net_on_handshake_failed(self, f);
+  };
+  cb.on_text = [self](const char *text, size_t len) { net_on_text(self, text, len); };
+  cb.on_closed = [self](const LiveClose &c) { net_on_closed(self, c); };
+  GST_INFO_OBJECT(self, "connecting to %s (session %s)", net.request.full_url.c_str(),
+                  net.session_id.c_str());
+  net_set_phase(self, Phase::Connecting);
+  net.conn =
+      std::make_unique<LiveConnection>(net.session, msg, priv->active.connect_ms, std::move(cb));
+  g_object_unref(msg);
+}
+
+/* Periodic: KeepAlive during gaps, stall detection while audio flows. */
+static bool net_tick(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  if (!net.running)
+    return false;
+  if (net.phase != Phase::Open || !net.conn)
+    return true;
+  int64_t now = now_us();
+  if (net.awaiting_since_us &&
+      now - net.awaiting_since_us >= static_cast<int64_t>(priv->active.stall_ms) * 1000) {
+    net_fail(self,
+             "stall: no message from Deepgram for " + std::to_string(priv->active.stall_ms) +
+                 " ms while sending",
+             0, true);
+    return true;
+  }
+  if (priv->active.keepalive_ms &&
+      now - net.last_send_us >= static_cast<int64_t>(priv->active.keepalive_ms) * 1000) {
+    if (net.conn->send_text("{\"type\":\"KeepAlive\"}")) {
+      net.last_send_us = now;
+      update_stats(self, [](Stats &s) { s.keepalives++; });
+    }
+  }
+  return true;
+}
+
+static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration, GstBuffer *buf) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  BufferRef ref(buf);
+  if (!net.running || net.phase == Phase::Fatal)
+    return;
+  if (net.supervised && (net.phase == Phase::Down)) {
+    /* The supervisor still holds this audio in its ledger. */
+    GST_DEBUG_OBJECT(self, "down under a supervisor: %" GST_TIME_FORMAT " not sent",
+                     GST_TIME_ARGS(pts));
+    return;
+  }
+  net.unsent.push_back(Pending{pts, duration, std::move(ref)});
+  net.unsent_duration += duration;
+  uint64_t bound = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
+  while (net.unsent_duration > bound && net.unsent.size() > 1) {
+    Pending &old = net.unsent.front();
+    net_report_dropped(self, old.pts, old.duration, "reconnect-backlog");
+    net.unsent_duration -= old.duration;
+    net.unsent.pop_front();
+  }
+  if (net.phase == Phase::Idle)
+    net_start_connect(self);
+  else if (net.phase == Phase::Open)
+    net_send_pending(self);
+}
+
+static void net_teardown(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  net.running = false;
+  if (net.retry_source)
+    priv->net_thread->remove_source(net.retry_source);
+  if (net.tick_source)
+    priv->net_thread->remove_source(net.tick_source);
+  net.retry_source = net.tick_source = 0;
+  if (net.conn && net.conn->is_open() && !net.close_sent)
+    net.conn->send_text("{\"type\":\"CloseStream\"}");
+  net.conn.reset();
+  if (net.permit_pending) {
+    net.breaker->report(net.permit, BreakerOutcome::Cancelled);
+    net.permit_pending = false;
+  }
+  net.unsent.clear();
+  net.unsent_duration = 0;
+  if (net.ledger)
+    net.ledger->clear();
+  net.time_map.reset(16000);
+  net.phase = Phase::Idle;
+  net.eos = false;
+}
+
+/* ---- GstBaseSink -------------------------------------------------------- */
+
+static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  DgStreamSinkPrivate *priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    priv->active = priv->settings;
+  }
+  /* Check the settings now, so a bad URL or a missing key is an error at
+   * READY->PAUSED rather than at the first buffer. */
+  auto check = dg_build_request(priv->active.common, DeepgramQueryOptions{}, UrlKind::WebSocket);
+  if (!check) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", check.error().message.c_str()), (nullptr));
+    return FALSE;
+  }
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    priv->flushing = false;
+    priv->finished = false;
+    priv->fatal = false;
+    priv->stats = Stats{};
+  }
+  priv->net_thread = NetThread::acquire();
+  std::string error;
+  priv->net_thread->invoke_sync([&] {
+    Net &net = priv->net;
+    net.session = dg_make_session(priv->active.common, 0, &error);
+    if (!net.session)
+      return;
+    const std::string &name = priv->active.common.breaker;
+    net.breaker = BreakerRegistry::global().find(name);
+    if (!net.breaker)
+      net.breaker = BreakerRegistry::global().get(name, BreakerSettings{});
+    uint64_t window = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
+    net.ledger =
+        std::make_unique<AudioLedger<BufferRef>>(window, [priv](const BufferRef &b, uint64_t skip) {
+          return trim_buffer(priv->net.info, b, skip);
+        });
+    net.running = true;
+    net.supervised = false;
+    net.attempt = 0;
+    net.phase = Phase::Idle;
+    guint period =
+        std::max(50u, std::min(priv->active.keepalive_ms ? priv->active.keepalive_ms : 1000u,
+                               priv->active.stall_ms) /
+                          4);
+    net.tick_source = priv->net_thread->add_timeout(period, [self] { return net_tick(self); });
+  });
+  if (!priv->net.session) {
+    priv->net_thread.reset();
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()), (nullptr));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean gst_dg_stream_sink_stop(GstBaseSink *sink) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  DgStreamSinkPrivate *priv = self->priv;
+  if (!priv->net_thread)
+    return TRUE;
+  priv->net_thread->invoke_sync([&] {
+    net_teardown(self);
+    Net &net = priv->net;
+    if (net.session)
+      g_object_unref(net.session);
+    net.session = nullptr;
+    net.breaker.reset();
+    net.ledger.reset();
+    net.have_caps = false;
+  });
+  priv->net_thread.reset();
+  return TRUE;
+}
+
+static gboolean gst_dg_stream_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  DgStreamSinkPrivate *priv = self->priv;
+  GstAudioInfo info;
+  if (!gst_audio_info_from_caps(&info, caps) ||
+      GST_AUDIO_INFO_FORMAT(&info) != GST_AUDIO_FORMAT_S16LE) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("unsupported caps"),
+                      ("need S16LE interleaved audio, got %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  DeepgramQueryOptions options;
+  options.sample_rate = GST_AUDIO_INFO_RATE(&info);
+  options.channels = GST_AUDIO_INFO_CHANNELS(&info);
+  if (options.channels > 1)
+    options.multichannel = true;
+  const StreamSettings &a = priv->active;
+  if (a.interim_results || a.utterance_end_ms)
+    options.interim_results = true;
+  if (a.endpointing == 0)
+    options.endpointing = Endpointing::Disabled;
+  else if (a.endpointing > 0) {
+    options.endpointing = Endpointing::Milliseconds;
+    options.endpointing_ms = static_cast<uint32_t>(a.endpointing);
+  }
+  if (a.utterance_end_ms)
+    options.utterance_end_ms = a.utterance_end_ms;
+  if (a.vad_events)
+    options.vad_events = true;
+  auto request = dg_build_request(a.common, options, UrlKind::WebSocket);
+  if (!request) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", request.error().message.c_str()), (nullptr));
+    return FALSE;
+  }
+  priv->net_thread->invoke_sync([&] {
+    Net &net = priv->net;
+    bool changed = !net.have_caps || !gst_audio_info_is_equal(&net.info, &info);
+    net.info = info;
+    net.request = request.value();
+    net.have_caps = true;
+    if (changed && net.conn) {
+      /* New format: finish this connection's audio, then reconnect. The
+       * ledger replays whatever it had not acknowledged. */
+      GST_INFO_OBJECT(self, "caps changed: reconnecting");
+      net_fail(self, "caps changed", 0, true);
+    }
+  });
+  return TRUE;
+}
+
+static GstFlowReturn gst_dg_stream_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  DgStreamSinkPrivate *priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    if (priv->fatal)
+      return GST_FLOW_ERROR;
+  }
+  const GstAudioInfo &info = priv->net.info; /* set in set_caps, before any buffer */
+  guint bpf = GST_AUDIO_INFO_BPF(&info);
+  gsize size = gst_buffer_get_size(buffer);
+  if (bpf == 0 || size == 0)
+    return GST_FLOW_OK;
+  uint64_t frames = size / bpf;
+  uint64_t duration = frames_to_ns(info, frames);
+  uint64_t pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) {
+    GstSegment *segment = &sink->segment;
+    pts = segment->position != GST_CLOCK_TIME_NONE ? segment->position : 0;
+  }
+  sink->segment.position = pts + duration;
+  GstBuffer *ref = gst_buffer_ref(buffer);
+  gst_object_ref(self);
+  priv->net_thread->invoke([self, pts, duration, ref] {
+    net_on_audio(self, pts, duration, ref);
+    gst_object_unref(self);
+  });
+  return GST_FLOW_OK;
+}
+
+/* EOS: wait, bounded by finalize-timeout, for the last results. */
+static void wait_for_drain(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  priv->net_thread->invoke_sync([&] {
+    Net &net = priv->net;
+    if (net.phase == Phase::Fatal) {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      priv->finished = true;
+      return;
+    }
+    net.eos = true;
+    if (net.conn && net.conn->is_open())
+      net_send_pending(self);
+    else if (net.unsent.empty() && (!net.ledger || net.ledger->size() == 0) && !net.conn)
+      net_finish_drain(self, true); /* nothing outstanding */
+  });
+  auto timeout = std::chrono::milliseconds(priv->active.finalize_ms);
+  bool done;
+  {
+    std::unique_lock<std::mutex> lock(priv->state_lock);
+    done = priv->state_cv.wait_for(lock, timeout,
+                                   [&] { return priv->finished || priv->flushing || priv->fatal; });
+    done = done && priv->finished;
+  }
+  if (!done) {
+    priv->net_thread->invoke_sync([&] {
+      GST_WARNING_OBJECT(self, "EOS: no final results within finalize-timeout (%u ms)",
+                         priv->active.finalize_ms);
+      net_finish_drain(self, false);
+    });
+  }
+}
+
+static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  DgStreamSinkPrivate *priv = self->priv;
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_EOS:
+    wait_for_drain(self);
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    priv->net_thread->invoke_sync([&] {
+      /* A flushing seek: the old audio is not wanted; start afresh. */
+      bool supervised = priv->net.supervised;
+      net_teardown(self);
+      priv->net.running = true;
+      priv->net.supervised = supervised;
+      guint period = std::max(50u, std::min(priv->active.keepalive_ms, priv->active.stall_ms) / 4);
+      priv->net.tick_source =
+          priv->net_thread->add_timeout(period, [self] { return net_tick(self); });
+    });
+    {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      priv->flushing = false;
+      priv->finished = false;
+    }
+    break;
+  case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    if (is<Supervisor>(event)) {
+      GST_INFO_OBJECT(self, "supervised: recovery is left to upstream");
+      priv->net_thread->invoke_sync([&] { priv->net.supervised = true; });
+    }
+    break;
+  case GST_EVENT_CUSTOM_DOWNSTREAM:
+    if (is<Reconnect>(event)) {
+      priv->net_thread->invoke([self] {
+        Net &net = self->priv->net;
+        if (net.phase == Phase::Open)
+          push_upstream(self, Health{true, "connected", 0, true, net.session_id});
+        else if (net.phase != Phase::Connecting) {
+          net.reported_breaker_open = false;
+          net_start_connect(self);
+        }
+      });
+      gst_event_unref(event);
+      return TRUE;
+    }
+    break;
+  default:
+    break;
+  }
+  return GST_BASE_SINK_CLASS(parent_class)->event(sink, event);
+}
+
+static gboolean gst_dg_stream_sink_unlock(GstBaseSink *sink) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    self->priv->flushing = true;
+  }
+  self->priv->state_cv.notify_all();
+  return TRUE;
+}
+
+static gboolean gst_dg_stream_sink_unlock_stop(GstBaseSink *sink) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->flushing = false;
+  return TRUE;
+}
+
+/* ---- GObject ------------------------------------------------------------- */
+
+static GstStructure *build_stats(GstDgStreamSink *self) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  const Stats &s = self->priv->stats;
+  return gst_structure_new("dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(),
+                           "connections", G_TYPE_UINT, s.connections, "failures", G_TYPE_UINT,
+                           s.failures, "results", G_TYPE_UINT, s.results, "finals", G_TYPE_UINT,
+                           s.finals, "keepalives", G_TYPE_UINT, s.keepalives, "malformed",
+                           G_TYPE_UINT, s.malformed, "audio-sent", G_TYPE_DOUBLE, s.audio_sent,
+                           "replayed", G_TYPE_DOUBLE, s.replayed, "dropped", G_TYPE_DOUBLE,
+                           s.dropped, "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
+}
+
+static void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
+                                            GParamSpec *pspec) {
+  auto *self = GST_DG_STREAM_SINK(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  StreamSettings &s = self->priv->settings;
+  if (dg_common_set_property(s.common, prop_id, value))
+    return;
+  switch (prop_id) {
+  case PROP_INTERIM_RESULTS:
+    s.interim_results = g_value_get_boolean(value);
+    break;
+  case PROP_ENDPOINTING:
+    s.endpointing = g_value_get_int(value);
+    break;
+  case PROP_UTTERANCE_END_MS:
+    s.utterance_end_ms = g_value_get_uint(value);
+    break;
+  case PROP_VAD_EVENTS:
+    s.vad_events = g_value_get_boolean(value);
+    break;
+  case PROP_KEEPALIVE_INTERVAL:
+    s.keepalive_ms = g_value_get_uint(value);
+    break;
+  case PROP_STALL_TIMEOUT:
+    s.stall_ms = g_value_get_uint(value);
+    break;
+  case PROP_CONNECT_TIMEOUT:
+    s.connect_ms = g_value_get_uint(value);
+    break;
+  case PROP_FINALIZE_TIMEOUT:
+    s.finalize_ms = g_value_get_uint(value);
+    break;
+  case PROP_RECONNECT:
+    s.reconnect = g_value_get_boolean(value);
+    break;
+  case PROP_REPLAY_WINDOW:
+    s.replay_window_ms = g_value_get_uint(value);
+    break;
+  case PROP_RECONNECT_MIN:
+    s.reconnect_min_ms = g_value_get_uint(value);
+    break;
+  case PROP_RECONNECT_MAX:
+    s.reconnect_max_ms = g_value_get_uint(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_dg_stream_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                            GParamSpec *pspec) {
+  auto *self = GST_DG_STREAM_SINK(object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const StreamSettings &s = self->priv->settings;
+  if (dg_common_get_property(s.common, prop_id, value))
+    return;
+  switch (prop_id) {
+  case PROP_INTERIM_RESULTS:
+    g_value_set_boolean(value, s.interim_results);
+    break;
+  case PROP_ENDPOINTING:
+    g_value_set_int(value, s.endpointing);
+    break;
+  case PROP_UTTERANCE_END_MS:
+    g_value_set_uint(value, s.utterance_end_ms);
+    break;
+  case PROP_VAD_EVENTS:
+    g_value_set_boolean(value, s.vad_events);
+    break;
+  case PROP_KEEPALIVE_INTERVAL:
+    g_value_set_uint(value, s.keepalive_ms);
+    break;
+  case PROP_STALL_TIMEOUT:
+    g_value_set_uint(value, s.stall_ms);
+    break;
+  case PROP_CONNECT_TIMEOUT:
+    g_value_set_uint(value, s.connect_ms);
+    break;
+  case PROP_FINALIZE_TIMEOUT:
+    g_value_set_uint(value, s.finalize_ms);
+    break;
+  case PROP_RECONNECT:
+    g_value_set_boolean(value, s.reconnect);
+    break;
+  case PROP_REPLAY_WINDOW:
+    g_value_set_uint(value, s.replay_window_ms);
+    break;
+  case PROP_RECONNECT_MIN:
+    g_value_set_uint(value, s.reconnect_min_ms);
+    break;
+  case PROP_RECONNECT_MAX:
+    g_value_set_uint(value, s.reconnect_max_ms);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_dg_stream_sink_finalize(GObject *object) {
+  auto *self = GST_DG_STREAM_SINK(object);
+  delete self->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_dg_stream_sink_init(GstDgStreamSink *self) {
+  self->priv = new DgStreamSinkPrivate();
+  self->priv->settings.common.url = kDefaultUrl;
+  self->priv->settings.common.breaker = kDefaultBreaker;
+  gst_audio_info_init(&self->priv->net.info);
+  /* Transcription wants audio as fast as it comes, not paced by the clock. */
+  gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+  /* Holding the last buffer for last-sample would only pin memory. */
+  gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
+}
+
+static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSinkClass *base_class = GST_BASE_SINK_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(dg_stream_sink_debug, "dgstreamsink", 0, "Deepgram live sink");
+
+  gobject_class->set_property = gst_dg_stream_sink_set_property;
+  gobject_class->get_property = gst_dg_stream_sink_get_property;
+  gobject_class->finalize = gst_dg_stream_sink_finalize;
+
+  dg_common_install_properties(gobject_class, kDefaultUrl, kDefaultBreaker, "live");
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_INTERIM_RESULTS,
+      g_param_spec_boolean("interim-results", "Interim results",
+                           "Ask for interim (not yet final) results; they are posted as "
+                           "stt/transcript with is-final=false",
+                           DEFAULT_INTERIM_RESULTS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ENDPOINTING,
+      g_param_spec_int("endpointing", "Endpointing",
+                       "Silence in ms that ends an utterance; 0 disables endpointing, -1 keeps "
+                       "Deepgram's default (10 ms)",
+                       -1, 60000, DEFAULT_ENDPOINTING, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_UTTERANCE_END_MS,
+      g_param_spec_uint("utterance-end-ms", "Utterance end",
+                        "Gap in ms after the last word that posts stt/utterance-end (0: off; "
+                        "turns on interim results, which Deepgram requires)",
+                        0, 60000, DEFAULT_UTTERANCE_END_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_VAD_EVENTS,
+      g_param_spec_boolean("vad-events", "VAD events",
+                           "Post stt/speech-started when Deepgram detects speech",
+                           DEFAULT_VAD_EVENTS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_KEEPALIVE_INTERVAL,
+      g_param_spec_uint("keepalive-interval", "KeepAlive interval",
+                        "Send a KeepAlive after this many ms without audio, so a paused or "
+                        "silent pipeline is not closed for idleness (NET-0001); 0 disables",
+                        0, 60000, DEFAULT_KEEPALIVE_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STALL_TIMEOUT,
+      g_param_spec_uint("stall-timeout", "Stall timeout",
+                        "Treat the connection as dead when Deepgram sends nothing for this "
+                        "many ms while audio is being sent",
+                        100, 600000, DEFAULT_STALL_TIMEOUT_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint("connect-timeout", "Connect timeout",
+                        "Give up a connection attempt (TCP, TLS and WebSocket handshake) after "
+                        "this many ms",
+                        100, 600000, DEFAULT_CONNECT_TIMEOUT_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_FINALIZE_TIMEOUT,
+      g_param_spec_uint("finalize-timeout", "Finalize timeout",
+                        "At EOS, wait at most this many ms for the last results after "
+                        "CloseStream; audio still without results is then reported in "
+                        "stt/audio-dropped",
+                        0, 600000, DEFAULT_FINALIZE_TIMEOUT_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_RECONNECT,
+      g_param_spec_boolean("reconnect", "Reconnect",
+                           "When used alone: reconnect after a failure (with jittered backoff, "
+                           "through the breaker) and replay the audio the dead connection never "
+                           "acknowledged. Behind sttfailover the failover decides instead",
+                           DEFAULT_RECONNECT, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_REPLAY_WINDOW,
+      g_param_spec_uint("replay-window", "Replay window",
+                        "Most audio in ms kept for replay after a failure (un-acknowledged plus "
+                        "audio arriving while down); older audio is reported in "
+                        "stt/audio-dropped",
+                        0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_RECONNECT_MIN,
+      g_param_spec_uint("reconnect-backoff-min", "Reconnect backoff min",
+                        "First reconnect delay ceiling in ms; doubles per attempt (full jitter)", 1,
+                        600000, DEFAULT_RECONNECT_MIN_MS, rw));
+  g_object_class_install_property(gobject_class, PROP_RECONNECT_MAX,
+                                  g_param_spec_uint("reconnect-backoff-max",
+                                                    "Reconnect backoff max",
+                                                    "Cap in ms of the reconnect delay", 1, 3600000,
+                                                    DEFAULT_RECONNECT_MAX_MS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Connection state and counters: state, connections, failures, results, "
+                         "finals, keepalives, malformed, audio-sent/replayed/dropped (s), "
+                         "last-error",
+                         GST_TYPE_STRUCTURE,
+                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Deepgram live transcription", "Sink/Audio/Text",
+      "Streams audio to Deepgram's live speech-to-text API and posts transcripts; reconnects "
+      "and replays un-acknowledged audio after failures",
+      "gst-deepgram-failover developers");
+
+  base_class->start = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_start);
+  base_class->stop = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_stop);
+  base_class->set_caps = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_set_caps);
+  base_class->render = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_render);
+  base_class->event = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_event);
+  base_class->unlock = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_unlock);
+  base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_unlock_stop);
+}
