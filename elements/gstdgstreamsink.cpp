@@ -579,6 +579,7 @@ static void net_start_connect(GstDgStreamSink *self) {
   net.permit = net.breaker->try_acquire();
   if (!net.permit) {
     /* Spare the service: no connection while the shared breaker is open. */
+    update_stats(self, [&](Stats &s) { s.last_error = "breaker open"; });
     net_set_phase(self, Phase::Down);
     if (!net.reported_breaker_open) {
       net.reported_breaker_open = true;

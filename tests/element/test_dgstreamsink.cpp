@@ -174,6 +174,58 @@ void test_malformed_json_mid_stream() {
   check_recovers_from(R"({"type":"malformed","after_bytes":32000,"target":"new","count":1})");
 }
 
+void test_undecodable_audio_is_an_error_naming_caps() {
+  auto emu = dgtest::start_emulator();
+  std::string error;
+  emu->inject_json(
+      R"({"type":"close","code":1008,"reason":"DATA-0000","after_bytes":16000,"target":"new"})",
+      &error);
+  g_assert_cmpstr(error.c_str(), ==, "");
+  Run run(*emu, "");
+  dgtest::push_sequence(run.src, 16000, 1, 0, 50, 0);
+  g_assert_false(run.log->run_to_end());
+  auto errors = run.log->errors();
+  g_assert_cmpuint(errors.size(), >=, 1);
+  g_assert_nonnull(strstr(errors[0].c_str(), "could not decode"));
+  g_assert_nonnull(strstr(errors[0].c_str(), "rate=(int)16000"));
+}
+
+/* The storm the breaker exists for: once one pipeline has found the service
+ * down, another pipeline with the same breaker does not even connect. */
+void test_open_breaker_spares_the_service() {
+  auto emu = dgtest::start_emulator();
+  std::string error;
+  emu->inject_json(R"({"type":"refuse","status":503})", &error); /* down for good */
+  const char *props = "breaker=spare-test finalize-timeout=100";
+  Run first(*emu, props);
+  dgtest::push_sequence(first.src, 16000, 1, 0, 10, 0, false);
+  gst_element_set_state(first.pipeline, GST_STATE_PLAYING);
+  /* Three refusals trip the breaker (threshold 3); then the first waits. */
+  for (int i = 0; i < 500 && emu->counters().live_refused < 3; i++)
+    g_usleep(10000);
+  g_assert_cmpint(emu->counters().live_refused, ==, 3);
+
+  Run second(*emu, props);
+  dgtest::push_sequence(second.src, 16000, 1, 0, 10, 0, false);
+  gst_element_set_state(second.pipeline, GST_STATE_PLAYING);
+  for (int i = 0; i < 100; i++) {
+    GstStructure *s = second.stats();
+    bool down = g_str_equal(gst_structure_get_string(s, "state"), "down");
+    gst_structure_free(s);
+    if (down)
+      break;
+    g_usleep(10000);
+  }
+  GstStructure *s = second.stats();
+  g_assert_cmpstr(gst_structure_get_string(s, "state"), ==, "down");
+  g_assert_nonnull(strstr(gst_structure_get_string(s, "last-error"), "breaker open"));
+  gst_structure_free(s);
+  g_assert_cmpint(emu->counters().live_refused, ==, 3); /* the second never asked */
+  g_assert_cmpint(emu->counters().live_accepted, ==, 0);
+  gst_element_set_state(second.pipeline, GST_STATE_NULL);
+  gst_element_set_state(first.pipeline, GST_STATE_NULL);
+}
+
 void test_multichannel() {
   auto emu = dgtest::start_emulator();
   Run run(*emu, "", "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=2");
@@ -278,6 +330,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/dgstreamsink/stall", test_stall_mid_stream);
   g_test_add_func("/dgstreamsink/malformed-json", test_malformed_json_mid_stream);
   g_test_add_func("/dgstreamsink/multichannel", test_multichannel);
+  g_test_add_func("/dgstreamsink/undecodable-audio-error",
+                  test_undecodable_audio_is_an_error_naming_caps);
+  g_test_add_func("/dgstreamsink/open-breaker-spares-service",
+                  test_open_breaker_spares_the_service);
   g_test_add_func("/dgstreamsink/bad-url", test_bad_url_is_a_settings_error);
   g_test_add_func("/dgstreamsink/key-never-printed", test_key_never_printed);
   return g_test_run();
