@@ -719,7 +719,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     priv->fatal = false;
     priv->stats = Stats{};
   }
-  priv->net_thread = NetThread::acquire();
+  priv->net_thread = NetThread::for_element();
   std::string error;
   priv->net_thread->invoke_sync([&] {
     Net &net = priv->net;

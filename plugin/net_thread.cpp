@@ -43,6 +43,15 @@ std::shared_ptr<NetThread> NetThread::acquire() {
   return thread;
 }
 
+std::shared_ptr<NetThread> NetThread::create_private() {
+  return std::shared_ptr<NetThread>(new NetThread());
+}
+
+std::shared_ptr<NetThread> NetThread::for_element() {
+  const char *mode = g_getenv("DGF_NET_THREAD");
+  return mode && g_str_equal(mode, "per-element") ? create_private() : acquire();
+}
+
 NetThread::NetThread() {
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);

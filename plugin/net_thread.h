@@ -19,6 +19,11 @@ class NetThread {
 public:
   /* The process-wide thread, started on first use. */
   static std::shared_ptr<NetThread> acquire();
+  /* A thread of the caller's own. Only for measuring the shared thread
+   * against one per element (DGF_NET_THREAD=per-element, see bench/). */
+  static std::shared_ptr<NetThread> create_private();
+  /* acquire(), or create_private() when DGF_NET_THREAD=per-element. */
+  static std::shared_ptr<NetThread> for_element();
 
   ~NetThread();
   NetThread(const NetThread &) = delete;

@@ -16,6 +16,21 @@ static void test_shared_instance() {
   g_assert_false(a->is_current());
 }
 
+static void test_private_and_per_element() {
+  auto shared = NetThread::acquire();
+  auto own = NetThread::create_private();
+  g_assert_true(own.get() != shared.get());
+  g_setenv("DGF_NET_THREAD", "per-element", TRUE);
+  auto a = NetThread::for_element();
+  auto b = NetThread::for_element();
+  g_assert_true(a.get() != b.get());
+  g_unsetenv("DGF_NET_THREAD");
+  g_assert_true(NetThread::for_element().get() == shared.get());
+  bool ran = false;
+  own->invoke_sync([&] { ran = own->is_current(); });
+  g_assert_true(ran);
+}
+
 static void test_invoke_sync_runs_on_thread_in_order() {
   auto t = NetThread::acquire();
   std::vector<int> order;
@@ -95,6 +110,7 @@ static void test_last_release_on_the_thread_itself() {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/net-thread/shared", test_shared_instance);
+  g_test_add_func("/net-thread/private", test_private_and_per_element);
   g_test_add_func("/net-thread/invoke-order", test_invoke_sync_runs_on_thread_in_order);
   g_test_add_func("/net-thread/sync-inline", test_invoke_sync_from_thread_runs_inline);
   g_test_add_func("/net-thread/timeout", test_timeout_repeats_until_false_and_can_be_removed);
