@@ -1,5 +1,7 @@
 #include "dg_common.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 
 namespace dgf {
@@ -239,10 +241,15 @@ Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &setting
 }
 
 SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_s,
-                             std::string *error) {
+                             std::string *error, unsigned max_conns_per_host) {
   SoupSession *session =
-      soup_session_new_with_options("timeout", timeout_s, "idle-timeout", 60u, "user-agent",
-                                    "gst-deepgram-failover/0.1", nullptr);
+      max_conns_per_host > 0
+          ? soup_session_new_with_options("timeout", timeout_s, "idle-timeout", 60u, "user-agent",
+                                          "gst-deepgram-failover/0.1", "max-conns-per-host",
+                                          max_conns_per_host, "max-conns",
+                                          std::max(10u, max_conns_per_host), nullptr)
+          : soup_session_new_with_options("timeout", timeout_s, "idle-timeout", 60u, "user-agent",
+                                          "gst-deepgram-failover/0.1", nullptr);
   if (!settings.ca_file.empty()) {
     GError *err = nullptr;
     GTlsDatabase *db = g_tls_file_database_new(settings.ca_file.c_str(), &err);

@@ -83,9 +83,10 @@ Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &setting
 
 /* A SoupSession honouring ca-file / tls-verify. Create it on the thread whose
  * main context will run its I/O. Returns nullptr and sets *error when the CA
- * file cannot be loaded. */
+ * file cannot be loaded. max_conns_per_host 0: libsoup's default (2); the
+ * batch sink raises it to its max-in-flight. */
 SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_s,
-                             std::string *error);
+                             std::string *error, unsigned max_conns_per_host = 0);
 
 /* Adds the Authorization header and, when tls-verify is off, accepts any
  * certificate for this message. */

@@ -8,11 +8,13 @@
 
 #include <gst/gst.h>
 
+#include "gstdgbatchsink.h"
 #include "gstdgstreamsink.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(dgstreamsink, plugin);
+  ok |= GST_ELEMENT_REGISTER(dgbatchsink, plugin);
   return ok;
 }
 

@@ -1,0 +1,150 @@
+#include "dg_batch_upload.h"
+
+#include <cstring>
+
+#include "deepgram_json.h"
+#include "pause_chunker.h"
+#include "wav_writer.h"
+
+namespace dgf {
+
+static_assert(AudioChunk::kHeadroom == kWavHeaderBytes, "the WAV header fills the headroom");
+
+UploadVerdict classify_http_status(unsigned status) {
+  if (status >= 200 && status < 300)
+    return UploadVerdict::Transcribed;
+  switch (status) {
+  case 401:
+  case 403:
+  case 404:
+  case 405:
+    return UploadVerdict::Fatal;
+  case 402: /* out of credit: an outage until someone pays */
+  case 408:
+  case 425:
+  case 429:
+  case 499:
+    return UploadVerdict::Retry;
+  default:
+    break;
+  }
+  if (status >= 400 && status < 500)
+    return UploadVerdict::Reject;
+  return UploadVerdict::Retry; /* 5xx, 3xx we did not follow, anything odd */
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, int64_t now_unix_s) {
+  constexpr int64_t kMaxSeconds = 3600;
+  if (!value || !*value)
+    return std::nullopt;
+  while (g_ascii_isspace(*value))
+    value++;
+  if (g_ascii_isdigit(*value)) {
+    char *end = nullptr;
+    guint64 seconds = g_ascii_strtoull(value, &end, 10);
+    while (end && g_ascii_isspace(*end))
+      end++;
+    if (!end || *end)
+      return std::nullopt;
+    return std::chrono::milliseconds{std::min<guint64>(seconds, kMaxSeconds) * 1000};
+  }
+  GDateTime *date = soup_date_time_new_from_http_string(value);
+  if (!date)
+    return std::nullopt;
+  int64_t delta = g_date_time_to_unix(date) - now_unix_s;
+  g_date_time_unref(date);
+  return std::chrono::milliseconds{std::clamp<int64_t>(delta, 0, kMaxSeconds) * 1000};
+}
+
+namespace {
+
+struct Upload {
+  SoupMessage *msg = nullptr;
+  UploadDone done;
+};
+
+void release_storage(gpointer data) {
+  delete static_cast<std::shared_ptr<std::vector<uint8_t>> *>(data);
+}
+
+std::string describe_error_body(const std::string &body) {
+  auto parsed = parse_error_body(body);
+  if (!parsed)
+    return {};
+  std::string text = parsed->code;
+  if (!parsed->message.empty())
+    text += (text.empty() ? "" : ": ") + parsed->message;
+  return text;
+}
+
+void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
+  std::unique_ptr<Upload> upload(static_cast<Upload *>(data));
+  GError *error = nullptr;
+  GBytes *body = soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
+
+  UploadResult r;
+  if (!body) {
+    r.verdict = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? UploadVerdict::Cancelled
+                                                                         : UploadVerdict::Retry;
+    r.error = error ? error->message : "unknown transport error";
+    g_clear_error(&error);
+  } else {
+    r.status = soup_message_get_status(upload->msg);
+    r.verdict = classify_http_status(r.status);
+    gsize size = 0;
+    const char *bytes = static_cast<const char *>(g_bytes_get_data(body, &size));
+    r.body.assign(bytes ? bytes : "", size);
+    g_bytes_unref(body);
+    SoupMessageHeaders *headers = soup_message_get_response_headers(upload->msg);
+    if (const char *id = soup_message_headers_get_one(headers, "dg-request-id"))
+      r.request_id = id;
+    r.retry_after = parse_retry_after(soup_message_headers_get_one(headers, "Retry-After"),
+                                      g_get_real_time() / G_USEC_PER_SEC);
+    if (r.verdict != UploadVerdict::Transcribed) {
+      r.error = describe_error_body(r.body);
+      if (r.error.empty())
+        r.error = dg_describe_status(r.status);
+    }
+  }
+  g_object_unref(upload->msg);
+  upload->done(std::move(r));
+}
+
+} // namespace
+
+void start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
+                  std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
+                  GCancellable *cancellable, UploadDone done) {
+  auto header = wav_header(rate, channels, storage->size() - kWavHeaderBytes);
+  if (!header) {
+    UploadResult r;
+    r.verdict = UploadVerdict::Reject;
+    r.error = "cannot describe the chunk as WAV: " + header.error().message;
+    done(std::move(r));
+    return;
+  }
+  std::memcpy(storage->data(), header->data(), kWavHeaderBytes);
+
+  uint8_t *data = storage->data();
+  gsize size = storage->size();
+  GBytes *bytes = g_bytes_new_with_free_func(
+      data, size, release_storage, new std::shared_ptr<std::vector<uint8_t>>(std::move(storage)));
+
+  SoupMessage *msg = soup_message_new(SOUP_METHOD_POST, request.full_url.c_str());
+  if (!msg) {
+    g_bytes_unref(bytes);
+    UploadResult r;
+    r.verdict = UploadVerdict::Fatal;
+    r.error = "url: not a valid request URL";
+    done(std::move(r));
+    return;
+  }
+  soup_message_set_request_body_from_bytes(msg, "audio/wav", bytes);
+  g_bytes_unref(bytes);
+  dg_prepare_message(msg, request, tls_verify);
+
+  auto *upload = new Upload{msg, std::move(done)};
+  soup_session_send_and_read_async(session, msg, G_PRIORITY_DEFAULT, cancellable, on_sent, upload);
+}
+
+} // namespace dgf

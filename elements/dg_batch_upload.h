@@ -1,0 +1,57 @@
+/* One pre-recorded upload: a chunk as audio/wav, POSTed with libsoup 3.
+ *
+ * Runs on the network thread only (the session's thread). The WAV header is
+ * written into the chunk's headroom and the request body is a GBytes over the
+ * chunk's own storage, so an attempt (and every retry) copies no audio.
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dg_common.h"
+
+namespace dgf {
+
+/* What the sink does with an answer. */
+enum class UploadVerdict {
+  Transcribed, /* 2xx with a response body to parse */
+  Retry,       /* outage: network error, timeout, 402, 408, 429, 499, 5xx */
+  Reject,      /* this audio is refused (400 corrupt, 413, 415, 422, other 4xx) */
+  Fatal,       /* configuration: 401/403 (NOT_AUTHORIZED), 404/405 (wrong URL) */
+  Cancelled,   /* we cancelled it */
+};
+
+struct UploadResult {
+  UploadVerdict verdict = UploadVerdict::Retry;
+  unsigned status = 0;    /* HTTP status; 0 for a transport error */
+  std::string body;       /* response body (capped by the JSON parser's limit) */
+  std::string error;      /* transport error, or the server's err_code/err_msg */
+  std::string request_id; /* dg-request-id */
+  /* Retry-After (seconds or an HTTP date), when sent. */
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+UploadVerdict classify_http_status(unsigned status);
+
+/* Retry-After as a delay: delta-seconds or an HTTP date (relative to
+ * `now_unix_s`); nullopt when absent or unreadable. Capped at one hour. */
+std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, int64_t now_unix_s);
+
+using UploadDone = std::function<void(UploadResult)>;
+
+/* Writes the header for `audio_bytes` at the front of `storage` (which holds
+ * kWavHeaderBytes of headroom, then the audio) and starts the POST. `done`
+ * runs on the network thread exactly once, also when cancelled. */
+void start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
+                  std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
+                  GCancellable *cancellable, UploadDone done);
+
+} // namespace dgf

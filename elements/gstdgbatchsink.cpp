@@ -1,0 +1,668 @@
+/* dgbatchsink: GObject glue around BatchCore (dg_batch_core.h).
+ *
+ * Settings (the properties) are guarded by settings_lock and copied into a
+ * BatchConfig in start(); the core then lives until stop(). Lock order:
+ * settings_lock and core_lock are never held together, and neither is held
+ * while calling into the core or posting.
+ */
+#include "gstdgbatchsink.h"
+
+#include <memory>
+#include <mutex>
+
+#include "breaker_registry.h"
+#include "dg_batch_core.h"
+#include "dg_common.h"
+
+GST_DEBUG_CATEGORY(gst_dg_batch_sink_debug);
+#define GST_CAT_DEFAULT gst_dg_batch_sink_debug
+
+using namespace dgf;
+
+namespace {
+
+constexpr const char *DEFAULT_URL = "https://api.deepgram.com/v1/listen";
+constexpr const char *DEFAULT_BREAKER = "deepgram-prerecorded";
+constexpr guint64 DEFAULT_MIN_CHUNK = 5 * GST_SECOND;
+constexpr guint64 DEFAULT_MAX_CHUNK = 30 * GST_SECOND; /* as the original backend */
+constexpr guint64 DEFAULT_MIN_PAUSE = 300 * GST_MSECOND;
+constexpr gdouble DEFAULT_PAUSE_THRESHOLD = -40.0;
+constexpr guint64 DEFAULT_MAX_BUFFER = 600 * GST_SECOND;
+constexpr GstDgBatchOverflow DEFAULT_OVERFLOW = GST_DG_BATCH_OVERFLOW_AUTO;
+constexpr guint DEFAULT_DRAIN_TIMEOUT = 120000;  /* ms */
+constexpr guint DEFAULT_REQUEST_TIMEOUT = 60000; /* ms */
+constexpr guint DEFAULT_RETRY_BASE = 500;        /* ms */
+constexpr guint DEFAULT_RETRY_MAX = 30000;       /* ms */
+constexpr guint DEFAULT_MAX_IN_FLIGHT = 2;
+constexpr gboolean DEFAULT_UTTERANCES = FALSE;
+constexpr guint DEFAULT_BREAKER_THRESHOLD = 3;
+constexpr guint DEFAULT_BREAKER_OPEN_TIME = 30000; /* ms */
+constexpr guint DEFAULT_BREAKER_OPEN_MAX = 300000; /* ms */
+constexpr guint64 kChunkWindow = 20 * GST_MSECOND; /* energy window of the pause detector */
+
+enum {
+  PROP_MIN_CHUNK = DG_PROP_COMMON_LAST + 1,
+  PROP_MAX_CHUNK,
+  PROP_MIN_PAUSE,
+  PROP_PAUSE_THRESHOLD,
+  PROP_MAX_BUFFER,
+  PROP_OVERFLOW,
+  PROP_DRAIN_TIMEOUT,
+  PROP_REQUEST_TIMEOUT,
+  PROP_RETRY_BASE,
+  PROP_RETRY_MAX,
+  PROP_MAX_IN_FLIGHT,
+  PROP_UTTERANCES,
+  PROP_BREAKER_THRESHOLD,
+  PROP_BREAKER_OPEN_TIME,
+  PROP_BREAKER_OPEN_MAX,
+  PROP_TIMER_CLOCK,
+  PROP_STATS,
+  N_PROPS
+};
+GParamSpec *properties[N_PROPS];
+
+struct Settings {
+  DgCommonSettings common;
+  guint64 min_chunk = DEFAULT_MIN_CHUNK;
+  guint64 max_chunk = DEFAULT_MAX_CHUNK;
+  guint64 min_pause = DEFAULT_MIN_PAUSE;
+  gdouble pause_threshold = DEFAULT_PAUSE_THRESHOLD;
+  guint64 max_buffer = DEFAULT_MAX_BUFFER;
+  GstDgBatchOverflow overflow = DEFAULT_OVERFLOW;
+  guint drain_timeout = DEFAULT_DRAIN_TIMEOUT;
+  guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
+  guint retry_base = DEFAULT_RETRY_BASE;
+  guint retry_max = DEFAULT_RETRY_MAX;
+  guint max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+  gboolean utterances = DEFAULT_UTTERANCES;
+  guint breaker_threshold = DEFAULT_BREAKER_THRESHOLD;
+  guint breaker_open_time = DEFAULT_BREAKER_OPEN_TIME;
+  guint breaker_open_max = DEFAULT_BREAKER_OPEN_MAX;
+  GstClock *timer_clock = nullptr; /* owned ref; nullptr: the system clock */
+};
+
+/* Per stream, reset in start() and on FLUSH_STOP; streaming thread only. */
+struct StreamState {
+  int rate = 0;
+  int channels = 0;
+  GstClockTime next_pts = GST_CLOCK_TIME_NONE;
+  bool overflow_decided = false;
+  bool block = false;
+};
+
+struct Private {
+  std::mutex settings_lock;
+  Settings settings;
+  std::mutex core_lock;
+  std::shared_ptr<BatchCore> core;
+  BatchStats last_stats; /* of the last core, kept for reading after stop */
+  StreamState stream;
+};
+
+GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("audio/x-raw, format = (string) S16LE, "
+                                            "layout = (string) interleaved, "
+                                            "rate = (int) [ 8000, 48000 ], "
+                                            "channels = (int) [ 1, 8 ]"));
+
+} // namespace
+
+struct _GstDgBatchSink {
+  GstBaseSink parent;
+  Private *priv;
+};
+
+G_DEFINE_TYPE_WITH_CODE(GstDgBatchSink, gst_dg_batch_sink, GST_TYPE_BASE_SINK,
+                        GST_DEBUG_CATEGORY_INIT(gst_dg_batch_sink_debug, "dgbatchsink", 0,
+                                                "Deepgram pre-recorded transcription sink"));
+GST_ELEMENT_REGISTER_DEFINE(dgbatchsink, "dgbatchsink", GST_RANK_NONE, GST_TYPE_DG_BATCH_SINK);
+
+GType gst_dg_batch_overflow_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DG_BATCH_OVERFLOW_AUTO, "Block when upstream is not live, else drop the oldest", "auto"},
+      {GST_DG_BATCH_OVERFLOW_DROP_OLDEST, "Drop the oldest chunks and report them", "drop-oldest"},
+      {GST_DG_BATCH_OVERFLOW_BLOCK, "Wait for room (flow control)", "block"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstDgBatchOverflow", values));
+  return type;
+}
+
+static std::shared_ptr<BatchCore> get_core(GstDgBatchSink *self) {
+  std::lock_guard<std::mutex> lock(self->priv->core_lock);
+  return self->priv->core;
+}
+
+static GstStructure *stats_structure(const BatchStats &s) {
+  auto seconds = [](uint64_t ns) { return static_cast<double>(ns) / GST_SECOND; };
+  return gst_structure_new("dgbatchsink-stats", "uploaded-seconds", G_TYPE_DOUBLE,
+                           seconds(s.uploaded), "requests", G_TYPE_UINT64, s.requests, "failures",
+                           G_TYPE_UINT64, s.failures, "retries", G_TYPE_UINT64, s.retries,
+                           "backlog-seconds", G_TYPE_DOUBLE, seconds(s.backlog), "dropped-seconds",
+                           G_TYPE_DOUBLE, seconds(s.dropped), "in-flight", G_TYPE_UINT, s.in_flight,
+                           "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed,
+                           "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected, nullptr);
+}
+
+/* ---- hooks: called by the core with none of its locks held ---- */
+
+static BatchHooks make_hooks(GstDgBatchSink *self) {
+  BatchHooks h;
+  GstElement *element = GST_ELEMENT(self);
+  GstPad *pad = GST_BASE_SINK_PAD(self);
+  h.transcript = [element, pad](const stt::TimedTranscript &t) {
+    gst_element_post_message(element, stt::make_message(GST_OBJECT(element), t));
+    gst_pad_push_event(pad, stt::make_event(t));
+  };
+  h.ack = [pad](const stt::Ack &a) { gst_pad_push_event(pad, stt::make_event(a)); };
+  h.dropped = [element](const stt::AudioDropped &d) {
+    GST_WARNING_OBJECT(element, "dropped %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " (%s)",
+                       GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
+    gst_element_post_message(element, stt::make_message(GST_OBJECT(element), d));
+  };
+  h.rejected = [self](const BatchRejection &r) {
+    GST_ELEMENT_WARNING_WITH_DETAILS(
+        self, STREAM, DECODE,
+        ("Deepgram rejected the audio from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT,
+         GST_TIME_ARGS(r.start), GST_TIME_ARGS(r.start + r.duration)),
+        ("HTTP %u: %s", r.status, r.reason.c_str()),
+        ("http-status-code", G_TYPE_UINT, r.status, "start", G_TYPE_UINT64, r.start, "duration",
+         G_TYPE_UINT64, r.duration, nullptr));
+  };
+  h.fatal = [self](const BatchFatal &f) {
+    if (f.status == 401 || f.status == 403) {
+      GST_ELEMENT_ERROR_WITH_DETAILS(
+          self, RESOURCE, NOT_AUTHORIZED,
+          ("Deepgram refused the API key (HTTP %u): check api-key or DEEPGRAM_API_KEY", f.status),
+          ("%s", f.reason.c_str()), ("http-status-code", G_TYPE_UINT, f.status, nullptr));
+    } else {
+      GST_ELEMENT_ERROR_WITH_DETAILS(
+          self, RESOURCE, NOT_FOUND,
+          ("Deepgram endpoint refused the request (HTTP %u): check url", f.status),
+          ("%s", f.reason.c_str()), ("http-status-code", G_TYPE_UINT, f.status, nullptr));
+    }
+  };
+  h.stats_changed = [self] { g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_STATS]); };
+  return h;
+}
+
+/* ---- GstBaseSink ---- */
+
+static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    s = self->priv->settings;
+    if (s.timer_clock)
+      gst_object_ref(s.timer_clock);
+  }
+  GstClock *clock = s.timer_clock ? s.timer_clock : gst_system_clock_obtain();
+
+  DeepgramQueryOptions options;
+  options.raw_audio = false; /* the WAV header says rate and channels */
+  if (s.utterances)
+    options.utterances = true;
+  auto request = dg_build_request(s.common, options, UrlKind::Http);
+  if (!request) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid settings: %s", request.error().message.c_str()), (nullptr));
+    gst_object_unref(clock);
+    return FALSE;
+  }
+
+  BreakerSettings breaker_settings;
+  breaker_settings.failure_threshold = static_cast<int>(s.breaker_threshold);
+  breaker_settings.open_base = std::chrono::milliseconds{s.breaker_open_time};
+  breaker_settings.open_cap = std::chrono::milliseconds{s.breaker_open_max};
+  breaker_settings.probe_timeout =
+      std::chrono::milliseconds{std::max<guint>(30000, s.request_timeout)};
+  std::string conflict;
+  std::shared_ptr<Breaker> breaker =
+      BreakerRegistry::global().get(s.common.breaker, breaker_settings, &conflict);
+  if (!conflict.empty())
+    GST_WARNING_OBJECT(self, "breaker '%s': %s", s.common.breaker.c_str(), conflict.c_str());
+
+  BatchConfig config;
+  config.common = s.common;
+  config.request = std::move(request.value());
+  config.request_timeout_s = (s.request_timeout + 999) / 1000;
+  config.max_in_flight = s.max_in_flight;
+  config.max_buffer = s.max_buffer;
+  config.chunker.min_chunk = std::min(s.min_chunk, s.max_chunk);
+  config.chunker.max_chunk = s.max_chunk;
+  config.chunker.min_pause = s.min_pause;
+  config.chunker.pause_threshold_db = s.pause_threshold;
+  config.chunker.window = kChunkWindow;
+  config.backoff.base = std::chrono::milliseconds{s.retry_base};
+  config.backoff.cap = std::chrono::milliseconds{std::max(s.retry_base, s.retry_max)};
+  config.breaker = std::move(breaker);
+  config.clock = clock;
+  config.utterances = s.utterances;
+  if (s.max_buffer < s.max_chunk)
+    GST_WARNING_OBJECT(self, "max-buffer is less than max-chunk: every chunk is dropped while "
+                             "it waits");
+
+  auto core = std::make_shared<BatchCore>(std::move(config), make_hooks(self));
+  gst_object_unref(clock); /* the core holds its own */
+  std::string error;
+  if (!core->start(&error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()), (nullptr));
+    return FALSE;
+  }
+  self->priv->stream = StreamState();
+  std::lock_guard<std::mutex> lock(self->priv->core_lock);
+  self->priv->core = std::move(core);
+  return TRUE;
+}
+
+static gboolean gst_dg_batch_sink_stop(GstBaseSink *sink) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  std::shared_ptr<BatchCore> core;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->core_lock);
+    core = std::move(self->priv->core);
+  }
+  if (core) {
+    core->stop("stop");
+    BatchStats last = core->stats();
+    std::lock_guard<std::mutex> lock(self->priv->core_lock);
+    self->priv->last_stats = last;
+  }
+  return TRUE;
+}
+
+static gboolean gst_dg_batch_sink_unlock(GstBaseSink *sink) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  if (auto core = get_core(self))
+    core->unlock(GST_PAD_IS_FLUSHING(GST_BASE_SINK_PAD(sink)));
+  return TRUE;
+}
+
+static gboolean gst_dg_batch_sink_unlock_stop(GstBaseSink *sink) {
+  if (auto core = get_core(GST_DG_BATCH_SINK(sink)))
+    core->unlock_stop();
+  return TRUE;
+}
+
+static gboolean gst_dg_batch_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  /* Rate and channels are all a WAV needs: channel positions (and so a
+   * channel-mask, which 3+ channel caps may lack) do not matter here. */
+  GstStructure *st = gst_caps_get_structure(caps, 0);
+  int rate = 0, channels = 0;
+  if (!gst_structure_get_int(st, "rate", &rate) ||
+      !gst_structure_get_int(st, "channels", &channels) || rate <= 0 || channels <= 0)
+    return FALSE;
+  self->priv->stream.rate = rate;
+  self->priv->stream.channels = channels;
+  if (auto core = get_core(self))
+    core->set_format(self->priv->stream.rate, self->priv->stream.channels);
+  return TRUE;
+}
+
+/* Block (flow control) or drop, decided once per stream from liveness. */
+static bool decide_block(GstDgBatchSink *self) {
+  StreamState &st = self->priv->stream;
+  if (st.overflow_decided)
+    return st.block;
+  GstDgBatchOverflow mode;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    mode = self->priv->settings.overflow;
+  }
+  if (mode == GST_DG_BATCH_OVERFLOW_AUTO) {
+    gboolean live = FALSE, upstream_live = FALSE;
+    gst_base_sink_query_latency(GST_BASE_SINK(self), &live, &upstream_live, nullptr, nullptr);
+    st.block = !upstream_live;
+  } else {
+    st.block = mode == GST_DG_BATCH_OVERFLOW_BLOCK;
+  }
+  st.overflow_decided = true;
+  GST_INFO_OBJECT(self, "when max-buffer is full: %s", st.block ? "block" : "drop the oldest");
+  return st.block;
+}
+
+static GstFlowReturn gst_dg_batch_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  StreamState &st = self->priv->stream;
+  auto core = get_core(self);
+  if (!core || st.rate <= 0)
+    return GST_FLOW_NOT_NEGOTIATED;
+
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  size_t frames = map.size / (sizeof(int16_t) * st.channels);
+  /* Buffers without PTS continue the previous one. */
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    pts = GST_CLOCK_TIME_IS_VALID(st.next_pts) ? st.next_pts : 0;
+  bool block = decide_block(self);
+
+  GstFlowReturn ret;
+  for (;;) {
+    ret = core->push(pts, reinterpret_cast<const int16_t *>(map.data), frames, block);
+    if (ret != kBatchInterrupted)
+      break;
+    /* unlock() without a flush (e.g. PLAYING -> PAUSED): the base class way. */
+    ret = gst_base_sink_wait_preroll(sink);
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  gst_buffer_unmap(buffer, &map);
+  st.next_pts = pts + gst_util_uint64_scale(frames, GST_SECOND, st.rate);
+  return ret;
+}
+
+static gboolean gst_dg_batch_sink_event(GstBaseSink *sink, GstEvent *event) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  auto core = get_core(self);
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_CUSTOM_DOWNSTREAM:
+    if (auto flush = stt::parse<stt::Flush>(event)) {
+      GST_DEBUG_OBJECT(self, "stt/flush %u (%s)", flush->flush_id, flush->reason.c_str());
+      if (core)
+        core->flush_mark(flush->flush_id);
+    }
+    break;
+  case GST_EVENT_FLUSH_START:
+    if (core)
+      core->set_flushing(true, "flush");
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    if (core)
+      core->set_flushing(false, "flush");
+    self->priv->stream.next_pts = GST_CLOCK_TIME_NONE;
+    break;
+  case GST_EVENT_EOS: {
+    guint timeout_ms;
+    {
+      std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+      timeout_ms = self->priv->settings.drain_timeout;
+    }
+    if (core) {
+      GST_INFO_OBJECT(self, "EOS: draining the backlog (at most %u ms)", timeout_ms);
+      GstFlowReturn ret = core->drain(static_cast<uint64_t>(timeout_ms) * GST_MSECOND);
+      if (ret == GST_FLOW_FLUSHING) {
+        gst_event_unref(event);
+        return FALSE;
+      }
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  return GST_BASE_SINK_CLASS(gst_dg_batch_sink_parent_class)->event(sink, event);
+}
+
+/* ---- GObject ---- */
+
+static void gst_dg_batch_sink_set_property(GObject *object, guint prop_id, const GValue *value,
+                                           GParamSpec *pspec) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  Settings &s = self->priv->settings;
+  if (dg_common_set_property(s.common, prop_id, value))
+    return;
+  switch (prop_id) {
+  case PROP_MIN_CHUNK:
+    s.min_chunk = g_value_get_uint64(value);
+    break;
+  case PROP_MAX_CHUNK:
+    s.max_chunk = g_value_get_uint64(value);
+    break;
+  case PROP_MIN_PAUSE:
+    s.min_pause = g_value_get_uint64(value);
+    break;
+  case PROP_PAUSE_THRESHOLD:
+    s.pause_threshold = g_value_get_double(value);
+    break;
+  case PROP_MAX_BUFFER:
+    s.max_buffer = g_value_get_uint64(value);
+    break;
+  case PROP_OVERFLOW:
+    s.overflow = static_cast<GstDgBatchOverflow>(g_value_get_enum(value));
+    break;
+  case PROP_DRAIN_TIMEOUT:
+    s.drain_timeout = g_value_get_uint(value);
+    break;
+  case PROP_REQUEST_TIMEOUT:
+    s.request_timeout = g_value_get_uint(value);
+    break;
+  case PROP_RETRY_BASE:
+    s.retry_base = g_value_get_uint(value);
+    break;
+  case PROP_RETRY_MAX:
+    s.retry_max = g_value_get_uint(value);
+    break;
+  case PROP_MAX_IN_FLIGHT:
+    s.max_in_flight = g_value_get_uint(value);
+    break;
+  case PROP_UTTERANCES:
+    s.utterances = g_value_get_boolean(value);
+    break;
+  case PROP_BREAKER_THRESHOLD:
+    s.breaker_threshold = g_value_get_uint(value);
+    break;
+  case PROP_BREAKER_OPEN_TIME:
+    s.breaker_open_time = g_value_get_uint(value);
+    break;
+  case PROP_BREAKER_OPEN_MAX:
+    s.breaker_open_max = g_value_get_uint(value);
+    break;
+  case PROP_TIMER_CLOCK:
+    gst_object_replace(reinterpret_cast<GstObject **>(&s.timer_clock),
+                       static_cast<GstObject *>(g_value_get_object(value)));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_dg_batch_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                           GParamSpec *pspec) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(object);
+  if (prop_id == PROP_STATS) {
+    BatchStats stats;
+    if (auto core = get_core(self)) {
+      stats = core->stats();
+    } else {
+      std::lock_guard<std::mutex> lock(self->priv->core_lock);
+      stats = self->priv->last_stats;
+    }
+    g_value_take_boxed(value, stats_structure(stats));
+    return;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const Settings &s = self->priv->settings;
+  if (dg_common_get_property(s.common, prop_id, value))
+    return;
+  switch (prop_id) {
+  case PROP_MIN_CHUNK:
+    g_value_set_uint64(value, s.min_chunk);
+    break;
+  case PROP_MAX_CHUNK:
+    g_value_set_uint64(value, s.max_chunk);
+    break;
+  case PROP_MIN_PAUSE:
+    g_value_set_uint64(value, s.min_pause);
+    break;
+  case PROP_PAUSE_THRESHOLD:
+    g_value_set_double(value, s.pause_threshold);
+    break;
+  case PROP_MAX_BUFFER:
+    g_value_set_uint64(value, s.max_buffer);
+    break;
+  case PROP_OVERFLOW:
+    g_value_set_enum(value, s.overflow);
+    break;
+  case PROP_DRAIN_TIMEOUT:
+    g_value_set_uint(value, s.drain_timeout);
+    break;
+  case PROP_REQUEST_TIMEOUT:
+    g_value_set_uint(value, s.request_timeout);
+    break;
+  case PROP_RETRY_BASE:
+    g_value_set_uint(value, s.retry_base);
+    break;
+  case PROP_RETRY_MAX:
+    g_value_set_uint(value, s.retry_max);
+    break;
+  case PROP_MAX_IN_FLIGHT:
+    g_value_set_uint(value, s.max_in_flight);
+    break;
+  case PROP_UTTERANCES:
+    g_value_set_boolean(value, s.utterances);
+    break;
+  case PROP_BREAKER_THRESHOLD:
+    g_value_set_uint(value, s.breaker_threshold);
+    break;
+  case PROP_BREAKER_OPEN_TIME:
+    g_value_set_uint(value, s.breaker_open_time);
+    break;
+  case PROP_BREAKER_OPEN_MAX:
+    g_value_set_uint(value, s.breaker_open_max);
+    break;
+  case PROP_TIMER_CLOCK:
+    g_value_set_object(value, s.timer_clock);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_dg_batch_sink_finalize(GObject *object) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(object);
+  gst_clear_object(&self->priv->settings.timer_clock);
+  delete self->priv;
+  G_OBJECT_CLASS(gst_dg_batch_sink_parent_class)->finalize(object);
+}
+
+static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
+  self->priv = new Private();
+  self->priv->settings.common.url = DEFAULT_URL;
+  self->priv->settings.common.breaker = DEFAULT_BREAKER;
+  /* Transcription is not playback: take audio as fast as it comes. */
+  gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+}
+
+static void install_properties(GObjectClass *gobject_class) {
+  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
+  dg_common_install_properties(gobject_class, DEFAULT_URL, DEFAULT_BREAKER, "pre-recorded");
+  properties[PROP_MIN_CHUNK] = g_param_spec_uint64(
+      "min-chunk", "Minimum chunk",
+      "Shortest chunk cut at a pause, in nanoseconds (flush, EOS and timestamp gaps may cut "
+      "shorter ones)",
+      0, G_MAXUINT64, DEFAULT_MIN_CHUNK, flags);
+  properties[PROP_MAX_CHUNK] = g_param_spec_uint64(
+      "max-chunk", "Maximum chunk",
+      "Longest chunk, in nanoseconds; without a pause the chunk is cut at its quietest window "
+      "before this",
+      GST_SECOND / 10, 3600 * GST_SECOND, DEFAULT_MAX_CHUNK, flags);
+  properties[PROP_MIN_PAUSE] = g_param_spec_uint64(
+      "min-pause", "Minimum pause", "Quiet time that makes a pause to cut at, in nanoseconds", 0,
+      60 * GST_SECOND, DEFAULT_MIN_PAUSE, flags);
+  properties[PROP_PAUSE_THRESHOLD] = g_param_spec_double(
+      "pause-threshold", "Pause threshold",
+      "Level under which audio counts as quiet, in dBFS RMS per 20 ms window, loudest channel",
+      -120.0, 0.0, DEFAULT_PAUSE_THRESHOLD, flags);
+  properties[PROP_MAX_BUFFER] = g_param_spec_uint64(
+      "max-buffer", "Maximum buffer",
+      "Most audio held for transcription (waiting or uploading), in nanoseconds; past it the "
+      "overflow property decides. Memory: the audio itself plus max-chunk still being cut",
+      0, G_MAXUINT64, DEFAULT_MAX_BUFFER, flags);
+  properties[PROP_OVERFLOW] = g_param_spec_enum(
+      "overflow", "Overflow",
+      "When held audio passes max-buffer: drop the oldest chunks (reported as "
+      "stt/audio-dropped), block the streaming thread (flow control), or auto: block when "
+      "upstream is not live",
+      GST_TYPE_DG_BATCH_OVERFLOW, DEFAULT_OVERFLOW, flags);
+  properties[PROP_DRAIN_TIMEOUT] = g_param_spec_uint(
+      "drain-timeout", "Drain timeout",
+      "How long EOS waits for the backlog to be transcribed, in milliseconds; what is left "
+      "then is reported as stt/audio-dropped (reason drain-timeout)",
+      0, G_MAXUINT, DEFAULT_DRAIN_TIMEOUT, flags);
+  properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
+      "request-timeout", "Request timeout",
+      "Milliseconds a request may go without progress before it fails and is retried "
+      "(rounded up to whole seconds)",
+      1000, 3600000, DEFAULT_REQUEST_TIMEOUT, flags);
+  properties[PROP_RETRY_BASE] = g_param_spec_uint(
+      "retry-base", "Retry base",
+      "First retry delay ceiling, in milliseconds; doubles per consecutive failure (full "
+      "jitter); never shorter than the server's Retry-After",
+      1, 3600000, DEFAULT_RETRY_BASE, flags);
+  properties[PROP_RETRY_MAX] =
+      g_param_spec_uint("retry-max", "Retry max", "Cap of the retry delay ceiling, in milliseconds",
+                        1, 3600000, DEFAULT_RETRY_MAX, flags);
+  properties[PROP_MAX_IN_FLIGHT] =
+      g_param_spec_uint("max-in-flight", "Max in flight",
+                        "Requests uploading at once; results still leave in timestamp order", 1, 16,
+                        DEFAULT_MAX_IN_FLIGHT, flags);
+  properties[PROP_UTTERANCES] = g_param_spec_boolean(
+      "utterances", "Utterances",
+      "Ask Deepgram for utterances and post one stt/transcript per utterance instead of one "
+      "per chunk",
+      DEFAULT_UTTERANCES, flags);
+  properties[PROP_BREAKER_THRESHOLD] = g_param_spec_uint(
+      "breaker-threshold", "Breaker threshold",
+      "Consecutive failures that open the breaker (settings of the first element to create a "
+      "breaker of that name win)",
+      1, 1000000, DEFAULT_BREAKER_THRESHOLD, flags);
+  properties[PROP_BREAKER_OPEN_TIME] = g_param_spec_uint(
+      "breaker-open-time", "Breaker open time",
+      "How long the breaker stays open after its first trip, in milliseconds (doubles per "
+      "re-trip, full jitter)",
+      10, 86400000, DEFAULT_BREAKER_OPEN_TIME, flags);
+  properties[PROP_BREAKER_OPEN_MAX] = g_param_spec_uint(
+      "breaker-open-max", "Breaker open max", "Cap of the breaker's open time, in milliseconds", 10,
+      86400000, DEFAULT_BREAKER_OPEN_MAX, flags);
+  properties[PROP_TIMER_CLOCK] = g_param_spec_object(
+      "timer-clock", "Timer clock",
+      "Clock for retry, backoff and drain timers (NULL: the system monotonic clock); tests "
+      "set a GstTestClock",
+      GST_TYPE_CLOCK, flags);
+  properties[PROP_STATS] = g_param_spec_boxed(
+      "stats", "Statistics",
+      "uploaded-seconds, requests, failures, retries, backlog-seconds, dropped-seconds, "
+      "in-flight, chunks-transcribed, chunks-rejected (notified on change)",
+      GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  for (guint id = PROP_MIN_CHUNK; id < N_PROPS; id++)
+    g_object_class_install_property(gobject_class, id, properties[id]);
+}
+
+static void gst_dg_batch_sink_class_init(GstDgBatchSinkClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS(klass);
+
+  gobject_class->set_property = gst_dg_batch_sink_set_property;
+  gobject_class->get_property = gst_dg_batch_sink_get_property;
+  gobject_class->finalize = gst_dg_batch_sink_finalize;
+  install_properties(gobject_class);
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Deepgram pre-recorded transcription sink", "Sink/Audio/Analyzer",
+      "Transcribes audio with Deepgram's pre-recorded API in chunks cut at pauses; holds "
+      "audio through outages and reports anything it drops",
+      "gst-deepgram-failover");
+  gst_type_mark_as_plugin_api(GST_TYPE_DG_BATCH_OVERFLOW, static_cast<GstPluginAPIFlags>(0));
+
+  basesink_class->start = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_stop);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_unlock);
+  basesink_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_unlock_stop);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_set_caps);
+  basesink_class->render = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_render);
+  basesink_class->event = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_event);
+}

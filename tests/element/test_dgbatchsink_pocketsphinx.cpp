@@ -1,0 +1,156 @@
+/* dgbatchsink transcribes a real recording: a LibriVox clip from
+ * pocketsphinx-testdata through filesrc ! wavparse ! audioconvert !
+ * audioresample ! dgbatchsink, against dg-emulator's pocketsphinx engine,
+ * with chunks short enough that the clip is cut at its pauses.
+ */
+#include "batch_sink_harness.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "emulator.h"
+#include "stt_protocol.h"
+
+using namespace dgf;
+using batchtest::run_tests;
+
+namespace {
+
+const char *const kDir = "/usr/share/pocketsphinx/test/data/librivox";
+const char *const kClip = "sense_and_sensibility_01_austen_64kb-0870";
+constexpr double kClipSeconds = 7.1;
+/* pocketsphinx alone scores 0.33 on this clip (test-lm.match); cutting at
+ * pauses must not make it much worse. */
+constexpr double kMaxWordErrorRate = 0.45;
+
+std::vector<std::string> reference_words() {
+  std::ifstream lines(std::string(kDir) + "/transcription");
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find(kClip) == std::string::npos)
+      continue;
+    std::istringstream tokens(line);
+    std::vector<std::string> words;
+    std::string token;
+    while (tokens >> token) {
+      if (token != "<s>" && token != "</s>" && token.front() != '(')
+        words.push_back(token);
+    }
+    return words;
+  }
+  return {};
+}
+
+double word_error_rate(const std::vector<std::string> &ref, const std::vector<std::string> &hyp) {
+  std::vector<size_t> row(hyp.size() + 1);
+  for (size_t j = 0; j <= hyp.size(); j++)
+    row[j] = j;
+  for (size_t i = 1; i <= ref.size(); i++) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= hyp.size(); j++) {
+      size_t substitute = diagonal + (ref[i - 1] == hyp[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({substitute, row[j] + 1, row[j - 1] + 1});
+    }
+  }
+  return static_cast<double>(row[hyp.size()]) / std::max<size_t>(ref.size(), 1);
+}
+
+/* Runs the pipeline to EOS; returns the stt/transcript messages. */
+std::vector<stt::TimedTranscript> transcribe(const std::string &url, int sink_rate) {
+  gchar *launch = g_strdup_printf(
+      "filesrc location=%s/%s.wav ! wavparse ! audioconvert ! audioresample ! "
+      "audio/x-raw,rate=%d ! dgbatchsink name=sink url=%s/v1/listen api-key=test "
+      "breaker=batch-test-pocketsphinx-%d min-chunk=1000000000 max-chunk=4000000000 "
+      "min-pause=200000000",
+      kDir, kClip, sink_rate, url.c_str(), sink_rate);
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(launch, &error);
+  g_free(launch);
+  CHECK(pipeline != nullptr, "%s", error ? error->message : "?");
+
+  GstBus *bus = gst_element_get_bus(pipeline);
+  CHECK(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::vector<stt::TimedTranscript> out;
+  for (;;) {
+    GstMessage *msg = gst_bus_timed_pop(bus, 120 * GST_SECOND);
+    CHECK(msg != nullptr, "no EOS in 120 s");
+    if (auto t = stt::parse<stt::TimedTranscript>(msg))
+      out.push_back(*t);
+    CHECK(!stt::is<stt::AudioDropped>(msg), "audio dropped");
+    GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_ERROR || type == GST_MESSAGE_WARNING) {
+      GError *err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      g_error("%s: %s", gst_message_type_get_name(type), err ? err->message : "?");
+    }
+    gst_message_unref(msg);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  return out;
+}
+
+void check_clip(int sink_rate) {
+  std::vector<std::string> reference = reference_words();
+  if (reference.empty()) {
+    g_test_skip("pocketsphinx-testdata is not installed");
+    return;
+  }
+  dgemu::Options options;
+  options.engine = "pocketsphinx";
+  dgemu::Emulator emu(options);
+  std::string error;
+  CHECK(emu.start(&error), "emulator (pocketsphinx engine): %s", error.c_str());
+
+  std::vector<stt::TimedTranscript> transcripts = transcribe(emu.http_url(), sink_rate);
+  CHECK(transcripts.size() >= 2, "the 7 s clip was not cut (%zu chunks)", transcripts.size());
+
+  std::vector<std::string> words;
+  uint64_t expected_start = 0, previous_end = 0;
+  for (const auto &t : transcripts) {
+    CHECK(t.start == expected_start, "chunks do not tile the clip");
+    expected_start = t.start + t.duration;
+    for (const auto &w : t.words) {
+      CHECK(w.start >= previous_end && w.end >= w.start, "word times go back");
+      CHECK(w.start >= t.start && w.end <= t.start + t.duration, "word outside its chunk");
+      previous_end = w.end;
+      words.push_back(w.word);
+    }
+  }
+  CHECK(std::abs(expected_start / 1e9 - kClipSeconds) < 0.01, "chunks end at %.3f s",
+        expected_start / 1e9);
+  double wer = word_error_rate(reference, words);
+  std::string text;
+  for (const auto &w : words)
+    text += w + " ";
+  g_test_message("%d Hz, %zu chunks, WER %.3f: %s", sink_rate, transcripts.size(), wer,
+                 text.c_str());
+  CHECK(wer < kMaxWordErrorRate, "WER %.3f: %s", wer, text.c_str());
+}
+
+} // namespace
+
+static void test_librivox_16k() {
+  check_clip(16000);
+}
+
+/* Resampled to 48 kHz on the way: the emulator resamples back. */
+static void test_librivox_48k() {
+  check_clip(48000);
+}
+
+int main(int argc, char **argv) {
+  return run_tests(argc, argv,
+                   {
+                       {"/dgbatchsink-pocketsphinx/librivox-16k", test_librivox_16k},
+                       {"/dgbatchsink-pocketsphinx/librivox-48k", test_librivox_48k},
+                   });
+}
