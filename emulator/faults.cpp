@@ -1,8 +1,11 @@
 #include "faults.h"
 
+#include "json_out.h"
+
 #include <glib.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <set>
 
@@ -231,8 +234,8 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   if (!get_number(o, "count", &d, &present, error))
     return false;
   if (present) {
-    if (!is_int(d) || d < 1) {
-      *error = "'count' must be an integer >= 1";
+    if (!is_int(d) || d < 1 || d > INT_MAX) {
+      *error = "'count' must be an integer in 1..2147483647";
       return false;
     }
     f.count = static_cast<int>(d);
@@ -299,8 +302,9 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   if (!get_number(o, "code", &d, &code_present, error))
     return false;
   if (code_present) {
-    int c = static_cast<int>(d);
-    if (!is_int(d) || c < 1000 || c > 4999 || c == 1004 || c == 1005 || c == 1006 || c == 1015) {
+    /* Range-checked as a double first: a huge double cast to int is undefined. */
+    int c = is_int(d) && d >= 1000 && d <= 4999 ? static_cast<int>(d) : 0;
+    if (c == 0 || c == 1004 || c == 1005 || c == 1006 || c == 1015) {
       *error = "'code' must be a WebSocket close code that can be sent (1000-4999, not "
                "1004/1005/1006/1015)";
       return false;
@@ -328,7 +332,8 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
     if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING &&
         g_strcmp0(json_node_get_string(n), "all") == 0) {
       f.effect.frames = -1;
-    } else if (get_number(o, "frames", &d, &present, error) && is_int(d) && d >= 1) {
+    } else if (get_number(o, "frames", &d, &present, error) && is_int(d) && d >= 1 &&
+               d <= INT_MAX) {
       f.effect.frames = static_cast<int>(d);
     } else {
       *error = "'frames' must be an integer >= 1 or \"all\"";
@@ -378,6 +383,11 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
 }
 
 bool parse_faults_json(const std::string &text, std::vector<Fault> *out, std::string *error) {
+  if (json_too_deep(text.data(), text.size())) {
+    *error = "not valid JSON: nested deeper than " + std::to_string(kMaxJsonNesting) +
+             " levels, or with comments or single quotes";
+    return false;
+  }
   JsonParser *parser = json_parser_new();
   GError *err = nullptr;
   if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &err)) {

@@ -169,7 +169,39 @@ std::string error_json(const std::string &err_code, const std::string &err_msg,
   return finish_json(b);
 }
 
+bool json_too_deep(const char *data, size_t len, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = data[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '/' || c == '\'') {
+      return true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit)
+        return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 JsonNode *parse_json(const char *data, size_t len, std::string *error) {
+  if (json_too_deep(data, len)) {
+    if (error)
+      *error = "JSON nested deeper than " + std::to_string(kMaxJsonNesting) +
+               " levels, or with comments or single quotes";
+    return nullptr;
+  }
   JsonParser *parser = json_parser_new();
   GError *err = nullptr;
   JsonNode *root = nullptr;

@@ -29,7 +29,18 @@ double samples_to_seconds(long long samples, int rate);
 std::string error_json(const std::string &err_code, const std::string &err_msg,
                        const std::string &request_id);
 
-/* Parses text into a node; nullptr with *error set when it is not JSON. */
+/* json-glib's parser recurses once per nesting level, so a request body or
+ * text frame of a million '[' would overflow the stack: parse nothing nested
+ * deeper than this. */
+constexpr int kMaxJsonNesting = 64;
+
+/* True when `data` nests objects/arrays deeper than `limit` (brackets inside
+ * strings do not count), or uses comments or single-quoted strings (json-glib
+ * extensions that could hide brackets from the count). */
+bool json_too_deep(const char *data, size_t len, int limit = kMaxJsonNesting);
+
+/* Parses text into a node; nullptr with *error set when it is not JSON (or
+ * json_too_deep). */
 JsonNode *parse_json(const char *data, size_t len, std::string *error);
 
 /* Member access helpers for parsed objects. */

@@ -14,11 +14,14 @@ uint32_t rd32(const uint8_t *p) {
   return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
 }
 
-int16_t clamp16(long v) {
-  if (v > 32767)
+/* A float sample (nominally -1..1) to S16. Clamped in float first: converting
+ * an out-of-range float (or NaN, or inf) to an integer is undefined. */
+int16_t float_to_s16(float f) {
+  float v = f * 32768.0f;
+  if (!(v > -32768.0f)) /* also NaN */
+    return v < 0 ? -32768 : 0;
+  if (v >= 32767.0f)
     return 32767;
-  if (v < -32768)
-    return -32768;
   return static_cast<int16_t>(v);
 }
 
@@ -116,7 +119,9 @@ int parse_wav_header(const uint8_t *data, size_t len, WavHeader *out, std::strin
       *out = h;
       return 0;
     }
-    pos += 8 + size + (size & 1);
+    /* In size_t: 8 + size + 1 in 32 bits wraps to 0 for size 0xFFFFFFF7, and the
+     * loop would read the same chunk for ever. */
+    pos += 8 + static_cast<size_t>(size) + (size & 1);
     if (size == 0xFFFFFFFFu || pos > (size_t(1) << 40)) {
       *error = "corrupt RIFF chunk size";
       return 1;
@@ -137,9 +142,9 @@ size_t convert_wav_samples(const WavHeader &h, const uint8_t *data, size_t len,
       float f;
       uint32_t bits = rd32(p);
       memcpy(&f, &bits, 4);
-      s = clamp16(static_cast<long>(f * 32768.0f));
+      s = float_to_s16(f);
     } else if (h.bits == 8) {
-      s = static_cast<int16_t>((int(p[0]) - 128) << 8);
+      s = static_cast<int16_t>((int(p[0]) - 128) * 256); /* << of a negative is UB */
     } else if (h.bits == 16) {
       s = static_cast<int16_t>(rd16(p));
     } else if (h.bits == 24) {

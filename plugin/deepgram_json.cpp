@@ -109,7 +109,22 @@ int opt_int(const Obj &o, const char *key, int min, int max, int fallback) {
 std::string string_of(JsonNode *n, const std::string &path) {
   if (!holds_value_of(n, G_TYPE_STRING))
     fail(path, "expected a string");
-  return json_node_get_string(n);
+  /* The input is UTF-8, but json-glib decodes octal escapes ("\351") to
+   * raw bytes; transcripts leave as text/x-raw,format=utf8. */
+  const char *s = json_node_get_string(n);
+  if (!g_utf8_validate(s, -1, nullptr))
+    fail(path, "string is not valid UTF-8");
+  return s;
+}
+
+/* A string for a lenient error shape: invalid UTF-8 repaired, not refused. */
+std::string valid_string(const char *s) {
+  if (g_utf8_validate(s, -1, nullptr))
+    return s;
+  gchar *valid = g_utf8_make_valid(s, -1);
+  std::string out(valid);
+  g_free(valid);
+  return out;
 }
 
 std::string req_string(const Obj &o, const char *key) {
@@ -258,7 +273,7 @@ std::string first_string(const Obj &o, std::initializer_list<const char *> keys)
   for (const char *key : keys) {
     JsonNode *n = o.get(key);
     if (n && holds_value_of(n, G_TYPE_STRING))
-      return json_node_get_string(n);
+      return valid_string(json_node_get_string(n));
   }
   return std::string();
 }
@@ -370,7 +385,8 @@ Expected<T, ParseError> parse_guarded(std::string_view input, size_t max_bytes,
     if (!g_utf8_validate_len(input.data(), input.size(), nullptr))
       return ParseError{"input is not valid UTF-8 (or contains NUL)"};
     if (json_nesting_depth(input) > kMaxJsonDepth)
-      return ParseError{"JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
+      return ParseError{"JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                        " levels (or with comments or single quotes, which hide nesting)"};
 
     std::unique_ptr<JsonParser, GObjectUnref> parser(json_parser_new_immutable());
     GError *error = nullptr;
@@ -433,6 +449,11 @@ int json_nesting_depth(std::string_view json, int limit) noexcept {
     }
     if (c == '"') {
       in_string = true;
+    } else if (c == '/' || c == '\'') {
+      /* json-glib also reads comments and single-quoted strings, which can
+       * hide a '"' from this count and with it any depth: not JSON that
+       * Deepgram sends, so count it as too deep. */
+      return limit + 1;
     } else if (c == '{' || c == '[') {
       if (++depth > deepest) {
         deepest = depth;
@@ -468,7 +489,7 @@ Expected<DeepgramError, ParseError> parse_error_body(std::string_view body) noex
   return parse_guarded<DeepgramError>(body, kMaxResponseBytes, [](JsonNode *root) {
     if (holds_value_of(root, G_TYPE_STRING)) {
       DeepgramError e;
-      e.message = json_node_get_string(root);
+      e.message = valid_string(json_node_get_string(root));
       if (e.message.empty())
         fail("error", "empty message");
       return e;

@@ -107,7 +107,9 @@ parse_prerecorded_response(std::string_view body) noexcept;
 Expected<DeepgramError, ParseError> parse_error_body(std::string_view body) noexcept;
 
 /* Cheap pre-pass: the deepest object/array nesting in `json`, ignoring
- * brackets inside strings. Stops counting once past `limit`. */
+ * brackets inside strings. Stops counting once past `limit`. A '/' or '\''
+ * outside strings (json-glib's comments and single-quoted strings, which
+ * could hide brackets from this count) gives limit + 1. */
 int json_nesting_depth(std::string_view json, int limit = kMaxJsonDepth) noexcept;
 
 } // namespace dgf

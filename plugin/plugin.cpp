@@ -10,11 +10,13 @@
 
 #include "gstdgbatchsink.h"
 #include "gstdgstreamsink.h"
+#include "gststtfailover.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(dgstreamsink, plugin);
   ok |= GST_ELEMENT_REGISTER(dgbatchsink, plugin);
+  ok |= GST_ELEMENT_REGISTER(sttfailover, plugin);
   return ok;
 }
 

@@ -258,7 +258,9 @@ void test_bad_url_is_a_settings_error() {
 void test_key_never_printed() {
   /* The whole debug log and gst-launch -v output of a real run. */
   auto emu = dgtest::start_emulator();
-  std::string wav = g_build_filename(g_get_tmp_dir(), "dgstreamsink-secret.wav", nullptr);
+  gchar *wav_path = g_build_filename(g_get_tmp_dir(), "dgstreamsink-secret.wav", nullptr);
+  std::string wav = wav_path;
+  g_free(wav_path);
   GstElement *p = gst_parse_launch(("appsrc name=s format=time caps=" + std::string(kCaps16kMono) +
                                     " ! wavenc ! filesink location=" + wav)
                                        .c_str(),

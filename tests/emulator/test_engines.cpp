@@ -20,7 +20,8 @@ std::unique_ptr<Recognizer> sequence_recognizer(int rate) {
   std::string error;
   std::unique_ptr<Engine> engine = make_engine("sequence", &error);
   g_assert_nonnull(engine.get());
-  g_assert_cmpstr(engine->name().c_str(), ==, "sequence");
+  std::string name = engine->name();
+  g_assert_cmpstr(name.c_str(), ==, "sequence");
   std::unique_ptr<Recognizer> r = engine->create(rate);
   g_assert_nonnull(r.get());
   return r;
@@ -75,7 +76,8 @@ static void test_sequence_exact_times() {
     g_assert_cmpuint(words.size(), ==, count);
     for (uint32_t k = 0; k < count; k++) {
       const EngineWord &w = words[k];
-      g_assert_cmpstr(w.word.c_str(), ==, block_word(first + k).c_str());
+      std::string expected = block_word(first + k);
+      g_assert_cmpstr(w.word.c_str(), ==, expected.c_str());
       g_assert_cmpstr(w.punctuated_word.c_str(), ==, w.word.c_str());
       g_assert_cmpfloat(std::fabs(w.start - k * 0.1), <=, 1.0 / rate);
       g_assert_cmpfloat(std::fabs(w.end - (k + 1) * 0.1), <=, 1.0 / rate);
@@ -227,7 +229,8 @@ static void test_make_engine_errors() {
   std::unique_ptr<Engine> ps = make_engine("pocketsphinx", &error);
 #ifdef DGEMU_HAVE_POCKETSPHINX
   g_assert_nonnull(ps.get());
-  g_assert_cmpstr(ps->name().c_str(), ==, "pocketsphinx");
+  std::string ps_name = ps->name();
+  g_assert_cmpstr(ps_name.c_str(), ==, "pocketsphinx");
 #else
   g_assert_null(ps.get());
   g_assert_true(error.find("without libpocketsphinx") != std::string::npos);

@@ -17,7 +17,8 @@ static void test_format_and_version() {
 static void test_embeds_time() {
   SessionIdGenerator gen([] { return uint64_t{0x0123456789ab}; }, [] { return uint64_t{0}; });
   std::string id = gen.next();
-  g_assert_cmpstr(id.substr(0, 13).c_str(), ==, "01234567-89ab");
+  std::string prefix = id.substr(0, 13);
+  g_assert_cmpstr(prefix.c_str(), ==, "01234567-89ab");
   g_assert_cmpuint(dgf::session_id_unix_ms(id), ==, 0x0123456789abull);
 }
 

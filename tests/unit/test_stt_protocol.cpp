@@ -32,7 +32,8 @@ static void test_flush_is_serialized_downstream() {
   e = make_event(Supervisor{"f"});
   g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY);
   g_assert_true(GST_EVENT_IS_STICKY(e));
-  g_assert_cmpstr(parse<Supervisor>(e)->name.c_str(), ==, "f");
+  auto supervisor = parse<Supervisor>(e);
+  g_assert_cmpstr(supervisor->name.c_str(), ==, "f");
   gst_event_unref(e);
 
   e = make_event(Reconnect{3});

@@ -1,0 +1,1223 @@
+/* sttfailover: zero-loss failover between a streaming and a batch STT branch.
+ *
+ * The decisions are made by dgf::FailoverCore (plugin/failover_core.h, pure
+ * C++, unit-tested on fake time); this file is the GStreamer glue: pads,
+ * events, the stt protocol, the shared breaker, timers, properties.
+ *
+ * Threads:
+ * - the streaming thread (chain, sink events) pushes all audio, flushes,
+ *   replays and text, so a replay always precedes the live buffer after it;
+ * - the sinks' network thread delivers stt/health, stt/ack, stt/transcript
+ *   at the stream/batch src pads; it only updates the core and posts;
+ * - the clock's thread fires recovery and drain timers; a recovery timer
+ *   pushes stt/reconnect on the stream pad (no audio flows there then);
+ * - whoever changes the breaker runs its listener (we post stt/breaker).
+ *
+ * Locks: `lock` guards settings and the core. Order: a pad's stream lock,
+ * then `lock`. `lock` is never held while pushing, posting, notifying,
+ * calling the breaker or unscheduling a clock id.
+ */
+#include <config.h>
+
+#include "gststtfailover.h"
+
+#include <gst/audio/audio.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "breaker_registry.h"
+#include "failover_core.h"
+#include "stt_protocol.h"
+
+GST_DEBUG_CATEGORY_STATIC(stt_failover_debug);
+#define GST_CAT_DEFAULT stt_failover_debug
+
+using namespace dgf;
+namespace stt = dgf::stt;
+
+namespace {
+
+constexpr const char *DEFAULT_BREAKER = "deepgram-live";
+constexpr guint DEFAULT_FAILURE_THRESHOLD = 3;
+constexpr guint DEFAULT_RESET_TIMEOUT_MS = 30000;
+constexpr guint DEFAULT_RESET_TIMEOUT_MAX_MS = 300000;
+constexpr guint DEFAULT_PROBE_TIMEOUT_MS = 30000;
+constexpr GstSttFailoverMode DEFAULT_MODE = GST_STT_FAILOVER_MODE_AUTO;
+constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
+constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
+constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
+constexpr guint DEFAULT_LATENCY_MS = 3000;
+constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 30000;
+
+enum {
+  PROP_0,
+  PROP_BREAKER,
+  PROP_FAILURE_THRESHOLD,
+  PROP_RESET_TIMEOUT,
+  PROP_RESET_TIMEOUT_MAX,
+  PROP_PROBE_TIMEOUT,
+  PROP_MODE,
+  PROP_REPLAY_WINDOW,
+  PROP_BACKOFF_MIN,
+  PROP_BACKOFF_MAX,
+  PROP_LATENCY,
+  PROP_DRAIN_TIMEOUT,
+  PROP_STATE,
+  PROP_STATS,
+};
+
+struct Settings {
+  std::string breaker = DEFAULT_BREAKER;
+  guint failure_threshold = DEFAULT_FAILURE_THRESHOLD;
+  guint reset_timeout_ms = DEFAULT_RESET_TIMEOUT_MS;
+  guint reset_timeout_max_ms = DEFAULT_RESET_TIMEOUT_MAX_MS;
+  guint probe_timeout_ms = DEFAULT_PROBE_TIMEOUT_MS;
+  GstSttFailoverMode mode = DEFAULT_MODE;
+  guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
+  guint backoff_min_ms = DEFAULT_BACKOFF_MIN_MS;
+  guint backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
+  guint latency_ms = DEFAULT_LATENCY_MS;
+  guint drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
+
+  BreakerSettings breaker_settings() const {
+    BreakerSettings b;
+    b.failure_threshold = static_cast<int>(failure_threshold);
+    b.open_base = std::chrono::milliseconds{reset_timeout_ms};
+    b.open_cap = std::chrono::milliseconds{reset_timeout_max_ms};
+    b.probe_timeout = std::chrono::milliseconds{probe_timeout_ms};
+    return b;
+  }
+  FailoverSettings core_settings() const {
+    FailoverSettings f;
+    f.replay_window = static_cast<uint64_t>(replay_window_ms) * GST_MSECOND;
+    f.recovery_backoff.base = std::chrono::milliseconds{backoff_min_ms};
+    f.recovery_backoff.cap = std::chrono::milliseconds{std::max(backoff_min_ms, backoff_max_ms)};
+    return f;
+  }
+};
+
+FailoverMode to_core(GstSttFailoverMode m) {
+  switch (m) {
+  case GST_STT_FAILOVER_MODE_FORCE_STREAM:
+    return FailoverMode::ForceStream;
+  case GST_STT_FAILOVER_MODE_FORCE_BATCH:
+    return FailoverMode::ForceBatch;
+  default:
+    return FailoverMode::Auto;
+  }
+}
+
+GstSttFailoverState to_gst(FailoverState s) {
+  switch (s) {
+  case FailoverState::Degraded:
+    return GST_STT_FAILOVER_STATE_DEGRADED;
+  case FailoverState::Recovering:
+    return GST_STT_FAILOVER_STATE_RECOVERING;
+  default:
+    return GST_STT_FAILOVER_STATE_STREAMING;
+  }
+}
+
+/* A GstBuffer as the core's opaque payload: kept in the ledger, trimmed when
+ * an ack lands inside it. */
+class BufferPayload : public AudioPayload {
+public:
+  BufferPayload(GstBuffer *take, gint rate, gint bpf) : buffer_(take), rate_(rate), bpf_(bpf) {}
+  ~BufferPayload() override { gst_buffer_unref(buffer_); }
+  BufferPayload(const BufferPayload &) = delete;
+  BufferPayload &operator=(const BufferPayload &) = delete;
+
+  PayloadRef trimmed(uint64_t skip) const override {
+    gsize size = gst_buffer_get_size(buffer_);
+    gsize skip_bytes = gst_util_uint64_scale_int(skip, rate_, GST_SECOND) * bpf_;
+    if (skip_bytes >= size)
+      skip_bytes = size > static_cast<gsize>(bpf_) ? size - bpf_ : 0;
+    GstBuffer *part =
+        gst_buffer_copy_region(buffer_, GST_BUFFER_COPY_ALL, skip_bytes, size - skip_bytes);
+    return std::make_shared<BufferPayload>(part, rate_, bpf_);
+  }
+  GstBuffer *buffer() const { return buffer_; }
+
+private:
+  GstBuffer *buffer_;
+  gint rate_;
+  gint bpf_;
+};
+
+template <class... F> struct Overloaded : F... { using F::operator()...; };
+template <class... F> Overloaded(F...) -> Overloaded<F...>;
+
+} // namespace
+
+struct SttFailoverPrivate {
+  std::mutex lock;
+  std::condition_variable cond; /* EOS waiter: acks, text, timeout, flushing */
+  Settings settings;
+  FailoverCore core;
+
+  /* The shared breaker and our listener on it. */
+  std::shared_ptr<Breaker> breaker;
+  std::string breaker_name;
+  BreakerSettings breaker_settings;
+  uint64_t listener_id = 0;
+
+  GstClockID recovery_timer = nullptr;
+  GstClockID drain_timer = nullptr;
+  bool drain_expired = false;
+  bool flushing = false;
+  uint64_t notified_text = 0; /* bumped when the branches report: text may be ready */
+
+  /* Streaming thread only. */
+  GstAudioInfo info;
+  bool have_info = false;
+  uint64_t next_pts = 0;
+  bool preroll_gaps = true; /* a new segment: every src pad needs something */
+};
+
+struct _GstSttFailover {
+  GstElement parent;
+  GstPad *sinkpad;
+  GstPad *streampad;
+  GstPad *batchpad;
+  GstPad *textpad;
+  SttFailoverPrivate *priv;
+};
+
+#define gst_stt_failover_parent_class parent_class
+G_DEFINE_TYPE(GstSttFailover, gst_stt_failover, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE(sttfailover, "sttfailover", GST_RANK_NONE, GST_TYPE_STT_FAILOVER);
+
+#define AUDIO_CAPS                                                                                 \
+  "audio/x-raw, format = (string) S16LE, layout = (string) interleaved, "                          \
+  "rate = (int) [ 8000, 48000 ], channels = (int) [ 1, 8 ]"
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(AUDIO_CAPS));
+static GstStaticPadTemplate stream_template =
+    GST_STATIC_PAD_TEMPLATE("stream", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(AUDIO_CAPS));
+static GstStaticPadTemplate batch_template =
+    GST_STATIC_PAD_TEMPLATE("batch", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(AUDIO_CAPS));
+static GstStaticPadTemplate text_template = GST_STATIC_PAD_TEMPLATE(
+    "text", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("text/x-raw, format = (string) utf8"));
+
+GType gst_stt_failover_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_STT_FAILOVER_MODE_AUTO, "Stream while healthy, batch while not", "auto"},
+      {GST_STT_FAILOVER_MODE_FORCE_STREAM, "Stream only (audio is reported dropped while down)",
+       "force-stream"},
+      {GST_STT_FAILOVER_MODE_FORCE_BATCH, "Batch only", "force-batch"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstSttFailoverMode", values));
+  return type;
+}
+
+GType gst_stt_failover_state_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_STT_FAILOVER_STATE_STREAMING, "Audio goes to the stream branch", "streaming"},
+      {GST_STT_FAILOVER_STATE_DEGRADED, "Audio goes to the batch branch", "degraded"},
+      {GST_STT_FAILOVER_STATE_RECOVERING, "Stream reconnected, waiting for its first results",
+       "recovering"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstSttFailoverState", values));
+  return type;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+/* The element's clock, or the system clock before the pipeline gives one.
+ * A GstTestClock makes every timer here controllable from tests. */
+static GstClock *get_clock(GstSttFailover *self) {
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  return clock ? clock : gst_system_clock_obtain();
+}
+
+static uint64_t now_ns(GstSttFailover *self) {
+  GstClock *clock = get_clock(self);
+  uint64_t now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  return now;
+}
+
+static uint64_t running_time(GstSttFailover *self) {
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  return now >= base ? now - base : 0;
+}
+
+/* Swaps the timer in `slot` for a new one at `at` (or none); call unlocked. */
+static void arm_timer(GstSttFailover *self, GstClockID SttFailoverPrivate::*slot,
+                      std::optional<uint64_t> at, GstClockCallback callback) {
+  SttFailoverPrivate *priv = self->priv;
+  GstClockID id = nullptr;
+  if (at) {
+    GstClock *clock = get_clock(self);
+    id = gst_clock_new_single_shot_id(clock, *at);
+    gst_object_unref(clock);
+  }
+  GstClockID old;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    old = priv->*slot;
+    priv->*slot = id ? gst_clock_id_ref(id) : nullptr;
+  }
+  if (old) {
+    gst_clock_id_unschedule(old);
+    gst_clock_id_unref(old);
+  }
+  if (id) {
+    gst_clock_id_wait_async(id, callback, gst_object_ref(self), gst_object_unref);
+    gst_clock_id_unref(id);
+  }
+}
+
+/* True (and the slot cleared) when `id` is still the armed timer. */
+static bool claim_timer(GstSttFailover *self, GstClockID SttFailoverPrivate::*slot, GstClockID id) {
+  SttFailoverPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  if (priv->*slot != id)
+    return false;
+  priv->*slot = nullptr;
+  gst_clock_id_unref(id);
+  return true;
+}
+
+/* ---- breaker ------------------------------------------------------------- */
+
+static BreakerView view_of(BreakerState state, std::optional<BreakerTime> open_until) {
+  BreakerView v;
+  v.state = state;
+  if (state == BreakerState::Open && open_until) {
+    auto left = *open_until - std::chrono::steady_clock::now();
+    if (left.count() > 0)
+      v.reopens_in =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
+  }
+  return v;
+}
+
+static std::shared_ptr<Breaker> current_breaker(GstSttFailover *self) {
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  return self->priv->breaker;
+}
+
+static BreakerView read_breaker(GstSttFailover *self) {
+  std::shared_ptr<Breaker> breaker = current_breaker(self);
+  if (!breaker)
+    return BreakerView{};
+  BreakerSnapshot snap = breaker->snapshot(); /* also applies due timers */
+  return view_of(snap.state, snap.open_until);
+}
+
+/* ---- carrying out the core's actions ------------------------------------- */
+
+static gboolean on_recovery_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data);
+
+static GstBuffer *buffer_to_push(const act::PushAudio &p) {
+  auto *payload = static_cast<const BufferPayload *>(p.payload.get());
+  GstBuffer *buf = gst_buffer_ref(payload->buffer());
+  bool restamp = GST_BUFFER_PTS(buf) != p.start || GST_BUFFER_DURATION(buf) != p.duration;
+  bool flag = p.discont && !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  if (restamp || flag) {
+    buf = gst_buffer_make_writable(buf); /* shares the memory; the ledger keeps its ref */
+    GST_BUFFER_PTS(buf) = p.start;
+    GST_BUFFER_DURATION(buf) = p.duration;
+    if (p.discont)
+      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  }
+  return buf;
+}
+
+/* Runs actions in order, unlocked. Pushes only happen for actions the core
+ * returns on the streaming thread. Returns the flow for upstream. */
+static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &actions) {
+  SttFailoverPrivate *priv = self->priv;
+  GstFlowReturn flow = GST_FLOW_OK;
+  bool notify_state = false, notify_stats = false;
+  for (const FailoverAction &action : actions) {
+    if (flow == GST_FLOW_FLUSHING)
+      break;
+    std::visit(
+        Overloaded{
+            [&](const act::PushAudio &p) {
+              GstPad *pad = p.branch == Branch::Stream ? self->streampad : self->batchpad;
+              GstFlowReturn ret = gst_pad_push(pad, buffer_to_push(p));
+              if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING) {
+                if (ret == GST_FLOW_FLUSHING)
+                  flow = ret;
+                return;
+              }
+              if (p.branch == Branch::Stream) {
+                GST_WARNING_OBJECT(self, "push to stream failed: %s", gst_flow_get_name(ret));
+                FailoverActions more;
+                uint64_t now = now_ns(self);
+                {
+                  std::lock_guard<std::mutex> guard(priv->lock);
+                  more = priv->core.on_stream_push_failed(gst_flow_get_name(ret), now);
+                }
+                GstFlowReturn r = run_actions(self, more);
+                if (r != GST_FLOW_OK)
+                  flow = r;
+              } else if (ret == GST_FLOW_NOT_LINKED) {
+                /* Nowhere to go: say so instead of losing it silently. */
+                stt::AudioDropped d{p.start, p.duration, "batch not linked"};
+                gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), d));
+              } else {
+                flow = ret;
+              }
+            },
+            [&](const act::SendFlush &f) {
+              GST_INFO_OBJECT(self, "flush %u to batch (%s)", f.flush_id, f.reason.c_str());
+              gst_pad_push_event(self->batchpad, stt::make_event(stt::Flush{f.flush_id, f.reason}));
+            },
+            [&](const act::SendReconnect &r) {
+              GST_INFO_OBJECT(self, "asking the stream branch to reconnect (attempt %u)",
+                              r.attempt);
+              gst_pad_push_event(self->streampad, stt::make_event(stt::Reconnect{r.attempt}));
+            },
+            [&](const act::PostDegraded &d) {
+              GST_WARNING_OBJECT(self, "degraded: %s (code %d, breaker %s)", d.reason.c_str(),
+                                 d.code, d.breaker_state.c_str());
+              stt::Degraded m{d.reason, d.code, d.breaker_state, running_time(self)};
+              gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+              notify_stats = true;
+            },
+            [&](const act::PostRecovered &r) {
+              GST_INFO_OBJECT(self, "recovered after %" GST_TIME_FORMAT,
+                              GST_TIME_ARGS(r.degraded_duration));
+              stt::Recovered m{r.degraded_duration, r.batch_audio, r.replayed, running_time(self)};
+              gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+              notify_stats = true;
+            },
+            [&](const act::PostDropped &d) {
+              GST_WARNING_OBJECT(
+                  self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
+                  GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
+              stt::AudioDropped m{d.start, d.duration, d.reason};
+              gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+              notify_stats = true;
+            },
+            [&](const act::ScheduleRecovery &s) {
+              arm_timer(self, &SttFailoverPrivate::recovery_timer, s.at, on_recovery_timer_cb);
+            },
+            [&](const act::CancelRecovery &) {
+              arm_timer(self, &SttFailoverPrivate::recovery_timer, std::nullopt, nullptr);
+            },
+            [&](const act::StateChanged &s) {
+              GST_INFO_OBJECT(self, "state: %s", failover_state_name(s.state));
+              notify_state = notify_stats = true;
+            },
+        },
+        action);
+  }
+  if (notify_state)
+    g_object_notify(G_OBJECT(self), "state");
+  if (notify_stats)
+    g_object_notify(G_OBJECT(self), "stats");
+  return flow;
+}
+
+static gboolean on_recovery_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data) {
+  auto *self = GST_STT_FAILOVER(data);
+  if (!claim_timer(self, &SttFailoverPrivate::recovery_timer, id))
+    return TRUE; /* replaced or cancelled meanwhile */
+  BreakerView view = read_breaker(self);
+  uint64_t now = now_ns(self);
+  FailoverActions actions;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    actions = self->priv->core.on_recovery_due(view, now);
+  }
+  run_actions(self, actions);
+  return TRUE;
+}
+
+static void on_breaker_event(GstSttFailover *self, const BreakerEvent &e) {
+  /* Listeners run outside the breaker's lock, and we hold none of ours. */
+  stt::BreakerChange m{e.name,
+                       breaker_state_name(e.to),
+                       breaker_state_name(e.from),
+                       e.generation,
+                       e.consecutive_failures,
+                       static_cast<uint64_t>(e.open_for.count()) * GST_MSECOND};
+  gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+  uint64_t now = now_ns(self);
+  FailoverActions actions;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    actions = self->priv->core.on_breaker(view_of(e.to, e.open_until), now);
+  }
+  run_actions(self, actions);
+}
+
+static void release_breaker(GstSttFailover *self) {
+  std::shared_ptr<Breaker> breaker;
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    breaker = std::move(self->priv->breaker);
+    self->priv->breaker.reset();
+    id = self->priv->listener_id;
+    self->priv->listener_id = 0;
+  }
+  if (breaker && id)
+    breaker->remove_listener(id); /* waits for a listener call in flight */
+}
+
+/* Gets the shared breaker for the current settings before the sinks start,
+ * so a stream sink with the same name finds ours and its settings. */
+static void ensure_breaker(GstSttFailover *self) {
+  SttFailoverPrivate *priv = self->priv;
+  std::string name;
+  BreakerSettings wanted;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    name = priv->settings.breaker;
+    wanted = priv->settings.breaker_settings().clamped();
+    if (priv->breaker && priv->breaker_name == name && priv->breaker_settings == wanted)
+      return;
+  }
+  release_breaker(self);
+  std::string conflict;
+  std::shared_ptr<Breaker> breaker = BreakerRegistry::global().get(name, wanted, &conflict);
+  if (!conflict.empty())
+    GST_WARNING_OBJECT(self, "breaker '%s' already exists with other settings: %s", name.c_str(),
+                       conflict.c_str());
+  uint64_t id = breaker->add_listener([self](const BreakerEvent &e) { on_breaker_event(self, e); });
+  BreakerSnapshot snap = breaker->snapshot();
+  uint64_t now = now_ns(self);
+  std::lock_guard<std::mutex> guard(priv->lock);
+  priv->breaker = breaker;
+  priv->breaker_name = name;
+  priv->breaker_settings = wanted;
+  priv->listener_id = id;
+  priv->core.on_breaker(view_of(snap.state, snap.open_until), now);
+}
+
+/* ---- text pad -------------------------------------------------------------- */
+
+static GstFlowReturn push_text_outputs(GstSttFailover *self,
+                                       const std::vector<CaptionOutput> &outputs) {
+  GstFlowReturn flow = GST_FLOW_OK;
+  for (const CaptionOutput &o : outputs) {
+    if (auto *gap = std::get_if<CaptionGap>(&o)) {
+      gst_pad_push_event(self->textpad, gst_event_new_gap(gap->start, gap->duration));
+      continue;
+    }
+    const Caption &c = std::get<Caption>(o);
+    GstBuffer *buf = gst_buffer_new_memdup(c.text.data(), c.text.size());
+    GST_BUFFER_PTS(buf) = c.start;
+    GST_BUFFER_DURATION(buf) = c.duration;
+    GstCustomMeta *meta = gst_buffer_add_custom_meta(buf, GST_STT_FAILOVER_TRANSCRIPT_META);
+    gst_structure_set(gst_custom_meta_get_structure(meta), "branch", G_TYPE_STRING,
+                      branch_name(c.branch), "session-id", G_TYPE_STRING, c.session_id.c_str(),
+                      nullptr);
+    GST_LOG_OBJECT(self, "caption %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT " [%s] %s",
+                   GST_TIME_ARGS(c.start), GST_TIME_ARGS(c.duration), branch_name(c.branch),
+                   c.text.c_str());
+    GstFlowReturn ret = gst_pad_push(self->textpad, buf);
+    if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED && flow == GST_FLOW_OK)
+      flow = ret; /* captions are optional: an unlinked text pad is fine */
+  }
+  return flow;
+}
+
+/* Streaming thread only: the text pad is pushed from nowhere else. */
+static GstFlowReturn push_text(GstSttFailover *self) {
+  std::vector<CaptionOutput> outputs;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    outputs = self->priv->core.take_text();
+  }
+  return push_text_outputs(self, outputs);
+}
+
+/* ---- upstream reports from the sinks (their thread) ----------------------- */
+
+static gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
+  auto *self = GST_STT_FAILOVER(parent);
+  SttFailoverPrivate *priv = self->priv;
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_UPSTREAM || pad == self->textpad)
+    return gst_pad_event_default(pad, parent, event);
+  Branch branch = pad == self->streampad ? Branch::Stream : Branch::Batch;
+  FailoverActions actions;
+  bool handled = true;
+  uint64_t now = now_ns(self);
+  if (auto h = stt::parse<stt::Health>(event)) {
+    GST_INFO_OBJECT(self, "%s health: %s (%s, code %d, session %s)", branch_name(branch),
+                    h->healthy ? "healthy" : "unhealthy", h->reason.c_str(), h->code,
+                    h->session_id.c_str());
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_health(
+        branch, HealthReport{h->healthy, h->reason, h->code, h->retryable, h->session_id}, now);
+  } else if (auto a = stt::parse<stt::Ack>(event)) {
+    GST_DEBUG_OBJECT(self, "%s ack %" GST_TIME_FORMAT " session %s flush %u%s", branch_name(branch),
+                     GST_TIME_ARGS(a->position), a->session_id.c_str(), a->flush_id,
+                     a->drained ? " drained" : "");
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_ack(
+        branch, AckReport{a->position, a->session_id, a->flush_id, a->drained}, now);
+  } else if (auto t = stt::parse<stt::TimedTranscript>(event)) {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_transcript(
+        branch, TranscriptReport{t->start, t->duration, t->text, t->is_final, t->session_id}, now);
+  } else {
+    handled = false;
+  }
+  if (!handled)
+    return gst_pad_event_default(pad, parent, event);
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->notified_text++;
+  }
+  priv->cond.notify_all();
+  gst_event_unref(event);
+  run_actions(self, actions);
+  return TRUE;
+}
+
+static gboolean text_query(GstPad *pad, GstObject *parent, GstQuery *query) {
+  auto *self = GST_STT_FAILOVER(parent);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default(pad, parent, query);
+  /* Captions come after the audio they transcribe: add our latency. */
+  GstClockTime extra;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    extra = static_cast<GstClockTime>(self->priv->settings.latency_ms) * GST_MSECOND;
+  }
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+  GstQuery *upstream = gst_query_new_latency();
+  if (gst_pad_peer_query(self->sinkpad, upstream))
+    gst_query_parse_latency(upstream, &live, &min, &max);
+  gst_query_unref(upstream);
+  gst_query_set_latency(query, live, min + extra,
+                        GST_CLOCK_TIME_IS_VALID(max) ? max + extra : GST_CLOCK_TIME_NONE);
+  return TRUE;
+}
+
+/* ---- sink pad -------------------------------------------------------------- */
+
+static void set_flushing(GstSttFailover *self) {
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->flushing = true;
+  }
+  self->priv->cond.notify_all();
+}
+
+static gboolean forward_audio_event(GstSttFailover *self, GstEvent *event) {
+  gboolean to_stream = gst_pad_push_event(self->streampad, gst_event_ref(event));
+  gboolean to_batch = gst_pad_push_event(self->batchpad, event);
+  return to_stream || to_batch;
+}
+
+template <typename Pred> static bool wait_until(GstSttFailover *self, Pred pred) {
+  SttFailoverPrivate *priv = self->priv;
+  for (;;) {
+    uint64_t seen;
+    {
+      std::unique_lock<std::mutex> guard(priv->lock);
+      if (priv->flushing)
+        return false;
+      if (pred() || priv->drain_expired)
+        return pred();
+      seen = priv->notified_text;
+      priv->cond.wait(guard, [&] {
+        return priv->flushing || priv->drain_expired || priv->notified_text != seen || pred();
+      });
+    }
+    push_text(self); /* captions keep flowing while we wait */
+  }
+}
+
+static gboolean on_drain_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data) {
+  auto *self = GST_STT_FAILOVER(data);
+  if (!claim_timer(self, &SttFailoverPrivate::drain_timer, id))
+    return TRUE;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->drain_expired = true;
+  }
+  self->priv->cond.notify_all();
+  return TRUE;
+}
+
+static void start_drain_timer(GstSttFailover *self) {
+  guint ms;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    ms = self->priv->settings.drain_timeout_ms;
+    self->priv->drain_expired = false;
+  }
+  arm_timer(self, &SttFailoverPrivate::drain_timer,
+            now_ns(self) + static_cast<uint64_t>(ms) * GST_MSECOND, on_drain_timer_cb);
+}
+
+/* EOS: the stream first, since audio it fails to finish goes to batch; then
+ * batch; then the last captions, then EOS on text. Each wait is bounded by
+ * drain-timeout on the element's clock. */
+static gboolean handle_eos(GstSttFailover *self, GstEvent *event) {
+  SttFailoverPrivate *priv = self->priv;
+  FailoverActions actions;
+  uint64_t now = now_ns(self);
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_eos(now);
+  }
+  run_actions(self, actions);
+  push_text(self);
+
+  actions.clear();
+  if (gst_pad_push_event(self->streampad, gst_event_ref(event)) &&
+      gst_pad_is_linked(self->streampad)) {
+    start_drain_timer(self);
+    bool done = wait_until(self, [&] {
+      return priv->core.stream_drained() || priv->core.state() == FailoverState::Degraded;
+    });
+    if (!done) {
+      uint64_t now = now_ns(self);
+      std::lock_guard<std::mutex> guard(priv->lock);
+      if (!priv->flushing) {
+        GST_WARNING_OBJECT(self, "stream branch did not drain in time: its audio goes to batch");
+        actions = priv->core.on_stream_drain_timeout(now);
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    FailoverActions more = priv->core.take_pending(0);
+    actions.insert(actions.end(), more.begin(), more.end());
+  }
+  run_actions(self, actions); /* the stream's unfinished audio, before batch's EOS */
+
+  if (gst_pad_push_event(self->batchpad, gst_event_ref(event)) &&
+      gst_pad_is_linked(self->batchpad)) {
+    start_drain_timer(self);
+    if (!wait_until(self, [&] { return priv->core.batch_drained(); }))
+      GST_WARNING_OBJECT(self, "batch branch did not drain within drain-timeout");
+  }
+  arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
+
+  std::vector<CaptionOutput> last;
+  bool flushing;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    flushing = priv->flushing;
+    if (!flushing)
+      last = priv->core.finish_text();
+  }
+  if (flushing) {
+    gst_event_unref(event);
+    return FALSE;
+  }
+  push_text_outputs(self, last);
+  return gst_pad_push_event(self->textpad, event);
+}
+
+static void push_text_stream_start(GstSttFailover *self, GstEvent *upstream) {
+  gchar *id = gst_pad_create_stream_id(self->textpad, GST_ELEMENT(self), "text");
+  GstEvent *start = gst_event_new_stream_start(id);
+  g_free(id);
+  guint group;
+  if (gst_event_parse_group_id(upstream, &group))
+    gst_event_set_group_id(start, group);
+  gst_pad_push_event(self->textpad, start);
+  GstCaps *caps = gst_static_pad_template_get_caps(&text_template);
+  gst_pad_push_event(self->textpad, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+}
+
+static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
+  auto *self = GST_STT_FAILOVER(parent);
+  SttFailoverPrivate *priv = self->priv;
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_STREAM_START: {
+    push_text_stream_start(self, event);
+    gboolean ok = forward_audio_event(self, event);
+    /* Sticky, after stream-start: the stream sink leaves recovery to us. */
+    gst_pad_push_event(self->streampad, stt::make_event(stt::Supervisor{GST_OBJECT_NAME(self)}));
+    return ok;
+  }
+  case GST_EVENT_CAPS: {
+    GstCaps *caps;
+    gst_event_parse_caps(event, &caps);
+    GstAudioInfo info;
+    if (!gst_audio_info_from_caps(&info, caps)) {
+      gst_event_unref(event);
+      return FALSE;
+    }
+    priv->info = info;
+    priv->have_info = true;
+    return forward_audio_event(self, event);
+  }
+  case GST_EVENT_SEGMENT: {
+    const GstSegment *segment;
+    gst_event_parse_segment(event, &segment);
+    priv->preroll_gaps = true;
+    if (segment->format == GST_FORMAT_TIME) {
+      gst_pad_push_event(self->textpad, gst_event_ref(event));
+      if (GST_CLOCK_TIME_IS_VALID(segment->start))
+        priv->next_pts = segment->start;
+    } else {
+      GstSegment text_segment;
+      gst_segment_init(&text_segment, GST_FORMAT_TIME);
+      gst_pad_push_event(self->textpad, gst_event_new_segment(&text_segment));
+    }
+    return forward_audio_event(self, event);
+  }
+  case GST_EVENT_TAG:
+    return forward_audio_event(self, event);
+  case GST_EVENT_GAP: {
+    GstClockTime start, duration;
+    gst_event_parse_gap(event, &start, &duration);
+    if (GST_CLOCK_TIME_IS_VALID(start) && GST_CLOCK_TIME_IS_VALID(duration)) {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->core.on_gap(start, duration);
+    }
+    gboolean ok = forward_audio_event(self, event);
+    push_text(self);
+    return ok;
+  }
+  case GST_EVENT_EOS:
+    return handle_eos(self, event);
+  case GST_EVENT_FLUSH_START:
+    set_flushing(self);
+    return gst_pad_event_default(pad, parent, event);
+  case GST_EVENT_FLUSH_STOP:
+    arm_timer(self, &SttFailoverPrivate::recovery_timer, std::nullopt, nullptr);
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->core.reset(); /* keeps an open outage: its stt/recovered still comes */
+      priv->flushing = false;
+    }
+    return gst_pad_event_default(pad, parent, event);
+  default:
+    return gst_pad_event_default(pad, parent, event);
+  }
+}
+
+static gboolean sink_query(GstPad *pad, GstObject *parent, GstQuery *query) {
+  auto *self = GST_STT_FAILOVER(parent);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_CAPS)
+    return gst_pad_query_default(pad, parent, query);
+  /* What both linked branches accept (the text pad has nothing to say). */
+  GstCaps *filter;
+  gst_query_parse_caps(query, &filter);
+  GstCaps *caps = gst_pad_get_pad_template_caps(pad);
+  for (GstPad *src : {self->streampad, self->batchpad}) {
+    if (!gst_pad_is_linked(src))
+      continue;
+    GstCaps *peer = gst_pad_peer_query_caps(src, caps);
+    gst_caps_unref(caps);
+    caps = peer;
+  }
+  if (filter) {
+    GstCaps *filtered = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = filtered;
+  }
+  gst_query_set_caps_result(query, caps);
+  gst_caps_unref(caps);
+  return TRUE;
+}
+
+static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) {
+  auto *self = GST_STT_FAILOVER(parent);
+  SttFailoverPrivate *priv = self->priv;
+  if (!priv->have_info) {
+    gst_buffer_unref(buffer);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gint rate = GST_AUDIO_INFO_RATE(&priv->info);
+  gint bpf = GST_AUDIO_INFO_BPF(&priv->info);
+  gsize frames = gst_buffer_get_size(buffer) / bpf;
+  if (frames == 0) {
+    gst_buffer_unref(buffer);
+    return GST_FLOW_OK;
+  }
+  uint64_t duration = gst_util_uint64_scale_int(frames, GST_SECOND, rate);
+  uint64_t pts =
+      GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : priv->next_pts; /* guessed */
+  priv->next_pts = pts + duration;
+  if (priv->preroll_gaps) {
+    /* Only one branch gets audio and captions come later, but every sink
+     * must preroll for the pipeline to reach PLAYING: an empty GAP each. */
+    priv->preroll_gaps = false;
+    for (GstPad *pad : {self->streampad, self->batchpad, self->textpad})
+      gst_pad_push_event(pad, gst_event_new_gap(pts, 0));
+  }
+  auto payload = std::make_shared<BufferPayload>(buffer, rate, bpf);
+  uint64_t now = now_ns(self);
+  FailoverActions actions;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_buffer(pts, duration, std::move(payload), now);
+  }
+  GstFlowReturn flow = run_actions(self, actions);
+  GstFlowReturn text_flow = push_text(self);
+  if (flow == GST_FLOW_OK && text_flow <= GST_FLOW_NOT_NEGOTIATED)
+    flow = text_flow; /* only real errors: captions must not stop the audio */
+  return flow;
+}
+
+/* ---- element ---------------------------------------------------------------- */
+
+static void reset_core(GstSttFailover *self) {
+  SttFailoverPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  priv->core = FailoverCore(priv->settings.core_settings());
+  priv->core.set_mode(to_core(priv->settings.mode), 0);
+  priv->flushing = false;
+  priv->drain_expired = false;
+  priv->have_info = false;
+  priv->next_pts = 0;
+}
+
+static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition) {
+  auto *self = GST_STT_FAILOVER(element);
+  switch (transition) {
+  case GST_STATE_CHANGE_NULL_TO_READY:
+    ensure_breaker(self); /* released at READY->NULL */
+    break;
+  case GST_STATE_CHANGE_READY_TO_PAUSED: {
+    reset_core(self);
+    ensure_breaker(self);
+    BreakerView view = read_breaker(self);
+    uint64_t now = now_ns(self);
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->core.on_breaker(view, now);
+    break;
+  }
+  case GST_STATE_CHANGE_PAUSED_TO_READY:
+    set_flushing(self); /* ends an EOS wait */
+    break;
+  default:
+    break;
+  }
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  switch (transition) {
+  case GST_STATE_CHANGE_PAUSED_TO_READY:
+    arm_timer(self, &SttFailoverPrivate::recovery_timer, std::nullopt, nullptr);
+    arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
+    reset_core(self);
+    break;
+  case GST_STATE_CHANGE_READY_TO_NULL:
+    release_breaker(self);
+    break;
+  default:
+    break;
+  }
+  return ret;
+}
+
+static GstStructure *build_stats(GstSttFailover *self) {
+  FailoverStats s;
+  FailoverMode mode;
+  FailoverState state;
+  uint64_t now = now_ns(self);
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    s = self->priv->core.stats(now);
+    mode = self->priv->core.mode();
+    state = self->priv->core.state();
+  }
+  return gst_structure_new(
+      "sttfailover-stats", "state", G_TYPE_STRING, failover_state_name(state), "mode",
+      G_TYPE_STRING, failover_mode_name(mode), "degraded", G_TYPE_UINT, s.degraded, "recovered",
+      G_TYPE_UINT, s.recovered, "recovery-attempts", G_TYPE_UINT, s.recovery_attempts,
+      "time-degraded", G_TYPE_UINT64, s.time_degraded, "stream-audio", G_TYPE_UINT64,
+      s.stream_audio, "batch-audio", G_TYPE_UINT64, s.batch_audio, "replayed", G_TYPE_UINT64,
+      s.replayed, "dropped", G_TYPE_UINT64, s.dropped, "drops", G_TYPE_UINT, s.drops, "ledger-held",
+      G_TYPE_UINT64, s.ledger_held, "captions", G_TYPE_UINT64, s.captions, "ignored-stream",
+      G_TYPE_UINT64, s.ignored_stream, nullptr);
+}
+
+static void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_STT_FAILOVER(object);
+  SttFailoverPrivate *priv = self->priv;
+  FailoverActions actions;
+  bool latency_changed = false;
+  bool breaker_changed = false;
+  uint64_t now = now_ns(self);
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    Settings &s = priv->settings;
+    switch (prop_id) {
+    case PROP_BREAKER:
+      s.breaker = g_value_get_string(value) ? g_value_get_string(value) : "";
+      breaker_changed = true;
+      break;
+    case PROP_FAILURE_THRESHOLD:
+      s.failure_threshold = g_value_get_uint(value);
+      breaker_changed = true;
+      break;
+    case PROP_RESET_TIMEOUT:
+      s.reset_timeout_ms = g_value_get_uint(value);
+      breaker_changed = true;
+      break;
+    case PROP_RESET_TIMEOUT_MAX:
+      s.reset_timeout_max_ms = g_value_get_uint(value);
+      breaker_changed = true;
+      break;
+    case PROP_PROBE_TIMEOUT:
+      s.probe_timeout_ms = g_value_get_uint(value);
+      breaker_changed = true;
+      break;
+    case PROP_MODE:
+      s.mode = static_cast<GstSttFailoverMode>(g_value_get_enum(value));
+      actions = priv->core.set_mode(to_core(s.mode), now);
+      break;
+    case PROP_REPLAY_WINDOW:
+      s.replay_window_ms = g_value_get_uint(value);
+      priv->core.set_settings(s.core_settings());
+      break;
+    case PROP_BACKOFF_MIN:
+      s.backoff_min_ms = g_value_get_uint(value);
+      priv->core.set_settings(s.core_settings());
+      break;
+    case PROP_BACKOFF_MAX:
+      s.backoff_max_ms = g_value_get_uint(value);
+      priv->core.set_settings(s.core_settings());
+      break;
+    case PROP_LATENCY:
+      latency_changed = s.latency_ms != g_value_get_uint(value);
+      s.latency_ms = g_value_get_uint(value);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      s.drain_timeout_ms = g_value_get_uint(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+    }
+  }
+  run_actions(self, actions);
+  if (breaker_changed)
+    ensure_breaker(self); /* now, so sinks starting later share it with these settings */
+  if (latency_changed)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
+static void get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_STT_FAILOVER(object);
+  SttFailoverPrivate *priv = self->priv;
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  std::lock_guard<std::mutex> guard(priv->lock);
+  const Settings &s = priv->settings;
+  switch (prop_id) {
+  case PROP_BREAKER:
+    g_value_set_string(value, s.breaker.c_str());
+    break;
+  case PROP_FAILURE_THRESHOLD:
+    g_value_set_uint(value, s.failure_threshold);
+    break;
+  case PROP_RESET_TIMEOUT:
+    g_value_set_uint(value, s.reset_timeout_ms);
+    break;
+  case PROP_RESET_TIMEOUT_MAX:
+    g_value_set_uint(value, s.reset_timeout_max_ms);
+    break;
+  case PROP_PROBE_TIMEOUT:
+    g_value_set_uint(value, s.probe_timeout_ms);
+    break;
+  case PROP_MODE:
+    g_value_set_enum(value, s.mode);
+    break;
+  case PROP_REPLAY_WINDOW:
+    g_value_set_uint(value, s.replay_window_ms);
+    break;
+  case PROP_BACKOFF_MIN:
+    g_value_set_uint(value, s.backoff_min_ms);
+    break;
+  case PROP_BACKOFF_MAX:
+    g_value_set_uint(value, s.backoff_max_ms);
+    break;
+  case PROP_LATENCY:
+    g_value_set_uint(value, s.latency_ms);
+    break;
+  case PROP_DRAIN_TIMEOUT:
+    g_value_set_uint(value, s.drain_timeout_ms);
+    break;
+  case PROP_STATE:
+    g_value_set_enum(value, to_gst(priv->core.state()));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void finalize(GObject *object) {
+  auto *self = GST_STT_FAILOVER(object);
+  release_breaker(self);
+  delete self->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static gboolean transcript_meta_transform(GstBuffer *dest, GstCustomMeta *meta, GstBuffer *,
+                                          GQuark type, gpointer, gpointer) {
+  if (!GST_META_TRANSFORM_IS_COPY(type))
+    return TRUE; /* only plain copies keep it */
+  GstCustomMeta *copy = gst_buffer_add_custom_meta(dest, GST_STT_FAILOVER_TRANSCRIPT_META);
+  GstStructure *to = gst_custom_meta_get_structure(copy);
+  gst_structure_foreach(
+      gst_custom_meta_get_structure(meta),
+      [](GQuark field, const GValue *v, gpointer data) -> gboolean {
+        gst_structure_id_set_value(static_cast<GstStructure *>(data), field, v);
+        return TRUE;
+      },
+      to);
+  return TRUE;
+}
+
+static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(stt_failover_debug, "sttfailover", 0,
+                          "zero-loss failover between streaming and batch STT");
+
+  static const gchar *tags[] = {nullptr};
+  gst_meta_register_custom(GST_STT_FAILOVER_TRANSCRIPT_META, tags, transcript_meta_transform,
+                           nullptr, nullptr);
+
+  gobject_class->set_property = set_property;
+  gobject_class->get_property = get_property;
+  gobject_class->finalize = finalize;
+  element_class->change_state = change_state;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_ready = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY);
+  const auto rw_playing = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING);
+  const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_property(
+      gobject_class, PROP_BREAKER,
+      g_param_spec_string("breaker", "Breaker",
+                          "Name of the shared circuit breaker guarding the stream branch (use the "
+                          "stream sink's breaker name); \"\" for a private one",
+                          DEFAULT_BREAKER, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_FAILURE_THRESHOLD,
+      g_param_spec_uint("failure-threshold", "Failure threshold",
+                        "Consecutive connect failures that open the breaker (if this element "
+                        "creates it)",
+                        1, 1000, DEFAULT_FAILURE_THRESHOLD, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_RESET_TIMEOUT,
+      g_param_spec_uint("reset-timeout", "Reset timeout",
+                        "Breaker open time in ms after the first trip; doubles per re-trip "
+                        "(full jitter)",
+                        10, 86400000, DEFAULT_RESET_TIMEOUT_MS, rw_ready));
+  g_object_class_install_property(gobject_class, PROP_RESET_TIMEOUT_MAX,
+                                  g_param_spec_uint("reset-timeout-max", "Reset timeout max",
+                                                    "Cap in ms of the breaker's open time", 10,
+                                                    86400000, DEFAULT_RESET_TIMEOUT_MAX_MS,
+                                                    rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_PROBE_TIMEOUT,
+      g_param_spec_uint("probe-timeout", "Probe timeout",
+                        "How long in ms a half-open probe connection may take before the breaker "
+                        "reopens",
+                        10, 86400000, DEFAULT_PROBE_TIMEOUT_MS, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode", "Routing override (changeable while playing)",
+                        GST_TYPE_STT_FAILOVER_MODE, DEFAULT_MODE, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_REPLAY_WINDOW,
+      g_param_spec_uint("replay-window", "Replay window",
+                        "Un-acknowledged stream audio kept for replay, in ms; older audio is "
+                        "reported in stt/audio-dropped if the stream then fails",
+                        0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_BACKOFF_MIN,
+      g_param_spec_uint("recovery-backoff-min", "Recovery backoff min",
+                        "First recovery attempt delay ceiling in ms; doubles per attempt (full "
+                        "jitter)",
+                        1, 3600000, DEFAULT_BACKOFF_MIN_MS, rw_playing));
+  g_object_class_install_property(gobject_class, PROP_BACKOFF_MAX,
+                                  g_param_spec_uint("recovery-backoff-max", "Recovery backoff max",
+                                                    "Cap in ms of the recovery attempt delay", 1,
+                                                    3600000, DEFAULT_BACKOFF_MAX_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LATENCY,
+      g_param_spec_uint("latency", "Latency",
+                        "Added to upstream latency in LATENCY answers on the text pad, in ms: how "
+                        "late captions may be",
+                        0, 600000, DEFAULT_LATENCY_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_DRAIN_TIMEOUT,
+      g_param_spec_uint("drain-timeout", "Drain timeout",
+                        "At EOS, how long in ms to wait for each branch's final results", 0,
+                        3600000, DEFAULT_DRAIN_TIMEOUT_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_STATE,
+      g_param_spec_enum("state", "State", "streaming, degraded or recovering (notifies)",
+                        GST_TYPE_STT_FAILOVER_STATE, GST_STT_FAILOVER_STATE_STREAMING, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "sttfailover-stats: transitions, audio per branch, replays, drops "
+                         "(times in ns; notifies on changes)",
+                         GST_TYPE_STRUCTURE, ro));
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &stream_template);
+  gst_element_class_add_static_pad_template(element_class, &batch_template);
+  gst_element_class_add_static_pad_template(element_class, &text_template);
+  gst_element_class_set_static_metadata(
+      element_class, "STT failover", "Filter/Audio",
+      "Routes audio to a streaming or a batch speech-to-text branch, fails over without losing "
+      "audio, recovers, and merges captions from both",
+      "gst-deepgram-failover");
+
+  gst_type_mark_as_plugin_api(GST_TYPE_STT_FAILOVER_MODE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_STT_FAILOVER_STATE, static_cast<GstPluginAPIFlags>(0));
+}
+
+static void gst_stt_failover_init(GstSttFailover *self) {
+  self->priv = new SttFailoverPrivate();
+  self->priv->core = FailoverCore(self->priv->settings.core_settings());
+  gst_audio_info_init(&self->priv->info);
+
+  self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
+  gst_pad_set_chain_function(self->sinkpad, sink_chain);
+  gst_pad_set_event_function(self->sinkpad, sink_event);
+  gst_pad_set_query_function(self->sinkpad, sink_query);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+
+  self->streampad = gst_pad_new_from_static_template(&stream_template, "stream");
+  gst_pad_set_event_function(self->streampad, src_event);
+  gst_pad_use_fixed_caps(self->streampad);
+  gst_element_add_pad(GST_ELEMENT(self), self->streampad);
+
+  self->batchpad = gst_pad_new_from_static_template(&batch_template, "batch");
+  gst_pad_set_event_function(self->batchpad, src_event);
+  gst_pad_use_fixed_caps(self->batchpad);
+  gst_element_add_pad(GST_ELEMENT(self), self->batchpad);
+
+  self->textpad = gst_pad_new_from_static_template(&text_template, "text");
+  gst_pad_set_query_function(self->textpad, text_query);
+  gst_pad_use_fixed_caps(self->textpad);
+  gst_element_add_pad(GST_ELEMENT(self), self->textpad);
+
+  /* Held from creation (and re-got when its properties change): the sinks
+   * get the breaker in their start() at NULL->READY, before this element's
+   * state changes, and must find it with our settings. */
+  ensure_breaker(self);
+}

@@ -1,0 +1,260 @@
+/* The failover's state machine, apart from GStreamer so it runs on fake time.
+ *
+ * States (docs/sttfailover.md has the diagram):
+ *   streaming  -- audio to the stream branch, kept in the ledger until acked
+ *   degraded   -- audio to the batch branch; recovery attempts on a backoff
+ *   recovering -- the stream reported healthy; from the cut T audio goes to
+ *                 the stream again, but recovery counts only once the new
+ *                 session returned a final result for audio >= T
+ *
+ * Every input returns the actions to carry out, in order. Audio pushes,
+ * flushes and replays are only returned from calls made on the streaming
+ * thread (on_buffer, on_stream_push_failed, on_eos, take_pending); inputs
+ * from other threads (health, acks, timers) leave replays pending for the
+ * next of those calls, so replays always precede live audio.
+ *
+ * Times are nanoseconds: audio times are pipeline timestamps, `now` is any
+ * monotonic clock (the element's GstClock). Not thread-safe: the owner
+ * serializes calls.
+ */
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "audio_ledger.h"
+#include "backoff.h"
+#include "breaker.h"
+#include "caption_merger.h"
+
+namespace dgf {
+
+enum class FailoverState { Streaming, Degraded, Recovering };
+enum class FailoverMode { Auto, ForceStream, ForceBatch };
+const char *failover_state_name(FailoverState state); /* "streaming", ... */
+const char *failover_mode_name(FailoverMode mode);    /* "auto", "force-stream", ... */
+
+/* Audio the core routes and keeps; opaque to it (the element wraps a
+ * GstBuffer, tests a span). */
+class AudioPayload {
+public:
+  virtual ~AudioPayload() = default;
+  /* The same audio without its first `skip` ns (skip < duration). */
+  virtual std::shared_ptr<const AudioPayload> trimmed(uint64_t skip) const = 0;
+};
+using PayloadRef = std::shared_ptr<const AudioPayload>;
+
+struct FailoverSettings {
+  uint64_t replay_window = 30ull * 1000000000; /* ns of un-acked stream audio kept */
+  BackoffPolicy recovery_backoff{std::chrono::milliseconds{1000}, std::chrono::milliseconds{30000}};
+};
+
+/* What the shared breaker says now. */
+struct BreakerView {
+  BreakerState state = BreakerState::Closed;
+  uint64_t reopens_in = 0; /* ns until open -> half-open; 0 unless open */
+};
+
+/* Inputs from the branches: the stt upstream events, minus GStreamer. */
+struct HealthReport {
+  bool healthy = true;
+  std::string reason;
+  int code = 0;
+  bool retryable = true;
+  std::string session_id;
+};
+struct AckReport {
+  uint64_t position = 0;
+  std::string session_id;
+  uint32_t flush_id = 0;
+  bool drained = false;
+};
+struct TranscriptReport {
+  uint64_t start = 0;
+  uint64_t duration = 0;
+  std::string text;
+  bool is_final = true;
+  std::string session_id;
+};
+
+namespace act {
+/* Push audio to a branch. Replays carry their original timestamps. */
+struct PushAudio {
+  Branch branch = Branch::Stream;
+  uint64_t start = 0;
+  uint64_t duration = 0;
+  PayloadRef payload;
+  bool replay = false;
+  bool discont = false; /* first buffer after a jump in this branch's timeline */
+};
+struct SendFlush { /* to batch, serialized after all audio before the cut */
+  uint32_t flush_id = 0;
+  std::string reason;
+};
+struct SendReconnect { /* to stream */
+  uint32_t attempt = 0;
+};
+struct PostDegraded {
+  std::string reason;
+  int code = 0;
+  std::string breaker_state;
+};
+struct PostRecovered {
+  uint64_t degraded_duration = 0;
+  uint64_t batch_audio = 0;
+  uint64_t replayed = 0;
+};
+struct PostDropped {
+  uint64_t start = 0;
+  uint64_t duration = 0;
+  std::string reason;
+};
+struct ScheduleRecovery { /* replaces any earlier schedule */
+  uint64_t at = 0;        /* `now` timeline */
+};
+struct CancelRecovery {};
+struct StateChanged {
+  FailoverState state = FailoverState::Streaming;
+};
+} // namespace act
+
+using FailoverAction = std::variant<act::PushAudio, act::SendFlush, act::SendReconnect,
+                                    act::PostDegraded, act::PostRecovered, act::PostDropped,
+                                    act::ScheduleRecovery, act::CancelRecovery, act::StateChanged>;
+using FailoverActions = std::vector<FailoverAction>;
+
+struct FailoverStats {
+  uint32_t degraded = 0;  /* stt/degraded posted */
+  uint32_t recovered = 0; /* stt/recovered posted */
+  uint32_t recovery_attempts = 0;
+  uint64_t time_degraded = 0;  /* ns, closed periods plus the open one */
+  uint64_t stream_audio = 0;   /* ns of live audio sent to stream */
+  uint64_t batch_audio = 0;    /* ns sent to batch, replays included */
+  uint64_t replayed = 0;       /* ns replayed from the ledger to batch */
+  uint64_t dropped = 0;        /* ns reported in stt/audio-dropped */
+  uint32_t drops = 0;          /* stt/audio-dropped posted */
+  uint64_t ledger_held = 0;    /* ns held for replay now */
+  uint64_t captions = 0;       /* captions released by the merger */
+  uint64_t ignored_stream = 0; /* stream results from an abandoned session */
+};
+
+class FailoverCore {
+public:
+  using Random = std::function<double()>; /* uniform [0, 1) for backoff jitter */
+
+  explicit FailoverCore(FailoverSettings settings = {}, Random random = {});
+
+  void set_settings(const FailoverSettings &settings);
+  const FailoverSettings &settings() const { return settings_; }
+
+  /* The streaming thread: route one live buffer. */
+  FailoverActions on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload, uint64_t now);
+  /* The streaming thread: pushing to stream failed (not-linked, error...). */
+  FailoverActions on_stream_push_failed(const std::string &why, uint64_t now);
+  /* The streaming thread: an audio GAP (nothing to route, time moves on). */
+  void on_gap(uint64_t start, uint64_t duration);
+  /* The streaming thread: EOS arrived. Stops recovery; returns pending replays. */
+  FailoverActions on_eos(uint64_t now);
+  /* The streaming thread: replays that became due since the last call. */
+  FailoverActions take_pending(uint64_t now);
+  /* EOS: the stream did not drain in time; give its audio to batch. */
+  FailoverActions on_stream_drain_timeout(uint64_t now);
+
+  /* Any thread (the sinks'): upstream reports. */
+  FailoverActions on_health(Branch branch, const HealthReport &health, uint64_t now);
+  FailoverActions on_ack(Branch branch, const AckReport &ack, uint64_t now);
+  FailoverActions on_transcript(Branch branch, const TranscriptReport &t, uint64_t now);
+
+  /* Any thread: the breaker changed; a recovery timer fired; the operator. */
+  FailoverActions on_breaker(const BreakerView &view, uint64_t now);
+  FailoverActions on_recovery_due(const BreakerView &view, uint64_t now);
+  FailoverActions set_mode(FailoverMode mode, uint64_t now);
+
+  /* Captions and gaps ready for the text pad, in order. */
+  std::vector<CaptionOutput> take_text();
+  /* EOS: everything the merger still holds. */
+  std::vector<CaptionOutput> finish_text();
+
+  /* Flushing seek: forget the stream's audio and position; keep mode and
+   * settings. */
+  void reset();
+
+  FailoverState state() const { return state_; }
+  FailoverMode mode() const { return mode_; }
+  FailoverStats stats(uint64_t now) const;
+  bool stream_drained() const { return stream_drained_; }
+  bool batch_drained() const { return batch_drained_; }
+  bool has_pending() const { return !pending_replay_.empty(); }
+  uint64_t watermark() const { return merger_.watermark(); }
+
+private:
+  using Ledger = AudioLedger<PayloadRef>;
+
+  void start(uint64_t now, FailoverActions &out);
+  /* Leave streaming/recovering: replay un-acked stream audio to batch. */
+  void degrade(const std::string &reason, int code, uint64_t now, FailoverActions &out);
+  void declare_recovered(uint64_t now, FailoverActions &out);
+  void schedule(uint64_t at, FailoverActions &out);
+  /* The next attempt after the backoff, and not before the breaker allows. */
+  void schedule_attempt(uint64_t now, FailoverActions &out);
+  uint64_t backoff_ns(uint32_t attempt);
+  void drain_pending(FailoverActions &out);
+  void route_stream(uint64_t pts, uint64_t duration, PayloadRef payload, FailoverActions &out);
+  void route_batch(uint64_t pts, uint64_t duration, PayloadRef payload, bool replay,
+                   FailoverActions &out);
+  /* Audio routed nowhere (force-stream while the stream is down): reported
+   * in runs of up to a second rather than one message per buffer. */
+  void drop(uint64_t start, uint64_t duration, const std::string &reason, FailoverActions &out);
+  void flush_drop_run(FailoverActions &out);
+  void post_drop(uint64_t start, uint64_t duration, const std::string &reason,
+                 FailoverActions &out);
+  void set_state(FailoverState state, FailoverActions &out);
+  bool recovery_wanted() const;
+  bool accept_stream(const std::string &session_id) const;
+
+  FailoverSettings settings_;
+  Random random_;
+  Ledger ledger_;
+  CaptionMerger merger_;
+
+  FailoverState state_ = FailoverState::Streaming;
+  FailoverMode mode_ = FailoverMode::Auto;
+  BreakerView breaker_;
+  bool started_ = false;
+  bool eos_ = false;
+
+  /* The stream session whose results count; empty until it reports. */
+  std::string stream_session_;
+  /* Stream results for audio before this are stale (replayed elsewhere). */
+  uint64_t stream_from_ = 0;
+  bool cut_pending_ = false; /* recovering: cut at the next buffer */
+  uint64_t cut_at_ = 0;
+  bool stream_discont_ = false;
+  std::optional<uint64_t> batch_end_; /* end of the audio last sent to batch */
+  bool batch_dirty_ = false;          /* batch got audio since its last flush */
+  uint32_t next_flush_id_ = 1;
+  uint32_t pending_flush_id_ = 0;
+  std::deque<Ledger::Entry> pending_replay_;
+
+  bool outage_open_ = false; /* stt/degraded posted, stt/recovered not yet */
+  uint64_t degraded_since_ = 0;
+  uint64_t period_batch_audio_ = 0;
+  uint64_t period_replayed_ = 0;
+  uint32_t attempt_ = 0;
+  std::optional<uint64_t> scheduled_at_;
+
+  std::optional<TimeRange> drop_run_;
+  std::string drop_reason_;
+
+  bool stream_drained_ = false;
+  bool batch_drained_ = false;
+  FailoverStats stats_;
+};
+
+} // namespace dgf

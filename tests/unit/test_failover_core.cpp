@@ -1,0 +1,672 @@
+/* The failover state machine on fake time: every transition, messages
+ * exactly once, replay exactness across cuts, drops, modes. */
+#include <glib.h>
+
+#include <algorithm>
+#include <map>
+
+#include "failover_core.h"
+
+using namespace dgf;
+
+static const uint64_t MS = 1000000;
+static const uint64_t S = 1000 * MS;
+
+/* A payload that knows which audio it is: [start, start + duration). */
+struct Span : AudioPayload {
+  uint64_t start, duration;
+  Span(uint64_t s, uint64_t d) : start(s), duration(d) {}
+  PayloadRef trimmed(uint64_t skip) const override {
+    return std::make_shared<Span>(start + skip, duration - skip);
+  }
+};
+
+static const Span &span(const act::PushAudio &p) {
+  return static_cast<const Span &>(*p.payload);
+}
+
+template <typename T> static std::vector<T> all(const FailoverActions &actions) {
+  std::vector<T> out;
+  for (const auto &a : actions)
+    if (auto *x = std::get_if<T>(&a))
+      out.push_back(*x);
+  return out;
+}
+template <typename T> static size_t count(const FailoverActions &actions) {
+  return all<T>(actions).size();
+}
+
+/* The core, fake time, 100 ms buffers, and a log of every action. */
+struct Rig {
+  FailoverCore core;
+  uint64_t now = 1000 * S;
+  uint64_t pts = 0;
+  FailoverActions log;
+  std::string session = "s1";
+  BreakerView breaker;
+
+  explicit Rig(FailoverSettings settings = {}) : core(settings, [] { return 0.5; }) {}
+
+  FailoverActions keep(FailoverActions a) {
+    log.insert(log.end(), a.begin(), a.end());
+    return a;
+  }
+  FailoverActions buffer(uint64_t duration = 100 * MS) {
+    auto a = core.on_buffer(pts, duration, std::make_shared<Span>(pts, duration), now);
+    pts += duration;
+    now += duration;
+    return keep(a);
+  }
+  FailoverActions buffers(int n) {
+    FailoverActions all_actions;
+    for (int i = 0; i < n; i++) {
+      auto a = buffer();
+      all_actions.insert(all_actions.end(), a.begin(), a.end());
+    }
+    return all_actions;
+  }
+  FailoverActions healthy(const std::string &sid) {
+    session = sid;
+    return keep(core.on_health(Branch::Stream, HealthReport{true, "connected", 0, true, sid}, now));
+  }
+  FailoverActions unhealthy(const std::string &reason = "closed 1011", int code = 1011) {
+    return keep(
+        core.on_health(Branch::Stream, HealthReport{false, reason, code, true, session}, now));
+  }
+  FailoverActions ack(uint64_t position, Branch b = Branch::Stream, uint32_t flush_id = 0) {
+    return keep(core.on_ack(
+        b, AckReport{position, b == Branch::Stream ? session : "batch", flush_id, false}, now));
+  }
+  FailoverActions final_text(Branch b, uint64_t start, uint64_t duration, const std::string &text,
+                             const std::string &sid) {
+    return keep(core.on_transcript(b, TranscriptReport{start, duration, text, true, sid}, now));
+  }
+  FailoverActions due() { return keep(core.on_recovery_due(breaker, now)); }
+  /* Degraded -> reconnect -> healthy sid -> cut at the next buffer. */
+  FailoverActions recover_to(const std::string &sid) {
+    auto a = due();
+    g_assert_cmpuint(count<act::SendReconnect>(a), ==, 1);
+    healthy(sid);
+    g_assert_true(core.state() == FailoverState::Recovering);
+    return buffer();
+  }
+};
+
+static void test_streaming_routes_to_stream() {
+  Rig r;
+  r.healthy("s1");
+  auto a = r.buffers(5);
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 5);
+  for (auto &p : pushes)
+    g_assert_true(p.branch == Branch::Stream);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 0);
+  g_assert_true(r.core.state() == FailoverState::Streaming);
+  g_assert_cmpuint(r.core.stats(r.now).ledger_held, ==, 500 * MS);
+  r.ack(300 * MS);
+  g_assert_cmpuint(r.core.stats(r.now).ledger_held, ==, 200 * MS);
+}
+
+static void test_unhealthy_degrades_and_replays_before_live() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(10);          /* [0, 1 s) to stream */
+  r.ack(350 * MS);        /* inside the 4th buffer */
+  auto a = r.unhealthy(); /* on the sink's thread: no pushes here */
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 0);
+  auto deg = all<act::PostDegraded>(a);
+  g_assert_cmpuint(deg.size(), ==, 1);
+  g_assert_cmpstr(deg[0].reason.c_str(), ==, "closed 1011");
+  g_assert_cmpint(deg[0].code, ==, 1011);
+  g_assert_cmpstr(deg[0].breaker_state.c_str(), ==, "closed");
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 1);
+  g_assert_true(r.core.state() == FailoverState::Degraded);
+  g_assert_true(r.core.has_pending());
+
+  a = r.buffer(); /* [1 s, 1.1 s): replay first, then live, all to batch */
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 8);
+  g_assert_true(pushes[0].replay);
+  g_assert_cmpuint(pushes[0].start, ==, 350 * MS); /* acked part trimmed off */
+  g_assert_cmpuint(span(pushes[0]).start, ==, 350 * MS);
+  g_assert_cmpuint(pushes[0].duration, ==, 50 * MS);
+  g_assert_cmpuint(pushes[1].start, ==, 400 * MS);
+  g_assert_true(pushes[6].replay);
+  g_assert_false(pushes[7].replay);
+  g_assert_cmpuint(pushes[7].start, ==, 1000 * MS);
+  for (auto &p : pushes)
+    g_assert_true(p.branch == Branch::Batch);
+  auto st = r.core.stats(r.now);
+  g_assert_cmpuint(st.replayed, ==, 650 * MS);
+  g_assert_cmpuint(st.degraded, ==, 1);
+  /* Another failure report while degraded changes nothing. */
+  g_assert_cmpuint(count<act::PostDegraded>(r.unhealthy("stall", 0)), ==, 0);
+}
+
+static void test_push_failure_replays_at_once() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(3);
+  auto a = r.keep(r.core.on_stream_push_failed("not-linked", r.now));
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 3); /* including the buffer whose push failed */
+  g_assert_cmpuint(pushes[2].start, ==, 200 * MS);
+  g_assert_true(all<act::PostDegraded>(a)[0].reason == std::string("push failed: not-linked"));
+}
+
+static void test_start_with_breaker_open_never_streams() {
+  Rig r;
+  r.breaker = BreakerView{BreakerState::Open, 20 * S};
+  r.keep(r.core.on_breaker(r.breaker, r.now));
+  auto a = r.buffers(3);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  g_assert_true(all<act::PostDegraded>(a)[0].reason == std::string("breaker open"));
+  g_assert_true(all<act::PostDegraded>(a)[0].breaker_state == std::string("open"));
+  for (auto &p : all<act::PushAudio>(a))
+    g_assert_true(p.branch == Branch::Batch);
+  auto sched = all<act::ScheduleRecovery>(a);
+  g_assert_cmpuint(sched.size(), ==, 1);
+  g_assert_cmpuint(sched[0].at, >=, 1000 * S + 20 * S); /* not before the breaker allows */
+  /* Due while still open: no reconnect, just later. */
+  a = r.due();
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 0);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 1);
+}
+
+static void test_breaker_opening_keeps_healthy_stream() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(2);
+  auto a = r.keep(r.core.on_breaker(BreakerView{BreakerState::Open, 10 * S}, r.now));
+  g_assert_cmpuint(a.size(), ==, 0);
+  a = r.buffers(2);
+  for (auto &p : all<act::PushAudio>(a))
+    g_assert_true(p.branch == Branch::Stream);
+}
+
+static void test_full_recovery_cycle() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(5);
+  r.ack(500 * MS);
+  r.unhealthy();
+  r.buffers(10); /* [0.5, 1.5 s) to batch */
+  auto a = r.due();
+  auto rc = all<act::SendReconnect>(a);
+  g_assert_cmpuint(rc.size(), ==, 1);
+  g_assert_cmpuint(rc[0].attempt, ==, 1);
+  a = r.healthy("s2");
+  g_assert_cmpuint(count<act::CancelRecovery>(a), ==, 1);
+  g_assert_true(r.core.state() == FailoverState::Recovering);
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0); /* a handshake is not a recovery */
+
+  uint64_t cut = r.pts;
+  a = r.buffer();
+  g_assert_cmpuint(a.size(), ==, 2);
+  auto flush = std::get<act::SendFlush>(a[0]); /* flush before the first stream buffer */
+  g_assert_cmpuint(flush.flush_id, !=, 0);
+  auto &push = std::get<act::PushAudio>(a[1]);
+  g_assert_true(push.branch == Branch::Stream);
+  g_assert_cmpuint(push.start, ==, cut);
+  g_assert_true(push.discont);
+
+  r.buffers(3);
+  a = r.ack(cut); /* covers nothing after the cut */
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
+  r.ack(cut, Branch::Batch, flush.flush_id);
+  a = r.ack(cut + 200 * MS);
+  auto rec = all<act::PostRecovered>(a);
+  g_assert_cmpuint(rec.size(), ==, 1);
+  g_assert_cmpuint(rec[0].batch_audio, ==, 1000 * MS);
+  g_assert_cmpuint(rec[0].replayed, ==, 0);
+  g_assert_cmpuint(rec[0].degraded_duration, >, 0);
+  g_assert_true(r.core.state() == FailoverState::Streaming);
+  a = r.ack(cut + 300 * MS);
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
+  g_assert_cmpuint(r.core.stats(r.now).recovered, ==, 1);
+}
+
+static void test_recovery_declared_by_final_transcript() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  r.buffer();
+  r.recover_to("s2");
+  /* A stale final of the dead session does not count. */
+  auto a = r.final_text(Branch::Stream, 0, 100 * MS, "old", "s1");
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
+  a = r.final_text(Branch::Stream, 200 * MS, 50 * MS, "new", "s2");
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 1);
+}
+
+static void test_interim_is_not_recovery() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  r.buffer();
+  r.recover_to("s2");
+  auto a = r.keep(r.core.on_transcript(
+      Branch::Stream, TranscriptReport{200 * MS, 50 * MS, "maybe", false, "s2"}, r.now));
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
+  g_assert_true(r.core.state() == FailoverState::Recovering);
+}
+
+static void test_breaker_gates_attempts() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  r.breaker = BreakerView{BreakerState::Open, 5 * S};
+  r.keep(r.core.on_breaker(r.breaker, r.now));
+  auto a = r.due();
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 0);
+  g_assert_cmpuint(all<act::ScheduleRecovery>(a)[0].at, >=, r.now + 5 * S);
+  /* Half-open: try soon; the sink's connect takes the probe. */
+  r.breaker = BreakerView{BreakerState::HalfOpen, 0};
+  a = r.keep(r.core.on_breaker(r.breaker, r.now));
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 1);
+  g_assert_cmpuint(all<act::ScheduleRecovery>(a)[0].at, <=, r.now + 1 * S);
+  a = r.due();
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 1);
+}
+
+static void test_no_wedge_when_sink_never_answers() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  uint64_t last_delay = 0;
+  for (uint32_t i = 1; i <= 6; i++) {
+    auto a = r.due();
+    auto rc = all<act::SendReconnect>(a);
+    g_assert_cmpuint(rc.size(), ==, 1);
+    g_assert_cmpuint(rc[0].attempt, ==, i);
+    uint64_t delay = all<act::ScheduleRecovery>(a)[0].at - r.now;
+    g_assert_cmpuint(delay, >=, last_delay); /* backoff grows to the cap */
+    g_assert_cmpuint(delay, <=, 30 * S);
+    last_delay = delay;
+    r.now += delay;
+  }
+  g_assert_cmpuint(r.core.stats(r.now).recovery_attempts, ==, 6);
+}
+
+static void test_failure_while_recovering_replays_from_cut() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy();
+  r.buffers(2);
+  r.recover_to("s2"); /* cut at 400 ms */
+  r.buffers(4);       /* [0.4, 0.9 s) to stream */
+  r.ack(600 * MS);    /* covers the cut: recovered */
+  g_assert_true(r.core.state() == FailoverState::Streaming);
+  g_assert_cmpuint(count<act::PostRecovered>(r.log), ==, 1);
+
+  /* Second outage, this time during the next recovery. */
+  r.unhealthy();
+  r.buffers(2);
+  uint64_t cut = r.pts;
+  r.recover_to("s3");
+  r.buffers(3);
+  r.ack(cut); /* nothing after the cut yet */
+  auto a = r.unhealthy("closed 1006", 1006);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 0); /* same outage */
+  g_assert_true(r.core.state() == FailoverState::Degraded);
+  a = r.buffer();
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 5);
+  g_assert_cmpuint(pushes[0].start, ==, cut);
+  g_assert_true(pushes[0].replay);
+  g_assert_true(pushes[0].branch == Branch::Batch);
+  g_assert_cmpuint(count<act::PostDegraded>(r.log), ==, 2);
+
+  r.recover_to("s4");
+  r.ack(r.pts);
+  g_assert_cmpuint(count<act::PostRecovered>(r.log), ==, 2);
+}
+
+/* Several outages in a row: messages alternate, never repeat. */
+static void test_flapping_messages_alternate() {
+  Rig r;
+  r.healthy("s1");
+  std::vector<int> seq; /* 1 = degraded, 2 = recovered */
+  for (int i = 0; i < 5; i++) {
+    r.buffers(3);
+    r.ack(r.pts - 100 * MS);
+    r.unhealthy();
+    r.unhealthy("stall", 0); /* the same outage reported twice */
+    r.buffers(2);
+    if (i == 2) {
+      /* One attempt fails mid-recovery. */
+      r.recover_to("f" + std::to_string(i));
+      r.unhealthy();
+      r.buffer();
+    }
+    r.recover_to("s" + std::to_string(i + 2));
+    r.buffer();
+    r.ack(r.pts);
+  }
+  for (const auto &a : r.log) {
+    if (std::holds_alternative<act::PostDegraded>(a))
+      seq.push_back(1);
+    if (std::holds_alternative<act::PostRecovered>(a))
+      seq.push_back(2);
+  }
+  g_assert_cmpuint(seq.size(), ==, 10);
+  for (size_t i = 0; i < seq.size(); i++)
+    g_assert_cmpint(seq[i], ==, i % 2 == 0 ? 1 : 2);
+  auto st = r.core.stats(r.now);
+  g_assert_cmpuint(st.degraded, ==, 5);
+  g_assert_cmpuint(st.recovered, ==, 5);
+}
+
+/* Replay exactness: whatever the interleaving, every nanosecond of audio is
+ * transcribed exactly once: by batch (live or replayed) or by a stream
+ * session that acknowledged it before dying. */
+static void test_replay_exactness_across_cuts() {
+  Rig r;
+  r.healthy("s1");
+  std::map<uint64_t, uint64_t> covered; /* start -> end */
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> stream_sent;
+  std::map<std::string, uint64_t> stream_acked;
+  auto run = [&](FailoverActions a) {
+    for (auto &p : all<act::PushAudio>(a)) {
+      g_assert_cmpuint(span(p).start, ==, p.start); /* payload and time agree */
+      g_assert_cmpuint(span(p).duration, ==, p.duration);
+      if (p.branch == Branch::Batch)
+        covered[p.start] = p.start + p.duration;
+      else
+        stream_sent[r.session].push_back({p.start, p.start + p.duration});
+    }
+  };
+  auto ack = [&](uint64_t pos) {
+    stream_acked[r.session] = std::max(stream_acked[r.session], pos);
+    run(r.ack(pos));
+  };
+  int n = 0;
+  for (int round = 0; round < 4; round++) {
+    run(r.buffers(7));
+    ack(r.pts - 250 * MS); /* lands inside a buffer */
+    run(r.buffers(3));
+    run(r.unhealthy());
+    run(r.buffers(4));
+    run(r.due());
+    run(r.healthy("r" + std::to_string(n++)));
+    run(r.buffers(2));
+    if (round % 2) {
+      ack(r.pts - 150 * MS);
+      run(r.unhealthy()); /* fail while recovering */
+      run(r.buffers(2));
+      run(r.due());
+      run(r.healthy("r" + std::to_string(n++)));
+      run(r.buffers(1));
+    }
+    ack(r.pts);
+  }
+  run(r.buffers(3));
+  ack(r.pts);
+  /* Stream audio counts only up to its session's last ack. */
+  for (auto &[sid, ranges] : stream_sent) {
+    uint64_t acked = stream_acked[sid];
+    for (auto [s, e] : ranges)
+      if (s < acked)
+        covered[s] = std::min(e, acked);
+  }
+  uint64_t cursor = 0;
+  for (auto [s, e] : covered) {
+    g_assert_cmpuint(s, ==, cursor); /* no hole, no overlap */
+    cursor = e;
+  }
+  g_assert_cmpuint(cursor, ==, r.pts);
+  g_assert_cmpuint(count<act::PostDropped>(r.log), ==, 0);
+}
+
+static void test_overflow_drops_reported() {
+  FailoverSettings settings;
+  settings.replay_window = 300 * MS;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(10);
+  r.ack(100 * MS);
+  auto a = r.unhealthy();
+  auto drops = all<act::PostDropped>(a);
+  g_assert_cmpuint(drops.size(), ==, 1);
+  g_assert_cmpuint(drops[0].start, ==, 100 * MS);
+  g_assert_cmpuint(drops[0].duration, ==, 600 * MS);
+  g_assert_cmpstr(drops[0].reason.c_str(), ==, "replay-window");
+  a = r.buffer();
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 4);
+  g_assert_cmpuint(pushes[0].start, ==, 700 * MS);
+  auto st = r.core.stats(r.now);
+  g_assert_cmpuint(st.dropped, ==, 600 * MS);
+  g_assert_cmpuint(st.drops, ==, 1);
+}
+
+static void test_mode_force_batch() {
+  Rig r;
+  r.keep(r.core.set_mode(FailoverMode::ForceBatch, r.now));
+  auto a = r.buffers(3);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  g_assert_true(all<act::PostDegraded>(a)[0].reason == std::string("mode force-batch"));
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 0);
+  for (auto &p : all<act::PushAudio>(a))
+    g_assert_true(p.branch == Branch::Batch);
+  /* A healthy stream does not pull us back while forced. */
+  r.healthy("s1");
+  g_assert_true(r.core.state() == FailoverState::Degraded);
+  a = r.keep(r.core.set_mode(FailoverMode::Auto, r.now));
+  auto sched = all<act::ScheduleRecovery>(a);
+  g_assert_cmpuint(sched.size(), ==, 1);
+  g_assert_cmpuint(sched[0].at, ==, r.now);
+  r.recover_to("s2");
+  r.ack(r.pts);
+  g_assert_cmpuint(count<act::PostRecovered>(r.log), ==, 1);
+}
+
+static void test_mode_force_batch_while_streaming_replays() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(4);
+  r.ack(200 * MS);
+  auto a = r.keep(r.core.set_mode(FailoverMode::ForceBatch, r.now));
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 0);
+  a = r.buffer();
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 3);
+  g_assert_cmpuint(pushes[0].start, ==, 200 * MS);
+  g_assert_true(pushes[0].replay);
+  /* The abandoned session's late results would duplicate the replay. */
+  r.final_text(Branch::Stream, 200 * MS, 100 * MS, "dup", "s1");
+  g_assert_cmpuint(r.core.stats(r.now).ignored_stream, ==, 1);
+  a = r.due();
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 0);
+}
+
+static void test_mode_force_stream_drops_when_down() {
+  Rig r;
+  r.keep(r.core.set_mode(FailoverMode::ForceStream, r.now));
+  r.healthy("s1");
+  r.buffers(2);
+  r.ack(100 * MS);
+  auto a = r.unhealthy();
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  auto drops = all<act::PostDropped>(a);
+  g_assert_cmpuint(drops.size(), ==, 1); /* the un-acked audio: no batch in this mode */
+  g_assert_cmpuint(drops[0].start, ==, 100 * MS);
+  a = r.buffers(25); /* 2.5 s down: reported in runs of 1 s, nothing pushed */
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 0);
+  g_assert_cmpuint(count<act::PostDropped>(a), ==, 2);
+  r.due();
+  r.healthy("s2");
+  a = r.buffer();
+  auto rest = all<act::PostDropped>(a); /* the open run ends at the cut */
+  g_assert_cmpuint(rest.size(), ==, 1);
+  g_assert_cmpuint(rest[0].start + rest[0].duration, ==, r.pts - 100 * MS);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 0); /* batch never got audio */
+  g_assert_true(all<act::PushAudio>(a)[0].branch == Branch::Stream);
+  auto st = r.core.stats(r.now);
+  g_assert_cmpuint(st.dropped, ==, 100 * MS + 2500 * MS);
+}
+
+static void test_stale_session_results_ignored() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(3);
+  r.unhealthy();
+  r.buffer();
+  /* Late ack and final from the dead session: ignored, the replay covers them. */
+  r.ack(300 * MS);
+  r.final_text(Branch::Stream, 0, 100 * MS, "late", "s1");
+  g_assert_cmpuint(r.core.stats(r.now).ignored_stream, ==, 1);
+  r.keep(r.core.on_ack(Branch::Batch, AckReport{400 * MS, "b", 0, false}, r.now));
+  auto text = r.core.take_text();
+  for (auto &o : text)
+    g_assert_true(std::holds_alternative<CaptionGap>(o));
+}
+
+static void test_captions_ordered_across_cut() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(2);
+  r.final_text(Branch::Stream, 0, 150 * MS, "one", "s1");
+  r.ack(150 * MS);
+  r.unhealthy();
+  r.buffers(3);       /* replay [150, 200) + live [200, 500) to batch */
+  r.recover_to("s2"); /* cut at 500 */
+  r.buffers(2);
+  r.final_text(Branch::Stream, 500 * MS, 200 * MS, "four", "s2");
+  r.ack(700 * MS);
+  std::vector<std::string> seen;
+  auto collect = [&] {
+    for (auto &o : r.core.take_text())
+      if (auto *c = std::get_if<Caption>(&o))
+        seen.push_back(c->text);
+  };
+  collect();
+  g_assert_cmpuint(seen.size(), ==, 1); /* "four" waits for batch */
+  r.final_text(Branch::Batch, 300 * MS, 100 * MS, "three", "b2");
+  r.final_text(Branch::Batch, 150 * MS, 100 * MS, "two", "b1");
+  r.ack(500 * MS, Branch::Batch);
+  collect();
+  g_assert_cmpuint(seen.size(), ==, 4);
+  g_assert_cmpstr(seen[0].c_str(), ==, "one");
+  g_assert_cmpstr(seen[1].c_str(), ==, "two");
+  g_assert_cmpstr(seen[2].c_str(), ==, "three");
+  g_assert_cmpstr(seen[3].c_str(), ==, "four");
+}
+
+static void test_eos_stops_recovery_and_drains() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(3);
+  r.unhealthy(); /* replay pending, no buffer follows */
+  auto a = r.keep(r.core.on_eos(r.now));
+  g_assert_cmpuint(count<act::CancelRecovery>(a), ==, 1);
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 3); /* replayed before batch's EOS */
+  a = r.due();
+  g_assert_cmpuint(a.size(), ==, 0);
+  r.keep(r.core.on_ack(Branch::Stream, AckReport{300 * MS, "s1", 0, true}, r.now));
+  r.keep(r.core.on_ack(Branch::Batch, AckReport{300 * MS, "b", 0, true}, r.now));
+  g_assert_true(r.core.stream_drained());
+  g_assert_true(r.core.batch_drained());
+}
+
+static void test_stream_fails_during_eos_drain() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(4);
+  r.ack(100 * MS);
+  r.keep(r.core.on_eos(r.now));
+  r.unhealthy(); /* the last results never come */
+  auto a = r.keep(r.core.take_pending(r.now));
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 3);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(r.log), ==, 0);
+}
+
+static void test_drain_timeout_hands_audio_to_batch() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(2);
+  r.keep(r.core.on_eos(r.now));
+  auto a = r.keep(r.core.on_stream_drain_timeout(r.now));
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 2);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+}
+
+static void test_reset_keeps_open_outage() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  r.buffer();
+  r.core.reset(); /* flushing seek */
+  r.pts = 10 * S;
+  auto a = r.buffer();
+  g_assert_true(r.core.state() == FailoverState::Degraded);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 1);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 0);
+  r.recover_to("s2");
+  r.ack(r.pts);
+  g_assert_cmpuint(count<act::PostRecovered>(r.log), ==, 1);
+}
+
+static void test_duplicate_healthy_during_recovering() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  r.recover_to("s2");
+  auto a = r.healthy("s2"); /* the answer to a second Reconnect */
+  g_assert_cmpuint(a.size(), ==, 0);
+  g_assert_true(r.core.state() == FailoverState::Recovering);
+}
+
+static void test_flush_only_when_batch_has_audio() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.ack(100 * MS);
+  r.unhealthy(); /* nothing to replay, and no buffer before the stream heals */
+  r.due();
+  r.healthy("s2");
+  auto a = r.buffer();
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+  g_assert_true(all<act::PushAudio>(a)[0].branch == Branch::Stream);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/failover/streaming", test_streaming_routes_to_stream);
+  g_test_add_func("/failover/unhealthy-degrades", test_unhealthy_degrades_and_replays_before_live);
+  g_test_add_func("/failover/push-failure", test_push_failure_replays_at_once);
+  g_test_add_func("/failover/start-breaker-open", test_start_with_breaker_open_never_streams);
+  g_test_add_func("/failover/breaker-open-keeps-stream", test_breaker_opening_keeps_healthy_stream);
+  g_test_add_func("/failover/recovery-cycle", test_full_recovery_cycle);
+  g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
+  g_test_add_func("/failover/interim-not-recovery", test_interim_is_not_recovery);
+  g_test_add_func("/failover/breaker-gates-attempts", test_breaker_gates_attempts);
+  g_test_add_func("/failover/no-wedge", test_no_wedge_when_sink_never_answers);
+  g_test_add_func("/failover/fail-while-recovering",
+                  test_failure_while_recovering_replays_from_cut);
+  g_test_add_func("/failover/flapping", test_flapping_messages_alternate);
+  g_test_add_func("/failover/replay-exactness", test_replay_exactness_across_cuts);
+  g_test_add_func("/failover/overflow-drops", test_overflow_drops_reported);
+  g_test_add_func("/failover/mode-force-batch", test_mode_force_batch);
+  g_test_add_func("/failover/mode-force-batch-replays",
+                  test_mode_force_batch_while_streaming_replays);
+  g_test_add_func("/failover/mode-force-stream", test_mode_force_stream_drops_when_down);
+  g_test_add_func("/failover/stale-session", test_stale_session_results_ignored);
+  g_test_add_func("/failover/captions-across-cut", test_captions_ordered_across_cut);
+  g_test_add_func("/failover/eos", test_eos_stops_recovery_and_drains);
+  g_test_add_func("/failover/eos-stream-fails", test_stream_fails_during_eos_drain);
+  g_test_add_func("/failover/eos-drain-timeout", test_drain_timeout_hands_audio_to_batch);
+  g_test_add_func("/failover/reset-keeps-outage", test_reset_keeps_open_outage);
+  g_test_add_func("/failover/duplicate-healthy", test_duplicate_healthy_during_recovering);
+  g_test_add_func("/failover/flush-only-with-audio", test_flush_only_when_batch_has_audio);
+  return g_test_run();
+}
