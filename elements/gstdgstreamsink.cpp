@@ -581,6 +581,12 @@ static void net_start_connect(GstDgStreamSink *self) {
     /* Spare the service: no connection while the shared breaker is open. */
     update_stats(self, [&](Stats &s) { s.last_error = "breaker open"; });
     net_set_phase(self, Phase::Down);
+    if (net.supervised) {
+      /* The supervisor replays this audio elsewhere; sending it later too
+       * would transcribe it twice. */
+      net.unsent.clear();
+      net.unsent_duration = 0;
+    }
     if (!net.reported_breaker_open) {
       net.reported_breaker_open = true;
       GST_WARNING_OBJECT(self, "breaker '%s' is open: not connecting", net.breaker->name().c_str());
