@@ -99,22 +99,7 @@ std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const Li
   json_builder_add_double_value(b, round_us(audio.seconds()));
   json_builder_set_member_name(b, "channels");
   json_builder_add_int_value(b, audio.channels);
-  json_builder_set_member_name(b, "models");
-  json_builder_begin_array(b);
-  json_builder_add_string_value(b, model.uuid.c_str());
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "model_info");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, model.uuid.c_str());
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "name");
-  json_builder_add_string_value(b, model.name.c_str());
-  json_builder_set_member_name(b, "version");
-  json_builder_add_string_value(b, model.version.c_str());
-  json_builder_set_member_name(b, "arch");
-  json_builder_add_string_value(b, model.arch.c_str());
-  json_builder_end_object(b);
-  json_builder_end_object(b);
+  add_models_metadata(b, model);
   json_builder_end_object(b);
 
   json_builder_set_member_name(b, "results");

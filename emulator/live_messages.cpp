@@ -129,22 +129,7 @@ std::string metadata_json(const std::string &request_id, const std::string &sha2
   json_builder_add_double_value(b, round_us(duration));
   json_builder_set_member_name(b, "channels");
   json_builder_add_int_value(b, channels);
-  json_builder_set_member_name(b, "models");
-  json_builder_begin_array(b);
-  json_builder_add_string_value(b, model.uuid.c_str());
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "model_info");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, model.uuid.c_str());
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "name");
-  json_builder_add_string_value(b, model.name.c_str());
-  json_builder_set_member_name(b, "version");
-  json_builder_add_string_value(b, model.version.c_str());
-  json_builder_set_member_name(b, "arch");
-  json_builder_add_string_value(b, model.arch.c_str());
-  json_builder_end_object(b);
-  json_builder_end_object(b);
+  add_models_metadata(b, model);
   json_builder_end_object(b);
   return finish_json(b);
 }

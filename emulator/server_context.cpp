@@ -61,4 +61,23 @@ void split_channels(const int16_t *interleaved, size_t frames, int channels, boo
   }
 }
 
+void add_models_metadata(JsonBuilder *b, const ModelInfo &model) {
+  json_builder_set_member_name(b, "models");
+  json_builder_begin_array(b);
+  json_builder_add_string_value(b, model.uuid.c_str());
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "model_info");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, model.uuid.c_str());
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "name");
+  json_builder_add_string_value(b, model.name.c_str());
+  json_builder_set_member_name(b, "version");
+  json_builder_add_string_value(b, model.version.c_str());
+  json_builder_set_member_name(b, "arch");
+  json_builder_add_string_value(b, model.arch.c_str());
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+}
+
 } // namespace dgemu

@@ -3,6 +3,8 @@
  * factory and the counters, which batch workers also use. */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "counters.h"
 #include "engine.h"
 #include "faults.h"
@@ -24,6 +26,10 @@ struct ModelInfo {
 /* Deepgram-like model facts for a request's `model` on this engine; the uuid
  * is stable for an engine and model. */
 ModelInfo make_model_info(const std::string &engine_name, const std::string &model);
+
+/* Adds Metadata's "models" ([uuid]) and "model_info" ({uuid: {name, version,
+ * arch}}) members, as both the live and the pre-recorded API send them. */
+void add_models_metadata(JsonBuilder *b, const ModelInfo &model);
 
 /* A random version 4 UUID (request ids). */
 std::string new_request_id();
