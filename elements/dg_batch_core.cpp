@@ -45,6 +45,8 @@ BatchCore::BatchCore(BatchConfig config, BatchHooks hooks)
 }
 
 BatchCore::~BatchCore() {
+  if (breaker_listener_)
+    config_.breaker->remove_listener(breaker_listener_);
   cancel_timer(&retry_timer_);
   cancel_timer(&drain_timer_);
   for (Entry &e : queue_)
@@ -62,12 +64,25 @@ bool BatchCore::start(std::string *error) {
     session_ =
         dg_make_session(config_.common, config_.request_timeout_s, error, config_.max_in_flight);
   });
+  if (session_ && !breaker_listener_) {
+    std::weak_ptr<BatchCore> weak = weak_from_this();
+    breaker_listener_ = config_.breaker->add_listener([weak](const BreakerEvent &e) {
+      if (e.to == BreakerState::Open)
+        return;
+      if (auto self = weak.lock())
+        self->kick(); /* async: no lock of ours is taken here */
+    });
+  }
   return session_ != nullptr;
 }
 
 void BatchCore::stop(const char *reason) {
   std::vector<Output> out;
   std::vector<GCancellable *> cancel;
+  if (breaker_listener_) {
+    config_.breaker->remove_listener(breaker_listener_);
+    breaker_listener_ = 0;
+  }
   net_->invoke_sync([&] {
     std::lock_guard<std::mutex> lock(mutex_);
     discard_locked(reason, out, cancel);

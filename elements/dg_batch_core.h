@@ -203,6 +203,10 @@ private:
   unsigned in_flight_ = 0;
   uint32_t consecutive_failures_ = 0;
   GstClockTime hold_until_ = 0; /* no upload before this (backoff, Retry-After) */
+  /* Wakes pump() when the shared breaker closes or half-opens: a refusal
+   * while another element's probe is out would otherwise wait for the
+   * probe's whole lease (next_deadline()), not for its answer. */
+  uint64_t breaker_listener_ = 0;
   GstClockID retry_timer_ = nullptr;
   GstClockTime retry_timer_at_ = GST_CLOCK_TIME_NONE;
   GstClockID drain_timer_ = nullptr;

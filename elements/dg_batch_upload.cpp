@@ -77,37 +77,45 @@ std::string describe_error_body(const std::string &body) {
   return text;
 }
 
-void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
-  std::unique_ptr<Upload> upload(static_cast<Upload *>(data));
-  GError *error = nullptr;
-  GBytes *body = soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
+/* At most what the JSON parser would read: a bigger body is refused unread. */
+constexpr size_t kMaxBodyBytes = kMaxResponseBytes;
 
+void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
+  std::unique_ptr<Upload> owned(upload);
   UploadResult r;
-  if (!body) {
+  std::string tls_problem = body ? std::string() : dg_describe_tls_failure(upload->msg, error);
+  if (!tls_problem.empty()) {
+    r.verdict = UploadVerdict::Fatal; /* configuration: retrying cannot help */
+    r.error = tls_problem;
+  } else if (!body && !too_big) {
     r.verdict = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? UploadVerdict::Cancelled
                                                                          : UploadVerdict::Retry;
     r.error = error ? error->message : "unknown transport error";
-    g_clear_error(&error);
   } else {
     r.status = soup_message_get_status(upload->msg);
     r.verdict = classify_http_status(r.status);
-    gsize size = 0;
-    const char *bytes = static_cast<const char *>(g_bytes_get_data(body, &size));
-    r.body.assign(bytes ? bytes : "", size);
-    g_bytes_unref(body);
+    if (body) {
+      gsize size = 0;
+      const char *bytes = static_cast<const char *>(g_bytes_get_data(body, &size));
+      r.body.assign(bytes ? bytes : "", size);
+    }
     SoupMessageHeaders *headers = soup_message_get_response_headers(upload->msg);
     if (const char *id = soup_message_headers_get_one(headers, "dg-request-id"))
       r.request_id = id;
     r.retry_after = parse_retry_after(soup_message_headers_get_one(headers, "Retry-After"),
                                       g_get_real_time() / G_USEC_PER_SEC);
-    if (r.verdict != UploadVerdict::Transcribed) {
+    if (too_big) {
+      /* A 2xx whose body we refused is a bad response: retried, then rejected. */
+      r.verdict = r.verdict == UploadVerdict::Transcribed ? UploadVerdict::Retry : r.verdict;
+      r.error = error ? error->message : "response body too large";
+    } else if (r.verdict != UploadVerdict::Transcribed) {
       r.error = describe_error_body(r.body);
       if (r.error.empty())
         r.error = dg_describe_status(r.status);
     }
   }
-  g_object_unref(upload->msg);
-  upload->done(std::move(r));
+  g_object_unref(owned->msg);
+  owned->done(std::move(r));
 }
 
 } // namespace
@@ -144,7 +152,10 @@ void start_upload(SoupSession *session, const DgRequest &request, bool tls_verif
   dg_prepare_message(msg, request, tls_verify);
 
   auto *upload = new Upload{msg, std::move(done)};
-  soup_session_send_and_read_async(session, msg, G_PRIORITY_DEFAULT, cancellable, on_sent, upload);
+  dg_send_and_read_bounded(session, msg, kMaxBodyBytes, cancellable,
+                           [upload](GBytes *body, const GError *error, bool too_big) {
+                             on_body(upload, body, error, too_big);
+                           });
 }
 
 } // namespace dgf

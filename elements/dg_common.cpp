@@ -1,6 +1,7 @@
 #include "dg_common.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <cstdlib>
 
@@ -205,6 +206,12 @@ std::vector<std::string> dg_split_keyterms(const std::string &text) {
 
 Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &settings,
                                                  DeepgramQueryOptions options, UrlKind kind) {
+  constexpr size_t kMaxUrl = 8192;
+  if (settings.url.size() > kMaxUrl)
+    return QueryError{"url: longer than " + std::to_string(kMaxUrl) + " bytes"};
+  for (unsigned char c : settings.url)
+    if (c <= 0x20 || c == 0x7f)
+      return QueryError{"url: contains a space or control character (percent-encode it)"};
   auto url = parse_service_url(settings.url, kind);
   if (!url)
     return QueryError{"url: " + url.error().message};
@@ -213,6 +220,12 @@ Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &setting
     return QueryError{"api-key: no API key (set the api-key property or DEEPGRAM_API_KEY)"};
   if (key.find_first_of("\r\n") != std::string::npos)
     return QueryError{"api-key: contains a line break"};
+  for (unsigned char c : key)
+    if (c < 0x20 || c == 0x7f || c >= 0x80) /* the key itself is never echoed */
+      return QueryError{"api-key: contains a control or non-ASCII character"};
+  if (settings.model.empty())
+    return QueryError{"model: empty (leave it unset for the default, " +
+                      std::string(kDefaultModel) + ")"};
   if (!may_send_api_key(url.value(), settings.allow_insecure))
     return QueryError{"url: refusing to send the API key in clear text to " + url->host +
                       " (use wss:// or https://, or set allow-insecure=true)"};
@@ -266,6 +279,34 @@ SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_
   return session;
 }
 
+static GstPadProbeReturn check_caps_probe(GstPad *pad, GstPadProbeInfo *info, gpointer) {
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstCaps *accepted = gst_pad_get_pad_template_caps(pad);
+  if (!gst_caps_can_intersect(caps, accepted)) {
+    GstElement *element = GST_ELEMENT(gst_pad_get_parent(pad));
+    gchar *got = gst_caps_to_string(caps);
+    gchar *need = gst_caps_to_string(accepted);
+    if (element) {
+      GST_ELEMENT_ERROR(element, CORE, NEGOTIATION, ("unsupported audio caps: %s", got),
+                        ("accepted: %s", need));
+      gst_object_unref(element);
+    }
+    g_free(got);
+    g_free(need);
+  }
+  gst_caps_unref(accepted);
+  return GST_PAD_PROBE_OK; /* the pad still refuses them (not-negotiated) */
+}
+
+void dg_name_refused_caps(GstPad *sink_pad) {
+  gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check_caps_probe, nullptr,
+                    nullptr);
+}
+
 static gboolean accept_any_certificate(SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
                                        gpointer) {
   return TRUE;
@@ -276,6 +317,139 @@ void dg_prepare_message(SoupMessage *msg, const DgRequest &request, bool tls_ver
                                request.authorization.c_str());
   if (!tls_verify)
     g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_certificate), nullptr);
+}
+
+namespace {
+
+struct BoundedRead {
+  SoupMessage *msg;
+  GCancellable *cancellable;
+  GInputStream *stream = nullptr;
+  GByteArray *data;
+  size_t max_bytes;
+  DgBodyDone done;
+
+  ~BoundedRead() {
+    g_byte_array_unref(data);
+    if (stream)
+      g_object_unref(stream);
+    if (cancellable)
+      g_object_unref(cancellable);
+    g_object_unref(msg);
+  }
+
+  static void finish(BoundedRead *r, GError *error, bool too_big) {
+    std::unique_ptr<BoundedRead> owned(r);
+    if (error) {
+      owned->done(nullptr, error, too_big);
+      g_error_free(error);
+      return;
+    }
+    GBytes *body = g_byte_array_free_to_bytes(g_byte_array_ref(owned->data));
+    owned->done(body, nullptr, false);
+    g_bytes_unref(body);
+  }
+
+  static GError *too_big_error(size_t max_bytes) {
+    return g_error_new(G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                       "response body larger than %zu bytes: not read", max_bytes);
+  }
+
+  void read_more() {
+    /* Reads at most one byte past the cap: enough to know it is exceeded. */
+    gsize want = std::min<gsize>(64 * 1024, max_bytes + 1 - data->len);
+    g_input_stream_read_bytes_async(stream, want, G_PRIORITY_DEFAULT, cancellable, on_read, this);
+  }
+
+  static void on_read(GObject *source, GAsyncResult *result, gpointer self) {
+    auto *r = static_cast<BoundedRead *>(self);
+    GError *error = nullptr;
+    GBytes *chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), result, &error);
+    if (!chunk) {
+      finish(r, error, false);
+      return;
+    }
+    gsize size = 0;
+    const guint8 *bytes = static_cast<const guint8 *>(g_bytes_get_data(chunk, &size));
+    if (size == 0) {
+      g_bytes_unref(chunk);
+      finish(r, nullptr, false);
+      return;
+    }
+    g_byte_array_append(r->data, bytes, static_cast<guint>(size));
+    g_bytes_unref(chunk);
+    if (r->data->len > r->max_bytes) {
+      g_input_stream_close(r->stream, nullptr, nullptr);
+      finish(r, too_big_error(r->max_bytes), true);
+      return;
+    }
+    r->read_more();
+  }
+
+  static void on_sent(GObject *source, GAsyncResult *result, gpointer self) {
+    auto *r = static_cast<BoundedRead *>(self);
+    GError *error = nullptr;
+    r->stream = soup_session_send_finish(SOUP_SESSION(source), result, &error);
+    if (!r->stream) {
+      finish(r, error, false);
+      return;
+    }
+    goffset length =
+        soup_message_headers_get_content_length(soup_message_get_response_headers(r->msg));
+    if (length > 0 && static_cast<guint64>(length) > r->max_bytes) {
+      g_input_stream_close(r->stream, nullptr, nullptr);
+      finish(r, too_big_error(r->max_bytes), true);
+      return;
+    }
+    r->read_more();
+  }
+};
+
+} // namespace
+
+void dg_send_and_read_bounded(SoupSession *session, SoupMessage *msg, size_t max_bytes,
+                              GCancellable *cancellable, DgBodyDone done) {
+  auto *r = new BoundedRead{SOUP_MESSAGE(g_object_ref(msg)),
+                            cancellable ? G_CANCELLABLE(g_object_ref(cancellable)) : nullptr,
+                            nullptr,
+                            g_byte_array_new(),
+                            max_bytes,
+                            std::move(done)};
+  soup_session_send_async(session, msg, G_PRIORITY_DEFAULT, cancellable, BoundedRead::on_sent, r);
+}
+
+std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error) {
+  GTlsCertificateFlags flags =
+      msg ? soup_message_get_tls_peer_certificate_errors(msg) : G_TLS_CERTIFICATE_NO_FLAGS;
+  bool tls_error = error && error->domain == G_TLS_ERROR;
+  if (!tls_error && flags == G_TLS_CERTIFICATE_NO_FLAGS)
+    return {};
+  std::string problems;
+  auto add = [&](GTlsCertificateFlags f, const char *text) {
+    if (flags & f)
+      problems += (problems.empty() ? "" : ", ") + std::string(text);
+  };
+  add(G_TLS_CERTIFICATE_UNKNOWN_CA, "not signed by a trusted CA (self-signed or private CA)");
+  add(G_TLS_CERTIFICATE_BAD_IDENTITY, "issued for another host name");
+  add(G_TLS_CERTIFICATE_NOT_ACTIVATED, "not valid yet");
+  add(G_TLS_CERTIFICATE_EXPIRED, "expired");
+  add(G_TLS_CERTIFICATE_REVOKED, "revoked");
+  add(G_TLS_CERTIFICATE_INSECURE, "uses an insecure algorithm");
+  add(G_TLS_CERTIFICATE_GENERIC_ERROR, "unusable");
+  if (problems.empty())
+    problems = error ? error->message : "TLS handshake failed";
+  GUri *uri = msg ? soup_message_get_uri(msg) : nullptr;
+  const char *host = uri ? g_uri_get_host(uri) : nullptr;
+  return std::string("TLS certificate of ") + (host ? host : "the server") +
+         " not accepted: " + problems +
+         " (set ca-file to a PEM file holding its CA, or tls-verify=false for tests only)";
+}
+
+std::string dg_insecure_tls_warning(const DgCommonSettings &settings) {
+  if (settings.tls_verify)
+    return {};
+  return "tls-verify=false: the server's TLS certificate is not checked, so anyone on the path "
+         "can impersonate Deepgram and read the API key and the audio (use ca-file instead)";
 }
 
 std::string dg_describe_status(guint status) {

@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -91,6 +92,30 @@ SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_
 /* Adds the Authorization header and, when tls-verify is off, accepts any
  * certificate for this message. */
 void dg_prepare_message(SoupMessage *msg, const DgRequest &request, bool tls_verify);
+
+/* Sends `msg` and reads its response body, at most `max_bytes` of it: a
+ * longer body (by Content-Length, or as it streams in) stops the read there,
+ * so a hostile server cannot make us buffer without bound. `done` runs once
+ * on the session's thread with the body (nullptr on error), the error
+ * (nullptr on success; *too_big set when the cap was hit). Ownership of
+ * neither passes to `done`. */
+using DgBodyDone = std::function<void(GBytes *body, const GError *error, bool too_big)>;
+void dg_send_and_read_bounded(SoupSession *session, SoupMessage *msg, size_t max_bytes,
+                              GCancellable *cancellable, DgBodyDone done);
+
+/* When `error` (from connecting with `msg`) is a TLS failure: what is wrong
+ * with the server's certificate and what to do, e.g. "TLS certificate of
+ * 127.0.0.1 not trusted: not signed by a known CA (set ca-file ...)".
+ * Empty when it is not a TLS failure. */
+std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error);
+
+/* The warning to post at start when tls-verify is off for a TLS URL; empty
+ * otherwise. */
+std::string dg_insecure_tls_warning(const DgCommonSettings &settings);
+
+/* Makes caps the pad template refuses an ERROR that names them and the
+ * accepted caps (GStreamer alone only says "not-negotiated"). */
+void dg_name_refused_caps(GstPad *sink_pad);
 
 /* A printable one-liner for a GError / status, never including the key. */
 std::string dg_describe_status(guint status);

@@ -1,5 +1,7 @@
 #include "dg_live_connection.h"
 
+#include "dg_common.h"
+
 namespace dgf {
 
 LiveConnection::LiveConnection(SoupSession *session, SoupMessage *handshake,
@@ -10,13 +12,17 @@ LiveConnection::LiveConnection(SoupSession *session, SoupMessage *handshake,
   timeout_ = g_timeout_source_new(connect_timeout_ms);
   g_source_set_callback(timeout_, on_connect_timeout, this, nullptr);
   g_source_attach(timeout_, g_main_context_get_thread_default());
-  /* The async callback may run after we are gone (cancelled): it gets the
-   * cancellable's ref and checks it before touching `this`. */
+  /* The async callback runs exactly once, possibly after we are gone
+   * (cancelled by the destructor): it gets a guard that outlives us and
+   * says whether we are still there, and frees it. */
+  connect_guard_ = new ConnectGuard{this};
   soup_session_websocket_connect_async(session_, handshake_, nullptr, nullptr, G_PRIORITY_DEFAULT,
-                                       cancellable_, on_connected, this);
+                                       cancellable_, on_connected, connect_guard_);
 }
 
 LiveConnection::~LiveConnection() {
+  if (connect_guard_)
+    connect_guard_->self = nullptr; /* on_connected still comes: it must not touch us */
   if (timeout_) {
     g_source_destroy(timeout_);
     g_source_unref(timeout_);
@@ -34,19 +40,23 @@ LiveConnection::~LiveConnection() {
 }
 
 void LiveConnection::on_connected(GObject *source, GAsyncResult *result, gpointer data) {
+  auto *guard = static_cast<ConnectGuard *>(data);
+  LiveConnection *self = guard->self;
+  delete guard;
   GError *error = nullptr;
   SoupWebsocketConnection *conn =
       soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &error);
+  if (!self) {
+    /* Destroyed while connecting: whatever came of it is no one's. */
+    g_clear_error(&error);
+    g_clear_object(&conn);
+    return;
+  }
+  self->connect_guard_ = nullptr;
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !conn) {
-    /* Either our destructor (then `data` is gone: touch nothing) or the
-     * connect timeout (then timed_out_ is set and we are alive). The
-     * destructor cancels only after destroying the timeout, so a cancel with
-     * the timeout source still attached means the destructor ran. */
-    auto *self = static_cast<LiveConnection *>(data);
-    bool alive = self && self->timed_out_ && self->timeout_ == nullptr;
+    /* We are alive, so the connect timeout cancelled it (only it and the
+     * destructor cancel). */
     g_error_free(error);
-    if (!alive)
-      return;
     LiveHandshakeFailure failure;
     failure.timed_out = true;
     failure.reason = "connect timeout";
@@ -55,7 +65,6 @@ void LiveConnection::on_connected(GObject *source, GAsyncResult *result, gpointe
       on_failed(failure);
     return;
   }
-  auto *self = static_cast<LiveConnection *>(data);
   if (self->timeout_) {
     g_source_destroy(self->timeout_);
     g_source_unref(self->timeout_);
@@ -70,6 +79,8 @@ void LiveConnection::on_connected(GObject *source, GAsyncResult *result, gpointe
         headers ? soup_message_headers_get_one(headers, "dg-request-id") : nullptr;
     failure.reason = dg_error ? dg_error : (error ? error->message : "handshake failed");
     failure.request_id = request_id ? request_id : "";
+    if (failure.status == 0)
+      failure.tls_problem = dg_describe_tls_failure(self->handshake_, error);
     g_clear_error(&error);
     auto on_failed = self->callbacks_.on_handshake_failed; /* may destroy `self` */
     if (on_failed)
@@ -91,7 +102,6 @@ void LiveConnection::on_connected(GObject *source, GAsyncResult *result, gpointe
 
 gboolean LiveConnection::on_connect_timeout(gpointer data) {
   auto *self = static_cast<LiveConnection *>(data);
-  self->timed_out_ = true;
   g_source_unref(self->timeout_);
   self->timeout_ = nullptr;
   g_cancellable_cancel(self->cancellable_);
@@ -111,6 +121,8 @@ void LiveConnection::on_message(SoupWebsocketConnection *, gint type, GBytes *me
 
 void LiveConnection::on_error(SoupWebsocketConnection *, GError *error, gpointer data) {
   auto *self = static_cast<LiveConnection *>(data);
+  if (g_error_matches(error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
+    self->too_big_ = true; /* libsoup stops reading at the frame header: nothing is buffered */
   if (self->transport_error_.empty() && error)
     self->transport_error_ = error->message;
 }
@@ -123,7 +135,10 @@ void LiveConnection::on_closed_signal(SoupWebsocketConnection *conn, gpointer da
   close.reason = reason ? reason : "";
   close.by_us = self->closing_;
   close.error = self->transport_error_;
-  if (close.code == 0)
+  close.too_big = self->too_big_;
+  if (close.too_big)
+    close.code = SOUP_WEBSOCKET_CLOSE_TOO_BIG; /* our close, whatever the peer answered */
+  else if (close.code == 0)
     close.code = SOUP_WEBSOCKET_CLOSE_ABNORMAL; /* no close frame: the peer vanished */
   self->disconnect_signals();
   g_object_unref(self->conn_);

@@ -19,13 +19,15 @@ struct LiveHandshakeFailure {
   std::string reason;     /* dg-error header, or the network error */
   std::string request_id; /* dg-request-id, when the server sent one */
   bool timed_out = false;
+  std::string tls_problem; /* non-empty: the server's certificate was refused (fatal) */
 };
 
 struct LiveClose {
-  int code = 0;       /* close code; 1006 when the peer vanished without one */
-  std::string reason; /* the close frame's reason text */
-  bool by_us = false; /* we asked to close */
-  std::string error;  /* a transport error seen before the close, if any */
+  int code = 0;         /* close code; 1006 when the peer vanished without one */
+  std::string reason;   /* the close frame's reason text */
+  bool by_us = false;   /* we asked to close */
+  std::string error;    /* a transport error seen before the close, if any */
+  bool too_big = false; /* we closed it (1009): the server sent a frame over kMaxIncomingFrame */
 };
 
 struct LiveConnectionCallbacks {
@@ -62,14 +64,21 @@ private:
   static void on_closed_signal(SoupWebsocketConnection *, gpointer self);
   void disconnect_signals();
 
+  /* Handed to the connect callback instead of `this`: the callback frees it
+   * and finds self null when we were destroyed first. */
+  struct ConnectGuard {
+    LiveConnection *self;
+  };
+
   SoupSession *session_;
   SoupMessage *handshake_;
   GCancellable *cancellable_;
   GSource *timeout_ = nullptr;
   SoupWebsocketConnection *conn_ = nullptr;
+  ConnectGuard *connect_guard_ = nullptr; /* while connecting */
   LiveConnectionCallbacks callbacks_;
   bool closing_ = false;
-  bool timed_out_ = false;
+  bool too_big_ = false;
   std::string transport_error_;
 };
 

@@ -174,7 +174,9 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
          G_TYPE_UINT64, r.duration, nullptr));
   };
   h.fatal = [self](const BatchFatal &f) {
-    if (f.status == 401 || f.status == 403) {
+    if (f.status == 0) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", f.reason.c_str()), (nullptr));
+    } else if (f.status == 401 || f.status == 403) {
       GST_ELEMENT_ERROR_WITH_DETAILS(
           self, RESOURCE, NOT_AUTHORIZED,
           ("Deepgram refused the API key (HTTP %u): check api-key or DEEPGRAM_API_KEY", f.status),
@@ -213,6 +215,12 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
                       ("Invalid settings: %s", request.error().message.c_str()), (nullptr));
     gst_object_unref(clock);
     return FALSE;
+  }
+
+  if (request->url.secure) {
+    std::string insecure = dg_insecure_tls_warning(s.common);
+    if (!insecure.empty())
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", insecure.c_str()), (nullptr));
   }
 
   BreakerSettings breaker_settings;
@@ -552,6 +560,7 @@ static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
   self->priv->settings.common.breaker = DEFAULT_BREAKER;
   /* Transcription is not playback: take audio as fast as it comes. */
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+  dg_name_refused_caps(GST_BASE_SINK_PAD(self));
 }
 
 static void install_properties(GObjectClass *gobject_class) {

@@ -181,6 +181,8 @@ struct Net {
   guint tick_source = 0;
   int64_t last_send_us = 0;
   int64_t awaiting_since_us = 0; /* since when the server owes results and is silent */
+  int64_t last_final_us = 0;     /* last final result, or the connection's open */
+  uint32_t interims_since_final = 0;
   bool warned_malformed = false;
   bool reported_breaker_open = false;
   double metadata_duration = -1; /* seconds of audio the server says it got */
@@ -318,6 +320,17 @@ static void net_finish_drain(GstDgStreamSink *self, bool complete) {
   if (!net.eos)
     return;
   net.eos = false;
+  if (!complete && net.supervised) {
+    /* The supervisor still holds the un-finalized audio: it replays it to its
+     * other branch, so report a failure rather than drop it. */
+    push_upstream(self, Health{false, "finalize-timeout", 0, true, net.session_id});
+    net.unsent.clear();
+    net.unsent_duration = 0;
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    self->priv->finished = true;
+    self->priv->state_cv.notify_all();
+    return;
+  }
   /* Anything still un-acked or unsent will never be transcribed now. */
   if (net.ledger) {
     auto takeover = net.ledger->take_all();
@@ -366,6 +379,13 @@ static void net_on_results(GstDgStreamSink *self, const Transcript &t) {
     if (t.is_final)
       s.finals++;
   });
+  /* Interims never acknowledge audio: a server sending only those is checked in net_tick. */
+  if (t.is_final) {
+    net.last_final_us = now_us();
+    net.interims_since_final = 0;
+  } else {
+    net.interims_since_final++;
+  }
   if (t.is_final || !t.text.empty() || self->priv->active.interim_results) {
     post_msg(self, timed);
     push_upstream(self, timed);
@@ -505,6 +525,8 @@ static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
     net.permit_pending = false;
   }
   net.attempt = 0;
+  net.last_final_us = now_us();
+  net.interims_since_final = 0;
   net.warned_malformed = false;
   net.reported_breaker_open = false;
   net.last_send_us = now_us();
@@ -521,6 +543,12 @@ static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFa
   std::string reason =
       f.status ? "handshake refused: " + dg_describe_status(f.status) + " (" + f.reason + ")"
                : "cannot connect: " + f.reason;
+  if (!f.tls_problem.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", f.tls_problem.c_str()),
+                      ("%s", f.reason.c_str()));
+    net_fail(self, "cannot connect: " + f.tls_problem, 0, false);
+    return;
+  }
   if (f.status == SOUP_STATUS_UNAUTHORIZED || f.status == SOUP_STATUS_FORBIDDEN) {
     GST_ELEMENT_ERROR_WITH_DETAILS(
         self, RESOURCE, NOT_AUTHORIZED,
@@ -552,6 +580,12 @@ static void net_on_closed(GstDgStreamSink *self, const LiveClose &c) {
     reason += " " + c.reason;
   if (!c.error.empty())
     reason += " (" + c.error + ")";
+  if (c.too_big) {
+    GST_ELEMENT_WARNING(self, STREAM, DECODE,
+                        ("Deepgram sent a message larger than %u bytes: connection closed (1009)",
+                         static_cast<unsigned>(LiveConnection::kMaxIncomingFrame)),
+                        ("%s", reason.c_str()));
+  }
   if (c.code == 1008) {
     GstCaps *as_caps = gst_audio_info_to_caps(&net.info);
     gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
@@ -640,6 +674,17 @@ static bool net_tick(GstDgStreamSink *self) {
              0, true);
     return true;
   }
+  if (net.interims_since_final &&
+      now - net.last_final_us >= static_cast<int64_t>(priv->active.stall_ms) * 1000) {
+    /* Endless interims: nothing is ever acknowledged; treat it as a stall. */
+    std::string reason = "stall: " + std::to_string(net.interims_since_final) +
+                         " interim results and no final for " +
+                         std::to_string(priv->active.stall_ms) + " ms";
+    GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Deepgram sends interim results but no final"),
+                        ("%s", reason.c_str()));
+    net_fail(self, reason, 0, true);
+    return true;
+  }
   if (priv->active.keepalive_ms &&
       now - net.last_send_us >= static_cast<int64_t>(priv->active.keepalive_ms) * 1000) {
     if (net.conn->send_text("{\"type\":\"KeepAlive\"}")) {
@@ -718,6 +763,11 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", check.error().message.c_str()), (nullptr));
     return FALSE;
   }
+  if (check->url.secure) {
+    std::string insecure = dg_insecure_tls_warning(priv->active.common);
+    if (!insecure.empty())
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", insecure.c_str()), (nullptr));
+  }
   {
     std::lock_guard<std::mutex> lock(priv->state_lock);
     priv->flushing = false;
@@ -749,7 +799,9 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
         std::max(50u, std::min(priv->active.keepalive_ms ? priv->active.keepalive_ms : 1000u,
                                priv->active.stall_ms) /
                           4);
-    net.tick_source = priv->net_thread->add_timeout(period, [self] { return net_tick(self); });
+    /* Aligned: every sink's tick shares one wakeup (see docs/performance.md). */
+    net.tick_source =
+        priv->net_thread->add_aligned_timeout(period, [self] { return net_tick(self); });
   });
   if (!priv->net.session) {
     priv->net_thread.reset();
@@ -870,6 +922,8 @@ static void wait_for_drain(GstDgStreamSink *self) {
     net.eos = true;
     if (net.conn && net.conn->is_open())
       net_send_pending(self);
+    else if (net.supervised && net.phase == Phase::Down)
+      net_finish_drain(self, false); /* the supervisor replays what we held */
     else if (net.unsent.empty() && (!net.ledger || net.ledger->size() == 0) && !net.conn)
       net_finish_drain(self, true); /* nothing outstanding */
   });
@@ -906,7 +960,7 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
       priv->net.supervised = supervised;
       guint period = std::max(50u, std::min(priv->active.keepalive_ms, priv->active.stall_ms) / 4);
       priv->net.tick_source =
-          priv->net_thread->add_timeout(period, [self] { return net_tick(self); });
+          priv->net_thread->add_aligned_timeout(period, [self] { return net_tick(self); });
     });
     {
       std::lock_guard<std::mutex> lock(priv->state_lock);
@@ -1091,6 +1145,7 @@ static void gst_dg_stream_sink_init(GstDgStreamSink *self) {
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
   /* Holding the last buffer for last-sample would only pin memory. */
   gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
+  dg_name_refused_caps(GST_BASE_SINK_PAD(self));
 }
 
 static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
@@ -1139,8 +1194,8 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_STALL_TIMEOUT,
       g_param_spec_uint("stall-timeout", "Stall timeout",
-                        "Treat the connection as dead when Deepgram sends nothing for this "
-                        "many ms while audio is being sent",
+                        "Treat the connection as dead when Deepgram sends nothing (or only "
+                        "interim results) for this many ms while it owes results",
                         100, 600000, DEFAULT_STALL_TIMEOUT_MS, rw));
   g_object_class_install_property(
       gobject_class, PROP_CONNECT_TIMEOUT,

@@ -26,10 +26,14 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "breaker_registry.h"
+#include "dg_common.h"
+#include "caption_splitter.h"
 #include "failover_core.h"
+#include "quiet_detector.h"
 #include "stt_protocol.h"
 
 GST_DEBUG_CATEGORY_STATIC(stt_failover_debug);
@@ -51,6 +55,9 @@ constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
 constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
 constexpr guint DEFAULT_LATENCY_MS = 3000;
 constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 30000;
+constexpr guint DEFAULT_CUT_PAUSE_MS = 200;
+constexpr guint DEFAULT_CUT_MAX_WAIT_MS = 5000;
+constexpr gdouble DEFAULT_PAUSE_THRESHOLD = -40.0;
 
 enum {
   PROP_0,
@@ -65,12 +72,20 @@ enum {
   PROP_BACKOFF_MAX,
   PROP_LATENCY,
   PROP_DRAIN_TIMEOUT,
+  PROP_CUT_PAUSE,
+  PROP_CUT_MAX_WAIT,
+  PROP_PAUSE_THRESHOLD,
   PROP_STATE,
   PROP_STATS,
+  PROP_CAPTION_MAX_CHARS,
+  PROP_CAPTION_MAX_LINES,
+  PROP_CAPTION_MAX_DURATION,
+  PROP_CAPTION_SPEAKER_LINES,
 };
 
 struct Settings {
   std::string breaker = DEFAULT_BREAKER;
+  CaptionSplitSettings captions; /* caption-* properties */
   guint failure_threshold = DEFAULT_FAILURE_THRESHOLD;
   guint reset_timeout_ms = DEFAULT_RESET_TIMEOUT_MS;
   guint reset_timeout_max_ms = DEFAULT_RESET_TIMEOUT_MAX_MS;
@@ -81,6 +96,9 @@ struct Settings {
   guint backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
   guint latency_ms = DEFAULT_LATENCY_MS;
   guint drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
+  guint cut_pause_ms = DEFAULT_CUT_PAUSE_MS;
+  guint cut_max_wait_ms = DEFAULT_CUT_MAX_WAIT_MS;
+  gdouble pause_threshold = DEFAULT_PAUSE_THRESHOLD;
 
   BreakerSettings breaker_settings() const {
     BreakerSettings b;
@@ -95,6 +113,8 @@ struct Settings {
     f.replay_window = static_cast<uint64_t>(replay_window_ms) * GST_MSECOND;
     f.recovery_backoff.base = std::chrono::milliseconds{backoff_min_ms};
     f.recovery_backoff.cap = std::chrono::milliseconds{std::max(backoff_min_ms, backoff_max_ms)};
+    f.cut_pause = static_cast<uint64_t>(cut_pause_ms) * GST_MSECOND;
+    f.cut_max_wait = static_cast<uint64_t>(cut_max_wait_ms) * GST_MSECOND;
     return f;
   }
 };
@@ -174,6 +194,8 @@ struct SttFailoverPrivate {
   GstAudioInfo info;
   bool have_info = false;
   uint64_t next_pts = 0;
+  /* Measures pauses only while the core awaits the cut back to streaming. */
+  std::optional<QuietDetector> quiet;
   bool preroll_gaps = true; /* a new segment: every src pad needs something */
 };
 
@@ -449,7 +471,9 @@ static void on_breaker_event(GstSttFailover *self, const BreakerEvent &e) {
                        breaker_state_name(e.from),
                        e.generation,
                        e.consecutive_failures,
-                       static_cast<uint64_t>(e.open_for.count()) * GST_MSECOND};
+                       static_cast<uint64_t>(e.open_for.count()) * GST_MSECOND,
+                       e.trip,
+                       static_cast<uint64_t>(e.open_window.count()) * GST_MSECOND};
   gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
   uint64_t now = now_ns(self);
   FailoverActions actions;
@@ -542,6 +566,25 @@ static GstFlowReturn push_text(GstSttFailover *self) {
   return push_text_outputs(self, outputs);
 }
 
+/* A final transcript cut into caption-sized pieces (caption-* properties);
+ * interims and empty finals go to the core whole. */
+static std::vector<TranscriptReport> caption_pieces(const stt::TimedTranscript &t,
+                                                    const CaptionSplitSettings &settings) {
+  TranscriptReport whole{t.start, t.duration, t.text, t.is_final, t.session_id};
+  if (!t.is_final)
+    return {whole};
+  std::vector<CaptionWord> words;
+  for (const stt::TimedWord &w : t.words)
+    words.push_back(CaptionWord{w.punctuated_word.empty() ? w.word : w.punctuated_word, w.start,
+                                w.end, w.speaker});
+  std::vector<TranscriptReport> pieces;
+  for (const CaptionCue &cue : split_caption(words, t.start, t.duration, t.text, settings))
+    pieces.push_back(TranscriptReport{cue.start, cue.duration, cue.text(), true, t.session_id});
+  if (pieces.empty())
+    pieces.push_back(whole); /* still a final: it may prove a recovering session */
+  return pieces;
+}
+
 /* ---- upstream reports from the sinks (their thread) ----------------------- */
 
 static gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
@@ -569,8 +612,10 @@ static gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
         branch, AckReport{a->position, a->session_id, a->flush_id, a->drained}, now);
   } else if (auto t = stt::parse<stt::TimedTranscript>(event)) {
     std::lock_guard<std::mutex> guard(priv->lock);
-    actions = priv->core.on_transcript(
-        branch, TranscriptReport{t->start, t->duration, t->text, t->is_final, t->session_id}, now);
+    for (const TranscriptReport &piece : caption_pieces(*t, priv->settings.captions)) {
+      FailoverActions more = priv->core.on_transcript(branch, piece, now);
+      actions.insert(actions.end(), more.begin(), more.end());
+    }
   } else {
     handled = false;
   }
@@ -758,6 +803,10 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
       gst_event_unref(event);
       return FALSE;
     }
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->quiet.reset(); /* rate or channels may have changed */
+    }
     priv->info = info;
     priv->have_info = true;
     return forward_audio_event(self, event);
@@ -833,6 +882,25 @@ static gboolean sink_query(GstPad *pad, GstObject *parent, GstQuery *query) {
   return TRUE;
 }
 
+/* Quiet audio before this buffer, while the core looks for a pause to cut back
+ * to streaming at; costs nothing on the healthy path. Called under the lock. */
+static uint64_t measure_quiet(SttFailoverPrivate *priv, GstBuffer *buffer, gsize frames) {
+  if (!priv->core.awaiting_cut()) {
+    priv->quiet.reset();
+    return FailoverCore::kQuietUnknown;
+  }
+  if (!priv->quiet)
+    priv->quiet.emplace(GST_AUDIO_INFO_RATE(&priv->info), GST_AUDIO_INFO_CHANNELS(&priv->info),
+                        priv->settings.pause_threshold);
+  uint64_t before = priv->quiet->quiet_run();
+  GstMapInfo map;
+  if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    priv->quiet->push(reinterpret_cast<const int16_t *>(map.data), frames);
+    gst_buffer_unmap(buffer, &map);
+  }
+  return before;
+}
+
 static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) {
   auto *self = GST_STT_FAILOVER(parent);
   SttFailoverPrivate *priv = self->priv;
@@ -858,12 +926,13 @@ static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) 
     for (GstPad *pad : {self->streampad, self->batchpad, self->textpad})
       gst_pad_push_event(pad, gst_event_new_gap(pts, 0));
   }
-  auto payload = std::make_shared<BufferPayload>(buffer, rate, bpf);
   uint64_t now = now_ns(self);
   FailoverActions actions;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    actions = priv->core.on_buffer(pts, duration, std::move(payload), now);
+    uint64_t quiet_before = measure_quiet(priv, buffer, frames);
+    auto payload = std::make_shared<BufferPayload>(buffer, rate, bpf);
+    actions = priv->core.on_buffer(pts, duration, std::move(payload), now, quiet_before);
   }
   GstFlowReturn flow = run_actions(self, actions);
   GstFlowReturn text_flow = push_text(self);
@@ -883,6 +952,7 @@ static void reset_core(GstSttFailover *self) {
   priv->drain_expired = false;
   priv->have_info = false;
   priv->next_pts = 0;
+  priv->quiet.reset();
 }
 
 static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition) {
@@ -941,7 +1011,8 @@ static GstStructure *build_stats(GstSttFailover *self) {
       s.stream_audio, "batch-audio", G_TYPE_UINT64, s.batch_audio, "replayed", G_TYPE_UINT64,
       s.replayed, "dropped", G_TYPE_UINT64, s.dropped, "drops", G_TYPE_UINT, s.drops, "ledger-held",
       G_TYPE_UINT64, s.ledger_held, "captions", G_TYPE_UINT64, s.captions, "ignored-stream",
-      G_TYPE_UINT64, s.ignored_stream, nullptr);
+      G_TYPE_UINT64, s.ignored_stream, "cuts-at-pause", G_TYPE_UINT, s.cuts_at_pause, "cuts-forced",
+      G_TYPE_UINT, s.cuts_forced, nullptr);
 }
 
 static void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
@@ -955,6 +1026,18 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
     std::lock_guard<std::mutex> guard(priv->lock);
     Settings &s = priv->settings;
     switch (prop_id) {
+    case PROP_CAPTION_MAX_CHARS:
+      s.captions.max_line_chars = g_value_get_uint(value);
+      break;
+    case PROP_CAPTION_MAX_LINES:
+      s.captions.max_lines = g_value_get_uint(value);
+      break;
+    case PROP_CAPTION_MAX_DURATION:
+      s.captions.max_duration = static_cast<uint64_t>(g_value_get_uint(value)) * GST_MSECOND;
+      break;
+    case PROP_CAPTION_SPEAKER_LINES:
+      s.captions.speaker_lines = g_value_get_boolean(value);
+      break;
     case PROP_BREAKER:
       s.breaker = g_value_get_string(value) ? g_value_get_string(value) : "";
       breaker_changed = true;
@@ -998,6 +1081,18 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
     case PROP_DRAIN_TIMEOUT:
       s.drain_timeout_ms = g_value_get_uint(value);
       break;
+    case PROP_CUT_PAUSE:
+      s.cut_pause_ms = g_value_get_uint(value);
+      priv->core.set_settings(s.core_settings());
+      break;
+    case PROP_CUT_MAX_WAIT:
+      s.cut_max_wait_ms = g_value_get_uint(value);
+      priv->core.set_settings(s.core_settings());
+      break;
+    case PROP_PAUSE_THRESHOLD:
+      s.pause_threshold = g_value_get_double(value);
+      priv->quiet.reset(); /* the next measurement uses the new threshold */
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -1020,6 +1115,18 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
   std::lock_guard<std::mutex> guard(priv->lock);
   const Settings &s = priv->settings;
   switch (prop_id) {
+  case PROP_CAPTION_MAX_CHARS:
+    g_value_set_uint(value, s.captions.max_line_chars);
+    break;
+  case PROP_CAPTION_MAX_LINES:
+    g_value_set_uint(value, s.captions.max_lines);
+    break;
+  case PROP_CAPTION_MAX_DURATION:
+    g_value_set_uint(value, static_cast<guint>(s.captions.max_duration / GST_MSECOND));
+    break;
+  case PROP_CAPTION_SPEAKER_LINES:
+    g_value_set_boolean(value, s.captions.speaker_lines);
+    break;
   case PROP_BREAKER:
     g_value_set_string(value, s.breaker.c_str());
     break;
@@ -1052,6 +1159,15 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
     break;
   case PROP_DRAIN_TIMEOUT:
     g_value_set_uint(value, s.drain_timeout_ms);
+    break;
+  case PROP_CUT_PAUSE:
+    g_value_set_uint(value, s.cut_pause_ms);
+    break;
+  case PROP_CUT_MAX_WAIT:
+    g_value_set_uint(value, s.cut_max_wait_ms);
+    break;
+  case PROP_PAUSE_THRESHOLD:
+    g_value_set_double(value, s.pause_threshold);
     break;
   case PROP_STATE:
     g_value_set_enum(value, to_gst(priv->core.state()));
@@ -1136,7 +1252,9 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
                         10, 86400000, DEFAULT_PROBE_TIMEOUT_MS, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_MODE,
-      g_param_spec_enum("mode", "Mode", "Routing override (changeable while playing)",
+      g_param_spec_enum("mode", "Mode",
+                        "Routing: auto (stream while healthy, batch while not), or an operator's "
+                        "override, force-stream or force-batch (changeable while playing)",
                         GST_TYPE_STT_FAILOVER_MODE, DEFAULT_MODE, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_REPLAY_WINDOW,
@@ -1166,6 +1284,24 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
                         "At EOS, how long in ms to wait for each branch's final results", 0,
                         3600000, DEFAULT_DRAIN_TIMEOUT_MS, rw_playing));
   g_object_class_install_property(
+      gobject_class, PROP_CUT_PAUSE,
+      g_param_spec_uint("cut-pause", "Cut pause",
+                        "Recovering, cut back to streaming only after this much quiet audio, in "
+                        "ms, so no word is split between the branches (0: at the next buffer)",
+                        0, 10000, DEFAULT_CUT_PAUSE_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CUT_MAX_WAIT,
+      g_param_spec_uint("cut-max-wait", "Cut max wait",
+                        "Recovering, cut back to streaming after this much audio in ms even "
+                        "without a pause (counted in stats as cuts-forced)",
+                        0, 600000, DEFAULT_CUT_MAX_WAIT_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_PAUSE_THRESHOLD,
+      g_param_spec_double("pause-threshold", "Pause threshold",
+                          "Level under which audio counts as quiet for cut-pause, in dBFS RMS "
+                          "per 20 ms window, loudest channel",
+                          -120.0, 0.0, DEFAULT_PAUSE_THRESHOLD, rw_playing));
+  g_object_class_install_property(
       gobject_class, PROP_STATE,
       g_param_spec_enum("state", "State", "streaming, degraded or recovering (notifies)",
                         GST_TYPE_STT_FAILOVER_STATE, GST_STT_FAILOVER_STATE_STREAMING, ro));
@@ -1175,6 +1311,31 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
                          "sttfailover-stats: transitions, audio per branch, replays, drops "
                          "(times in ns; notifies on changes)",
                          GST_TYPE_STRUCTURE, ro));
+  const CaptionSplitSettings captions;
+  g_object_class_install_property(
+      gobject_class, PROP_CAPTION_MAX_CHARS,
+      g_param_spec_uint("caption-max-chars", "Caption max chars",
+                        "Longest caption line in characters; lines break between words (0: no "
+                        "limit; 32 for CEA-608)",
+                        0, 1000, captions.max_line_chars, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CAPTION_MAX_LINES,
+      g_param_spec_uint("caption-max-lines", "Caption max lines",
+                        "Most lines in one caption; a longer transcript becomes several captions",
+                        1, 10, captions.max_lines, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CAPTION_MAX_DURATION,
+      g_param_spec_uint("caption-max-duration", "Caption max duration",
+                        "Longest time in ms one caption stays on screen (0: no limit; with "
+                        "caption-max-chars=0 and no speaker lines, transcripts pass whole)",
+                        0, 600000, static_cast<guint>(captions.max_duration / GST_MSECOND),
+                        rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CAPTION_SPEAKER_LINES,
+      g_param_spec_boolean("caption-speaker-lines", "Caption speaker lines",
+                           "A speaker change starts a new caption line, marked \"- \" when two "
+                           "speakers share a caption (needs diarize on the sinks)",
+                           captions.speaker_lines, rw_playing));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &stream_template);
@@ -1199,6 +1360,7 @@ static void gst_stt_failover_init(GstSttFailover *self) {
   gst_pad_set_chain_function(self->sinkpad, sink_chain);
   gst_pad_set_event_function(self->sinkpad, sink_event);
   gst_pad_set_query_function(self->sinkpad, sink_query);
+  dg_name_refused_caps(self->sinkpad); /* an ERROR naming them, not just not-negotiated */
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
 
   self->streampad = gst_pad_new_from_static_template(&stream_template, "stream");

@@ -1,5 +1,7 @@
 #include "batch_handler.h"
 
+#include "hostile_payloads.h"
+
 #include "json_out.h"
 #include "live_messages.h"
 
@@ -345,6 +347,19 @@ void BatchService::complete(Job *job) {
                     job->request_id,
                     job->decision.error.status ? job->decision.error.retry_after : -1);
       ctx_->counters->update([](Counters &c) { c.batch_failed++; });
+    } else if (job->decision.body == FaultController::BatchBody::Huge) {
+      ctx_->counters->fault_fired("batch_huge");
+      GBytes *huge = padded_json(job->body, static_cast<size_t>(job->decision.body_bytes));
+      soup_server_message_set_status(job->msg, 200, nullptr);
+      soup_message_headers_set_content_type(soup_server_message_get_response_headers(job->msg),
+                                            "application/json", nullptr);
+      soup_message_body_append_bytes(soup_server_message_get_response_body(job->msg), huge);
+      g_bytes_unref(huge);
+      ctx_->counters->update([](Counters &c) { c.batch_ok++; });
+    } else if (job->decision.body == FaultController::BatchBody::WrongTypes) {
+      ctx_->counters->fault_fired("batch_wrong_types");
+      respond_json(job->msg, 200, wrong_typed_batch_body());
+      ctx_->counters->update([](Counters &c) { c.batch_ok++; });
     } else {
       respond_json(job->msg, 200, job->body);
       double secs = job->audio.seconds();

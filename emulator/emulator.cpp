@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "batch_handler.h"
 #include "control_endpoint.h"
+#include "idle_connection_reaper.h"
 #include "json_out.h"
 #include "listen_options.h"
 #include "live_session.h"
@@ -57,9 +58,11 @@ struct Emulator::Impl : public ControlTarget {
   SoupServer *server = nullptr;
   GSource *tick_source = nullptr;
   std::unique_ptr<BatchService> batch;
+  std::unique_ptr<IdleConnectionReaper> reaper; /* works around libsoup 3.2 keeping them */
   std::vector<std::unique_ptr<LiveSession>> sessions;
   std::atomic<int> port{0};
   std::atomic<bool> is_running{false};
+  GTlsCertificate *tls_cert = nullptr; /* set while running with TLS */
 
   explicit Impl(Options o) : opts(std::move(o)), faults(opts.clock) {
     sctx.counters = &counters;
@@ -117,6 +120,23 @@ struct Emulator::Impl : public ControlTarget {
         *error = err;
       return false;
     }
+    if (opts.tls_cert_file.empty() != opts.tls_key_file.empty()) {
+      if (error)
+        *error = "TLS needs both a certificate and a key file";
+      return false;
+    }
+    if (!opts.tls_cert_file.empty()) {
+      GError *gerr = nullptr;
+      tls_cert = g_tls_certificate_new_from_files(opts.tls_cert_file.c_str(),
+                                                  opts.tls_key_file.c_str(), &gerr);
+      if (!tls_cert) {
+        if (error)
+          *error = "TLS certificate " + opts.tls_cert_file + " / key " + opts.tls_key_file + ": " +
+                   (gerr ? gerr->message : "cannot load");
+        g_clear_error(&gerr);
+        return false;
+      }
+    }
     sctx.api_key = opts.api_key;
     sctx.idle_timeout_s = opts.idle_timeout_s;
     faults.clear();
@@ -133,6 +153,7 @@ struct Emulator::Impl : public ControlTarget {
       thread.join();
       g_main_context_unref(ctx);
       ctx = nullptr;
+      g_clear_object(&tls_cert);
       if (error)
         *error = start_error;
       return false;
@@ -144,6 +165,8 @@ struct Emulator::Impl : public ControlTarget {
   void run(std::promise<std::string> *ready) {
     g_main_context_push_thread_default(ctx);
     server = soup_server_new("server-header", "dg-emulator ", nullptr);
+    if (tls_cert)
+      soup_server_set_tls_certificate(server, tls_cert);
     soup_server_add_handler(server, nullptr, default_cb, this, nullptr);
     soup_server_add_handler(server, "/v1/listen", listen_cb, this, nullptr);
     char *protocols[] = {const_cast<char *>("token"), const_cast<char *>("bearer"), nullptr};
@@ -155,7 +178,9 @@ struct Emulator::Impl : public ControlTarget {
     GInetAddress *loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
     GSocketAddress *addr = g_inet_socket_address_new(loopback, static_cast<guint16>(opts.port));
     GError *gerr = nullptr;
-    bool ok = soup_server_listen(server, addr, static_cast<SoupServerListenOptions>(0), &gerr);
+    auto listen_opts =
+        static_cast<SoupServerListenOptions>(tls_cert ? SOUP_SERVER_LISTEN_HTTPS : 0);
+    bool ok = soup_server_listen(server, addr, listen_opts, &gerr);
     g_object_unref(addr);
     g_object_unref(loopback);
     if (!ok) {
@@ -182,6 +207,7 @@ struct Emulator::Impl : public ControlTarget {
     g_slist_free(listeners);
 
     batch = std::make_unique<BatchService>(&sctx, ctx);
+    reaper = std::make_unique<IdleConnectionReaper>(server, ctx);
     loop = g_main_loop_new(ctx, FALSE);
     guint interval = static_cast<guint>(std::max(1.0, opts.tick_interval_s * 1000));
     tick_source = g_timeout_source_new(interval);
@@ -196,6 +222,7 @@ struct Emulator::Impl : public ControlTarget {
     g_source_unref(tick_source);
     tick_source = nullptr;
     sessions.clear();
+    reaper.reset();
     batch->drain();
     soup_server_disconnect(server);
     while (g_main_context_iteration(ctx, FALSE)) {
@@ -237,6 +264,7 @@ struct Emulator::Impl : public ControlTarget {
     is_running = false;
     g_main_context_unref(ctx);
     ctx = nullptr;
+    g_clear_object(&tls_cert);
     port = 0;
   }
 
@@ -385,6 +413,9 @@ struct Emulator::Impl : public ControlTarget {
     pending->opts = lo;
     pending->effects = effects;
     GSocket *sock = soup_server_message_get_socket(msg);
+    /* libsoup reads the peer's address when it hands the upgraded socket
+     * over and warns when the client has already reset it: read it now. */
+    soup_server_message_get_remote_address(msg);
     pending->socket = sock ? G_SOCKET(g_object_ref(sock)) : nullptr;
     g_object_set_data_full(G_OBJECT(msg), kPendingLiveKey, pending,
                            [](gpointer p) { delete static_cast<PendingLive *>(p); });
@@ -447,11 +478,14 @@ int Emulator::port() const {
   return impl_->port;
 }
 
+bool Emulator::tls() const {
+  return !impl_->opts.tls_cert_file.empty();
+}
 std::string Emulator::http_url() const {
-  return "http://127.0.0.1:" + std::to_string(impl_->port);
+  return (tls() ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(impl_->port);
 }
 std::string Emulator::ws_url() const {
-  return "ws://127.0.0.1:" + std::to_string(impl_->port);
+  return (tls() ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(impl_->port);
 }
 
 Counters Emulator::counters() const {

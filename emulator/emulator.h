@@ -46,6 +46,10 @@ struct Options {
   /* Monotonic seconds for the fault clock (injectable for tests). */
   FaultController::Clock clock;
   double tick_interval_s = 0.02; /* timers' granularity */
+  /* TLS: with both set, the emulator serves https:// and wss:// only (PEM
+   * files; the certificate may hold a chain). */
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Emulator {
@@ -63,8 +67,9 @@ public:
   bool running() const;
 
   int port() const;
-  std::string http_url() const; /* http://127.0.0.1:PORT */
-  std::string ws_url() const;   /* ws://127.0.0.1:PORT */
+  std::string http_url() const; /* http://127.0.0.1:PORT (https:// with TLS) */
+  std::string ws_url() const;   /* ws://127.0.0.1:PORT (wss:// with TLS) */
+  bool tls() const;             /* serving TLS (Options::tls_cert_file set) */
 
   Counters counters() const;
   void reset_counters();

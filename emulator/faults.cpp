@@ -27,7 +27,15 @@ const TypeName kTypeNames[] = {
     {FaultType::BatchError, "batch_error"},
     {FaultType::BatchDelay, "batch_delay"},
     {FaultType::Outage, "outage"},
+    {FaultType::HugeFrame, "huge_frame"},
+    {FaultType::InterimFlood, "interim_flood"},
+    {FaultType::WrongTypes, "wrong_types"},
+    {FaultType::BatchHuge, "batch_huge"},
+    {FaultType::BatchWrongTypes, "batch_wrong_types"},
 };
+
+constexpr long long kDefaultHugeBytes = 100LL << 20;
+constexpr long long kMaxHugeBytes = 1LL << 30;
 
 double monotonic_seconds() {
   return g_get_monotonic_time() / 1e6;
@@ -89,7 +97,8 @@ bool fault_type_from_name(const std::string &name, FaultType *out) {
 
 bool Fault::is_conn_fault() const {
   return type == FaultType::Close || type == FaultType::Stall || type == FaultType::Drop ||
-         type == FaultType::Delay || type == FaultType::Malformed;
+         type == FaultType::Delay || type == FaultType::Malformed || type == FaultType::HugeFrame ||
+         type == FaultType::InterimFlood || type == FaultType::WrongTypes;
 }
 
 std::string close_reason_text(const std::string &reason) {
@@ -167,7 +176,8 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   }
   if (!fault_type_from_name(type_name, &f.type)) {
     *error = "unknown type '" + type_name +
-             "' (refuse, close, stall, drop, delay, malformed, batch_error, batch_delay, outage)";
+             "' (refuse, close, stall, drop, delay, malformed, batch_error, batch_delay, outage, "
+             "huge_frame, interim_flood, wrong_types, batch_huge, batch_wrong_types)";
     return false;
   }
 
@@ -196,7 +206,20 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
     allowed.insert({"ms", "after_s", "after_bytes", "target", "count", "duration"});
     break;
   case FaultType::Malformed:
+  case FaultType::WrongTypes:
     allowed.insert({"frames", "after_s", "after_bytes", "target", "count", "duration"});
+    break;
+  case FaultType::HugeFrame:
+    allowed.insert({"bytes", "frames", "after_s", "after_bytes", "target", "count", "duration"});
+    break;
+  case FaultType::InterimFlood:
+    allowed.insert({"ms", "after_s", "after_bytes", "target", "count", "duration"});
+    break;
+  case FaultType::BatchHuge:
+    allowed.insert({"bytes", "count", "duration"});
+    break;
+  case FaultType::BatchWrongTypes:
+    allowed.insert({"count", "duration"});
     break;
   }
   GList *members = json_object_get_members(o);
@@ -276,6 +299,23 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
     }
     f.delay_ms = static_cast<int>(d);
     f.effect.delay_ms = f.delay_ms;
+  }
+  if (f.type == FaultType::InterimFlood) {
+    if (present && (!is_int(d) || d < 1 || d > 60000)) {
+      *error = "'ms' must be an integer in 1..60000";
+      return false;
+    }
+    f.effect.flood_ms = present ? static_cast<int>(d) : 20;
+  }
+  if (!get_number(o, "bytes", &d, &present, error))
+    return false;
+  if (f.type == FaultType::HugeFrame || f.type == FaultType::BatchHuge) {
+    if (present && (!is_int(d) || d < 1 || d > static_cast<double>(kMaxHugeBytes))) {
+      *error = "'bytes' must be an integer in 1..1073741824";
+      return false;
+    }
+    f.effect.bytes = present ? static_cast<long long>(d) : kDefaultHugeBytes;
+    f.body_bytes = f.effect.bytes;
   }
 
   /* live connection effect */
@@ -493,6 +533,12 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
     json_builder_set_member_name(b, "ms");
     json_builder_add_int_value(b, f.delay_ms);
     break;
+  case FaultType::BatchHuge:
+    json_builder_set_member_name(b, "bytes");
+    json_builder_add_int_value(b, f.body_bytes);
+    break;
+  case FaultType::BatchWrongTypes:
+    break;
   default:
     json_builder_set_member_name(b, "target");
     json_builder_add_string_value(b, f.target == Target::Open  ? "open"
@@ -514,9 +560,17 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
     } else if (f.type == FaultType::Delay) {
       json_builder_set_member_name(b, "ms");
       json_builder_add_int_value(b, f.effect.delay_ms);
-    } else if (f.type == FaultType::Malformed) {
+    } else if (f.type == FaultType::Malformed || f.type == FaultType::WrongTypes) {
       json_builder_set_member_name(b, "frames");
       json_builder_add_int_value(b, f.effect.frames);
+    } else if (f.type == FaultType::HugeFrame) {
+      json_builder_set_member_name(b, "bytes");
+      json_builder_add_int_value(b, f.effect.bytes);
+      json_builder_set_member_name(b, "frames");
+      json_builder_add_int_value(b, f.effect.frames);
+    } else if (f.type == FaultType::InterimFlood) {
+      json_builder_set_member_name(b, "ms");
+      json_builder_add_int_value(b, f.effect.flood_ms);
     }
   }
   json_builder_set_member_name(b, "started");
@@ -687,6 +741,11 @@ FaultController::BatchDecision FaultController::check_batch_request() {
     } else if (f.type == FaultType::BatchDelay && d.delay_ms == 0) {
       f.used++;
       d.delay_ms = f.delay_ms;
+    } else if ((f.type == FaultType::BatchHuge || f.type == FaultType::BatchWrongTypes) &&
+               d.body == BatchBody::Normal) {
+      f.used++;
+      d.body = f.type == FaultType::BatchHuge ? BatchBody::Huge : BatchBody::WrongTypes;
+      d.body_bytes = f.body_bytes;
     }
   }
   expire_locked(t);

@@ -33,6 +33,12 @@ enum class FaultType {
   BatchError, /* pre-recorded request answered with an error status */
   BatchDelay, /* pre-recorded response delayed by ms */
   Outage,     /* window: refuse live handshakes / fail batch, drop open live connections */
+  /* Hostile servers (docs/security.md): */
+  HugeFrame,       /* live: one text frame of `bytes` bytes (default 100 MiB) */
+  InterimFlood,    /* live: interim Results every `ms`, finals withheld */
+  WrongTypes,      /* live: text frames replaced by valid JSON with wrong-typed fields */
+  BatchHuge,       /* pre-recorded: a 200 response body of `bytes` bytes */
+  BatchWrongTypes, /* pre-recorded: a 200 response with wrong-typed fields */
 };
 
 const char *fault_type_name(FaultType type);
@@ -50,7 +56,9 @@ struct ConnEffect {
   int code = 1011;            /* close */
   std::string reason;         /* close: sent as is (codes expanded, see close_reason_text) */
   int delay_ms = 0;           /* delay */
-  int frames = 1;             /* malformed: how many frames; < 0 every frame */
+  int frames = 1;             /* malformed, wrong_types, huge_frame: how many; < 0 every frame */
+  long long bytes = 0;        /* huge_frame: frame size */
+  int flood_ms = 0;           /* interim_flood: interval */
 };
 
 struct Fault {
@@ -66,6 +74,8 @@ struct Fault {
   double retry_after = -1; /* seconds; < 0 no Retry-After header */
   /* batch_delay */
   int delay_ms = 0;
+  /* batch_huge */
+  long long body_bytes = 0;
   /* close, stall, drop, delay, malformed */
   Target target = Target::Open;
   ConnEffect effect;
@@ -132,9 +142,12 @@ public:
    * connection (faults with target new/all). */
   Refusal check_live_handshake(std::vector<ConnEffect> *effects);
 
+  enum class BatchBody { Normal, Huge, WrongTypes };
   struct BatchDecision {
-    Refusal error;    /* status 0: no error */
-    int delay_ms = 0; /* > 0: delay the response */
+    Refusal error;                      /* status 0: no error */
+    int delay_ms = 0;                   /* > 0: delay the response */
+    BatchBody body = BatchBody::Normal; /* a 200's body: as transcribed, or hostile */
+    long long body_bytes = 0;           /* BatchBody::Huge */
   };
   BatchDecision check_batch_request();
 

@@ -1,5 +1,6 @@
 #include "live_session.h"
 
+#include "hostile_payloads.h"
 #include "json_out.h"
 #include "live_messages.h"
 
@@ -274,9 +275,10 @@ void LiveSession::emit_final(size_t index, long long until, bool speech_final, b
   double end = samples_to_seconds(until, rate_ > 0 ? rate_ : 1);
   r.start = start;
   r.duration = round_us(end - start);
-  r.is_final = true;
-  r.speech_final = speech_final;
-  r.from_finalize = from_finalize;
+  /* interim_flood withholds finals: they go out as interims. */
+  r.is_final = flood_ms_ == 0;
+  r.speech_final = speech_final && r.is_final;
+  r.from_finalize = from_finalize && r.is_final;
   r.words = std::move(c.pending);
   c.pending.clear();
   c.emitted = until;
@@ -375,8 +377,8 @@ void LiveSession::check_effects() {
 }
 
 void LiveSession::fire(const ConnEffect &e) {
-  /* Malformed counts each broken frame (in send()); the rest count here. */
-  if (e.type != FaultType::Malformed)
+  /* Malformed and wrong_types count each frame (in send()); the rest here. */
+  if (e.type != FaultType::Malformed && e.type != FaultType::WrongTypes)
     ctx_->counters->fault_fired(fault_type_name(e.type));
   switch (e.type) {
   case FaultType::Close:
@@ -394,6 +396,16 @@ void LiveSession::fire(const ConnEffect &e) {
     break;
   case FaultType::Malformed:
     malformed_left_ = e.frames;
+    break;
+  case FaultType::WrongTypes:
+    wrong_types_left_ = e.frames;
+    break;
+  case FaultType::HugeFrame:
+    send_huge(e.bytes, e.frames);
+    break;
+  case FaultType::InterimFlood:
+    flood_ms_ = e.flood_ms;
+    flood_last_us_ = g_get_monotonic_time();
     break;
   default:
     break;
@@ -447,7 +459,12 @@ void LiveSession::send(const std::string &text) {
     return;
   Outgoing o;
   o.text = text;
-  if (malformed_left_ != 0) {
+  if (wrong_types_left_ != 0) {
+    o.text = wrong_typed_live_frame(wrong_types_sent_++);
+    if (wrong_types_left_ > 0)
+      wrong_types_left_--;
+    ctx_->counters->fault_fired("wrong_types");
+  } else if (malformed_left_ != 0) {
     /* Cut the frame in half: it is no longer valid JSON. */
     o.text = text.substr(0, text.size() / 2);
     if (malformed_left_ > 0)
@@ -490,6 +507,38 @@ void LiveSession::write_now(const Outgoing &o) {
   ctx_->counters->update([](Counters &c) { c.live_messages_sent++; });
 }
 
+void LiveSession::send_huge(long long bytes, int frames) {
+  /* Straight out, ahead of any delayed queue: the point is the size. */
+  for (int i = 0; (frames < 0 || i < frames) && i < 16; i++) {
+    if (finished_ || closing_ || !ws_ ||
+        soup_websocket_connection_get_state(ws_) != SOUP_WEBSOCKET_STATE_OPEN)
+      return;
+    ResultsFrame r;
+    r.channels = static_cast<int>(chans_.size());
+    GBytes *frame =
+        padded_json(results_json(r, opts_, request_id_, model_), static_cast<size_t>(bytes));
+    soup_websocket_connection_send_message(ws_, SOUP_WEBSOCKET_DATA_TEXT, frame);
+    g_bytes_unref(frame);
+    ctx_->counters->update([](Counters &c) { c.live_messages_sent++; });
+  }
+}
+
+void LiveSession::flood_tick() {
+  if (flood_ms_ <= 0 || !format_known_ || rate_ <= 0)
+    return;
+  gint64 now = g_get_monotonic_time();
+  gint64 due = (now - flood_last_us_) / (static_cast<gint64>(flood_ms_) * 1000);
+  if (due <= 0)
+    return;
+  flood_last_us_ = now;
+  /* Bounded per tick so that the server thread stays responsive. */
+  for (gint64 i = 0; i < std::min<gint64>(due, 200); i++)
+    for (size_t c = 0; c < chans_.size(); c++) {
+      ctx_->counters->fault_fired("interim_flood");
+      emit_interim(c);
+    }
+}
+
 void LiveSession::drain_queue() {
   gint64 now = g_get_monotonic_time();
   while (!queue_.empty() && queue_.front().due_us <= now && !finished_) {
@@ -508,6 +557,7 @@ void LiveSession::tick() {
   drain_queue();
   if (closing_ || stalled_)
     return;
+  flood_tick();
   gint64 idle_us = static_cast<gint64>(ctx_->idle_timeout_s * 1e6);
   if (idle_us > 0 && g_get_monotonic_time() - last_activity_us_ >= idle_us) {
     send(metadata());

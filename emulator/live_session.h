@@ -103,6 +103,8 @@ private:
   void close_stream();
   void check_effects();
   void fire(const ConnEffect &e);
+  void send_huge(long long bytes, int frames);
+  void flood_tick();
 
   void send(const std::string &text);
   void send_close(int code, const std::string &reason);
@@ -136,6 +138,10 @@ private:
   std::deque<Outgoing> queue_;
   int delay_ms_ = 0;
   int malformed_left_ = 0;
+  int wrong_types_left_ = 0; /* wrong_types: frames still to replace; < 0 every frame */
+  unsigned wrong_types_sent_ = 0;
+  int flood_ms_ = 0; /* interim_flood: > 0 while flooding (finals withheld) */
+  gint64 flood_last_us_ = 0;
   bool stalled_ = false;
   bool closing_ = false; /* close frame queued or sent */
   bool finished_ = false;

@@ -1,7 +1,7 @@
 /* dg-emulator: a local Deepgram for tests and outage rehearsals.
  *
  *   dg-emulator [--port N] [--engine sequence|pocketsphinx] [--api-key KEY]
- *               [--faults FILE] [--idle-timeout S]
+ *               [--faults FILE] [--idle-timeout S] [--tls-cert FILE --tls-key FILE]
  *
  * Listens on 127.0.0.1 only. The first stdout line is machine-readable:
  *   DG_EMULATOR_READY port=PORT http=http://127.0.0.1:PORT ws=ws://127.0.0.1:PORT
@@ -26,6 +26,8 @@ int main(int argc, char **argv) {
   gchar *api_key = nullptr;
   gchar *faults = nullptr;
   gdouble idle_timeout = 10.0;
+  gchar *tls_cert = nullptr;
+  gchar *tls_key = nullptr;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Port on 127.0.0.1 (0: pick one)", "N"},
       {"engine", 'e', 0, G_OPTION_ARG_STRING, &engine,
@@ -36,6 +38,9 @@ int main(int argc, char **argv) {
        "JSON fault timeline (see docs/emulator.md)", "FILE"},
       {"idle-timeout", 'i', 0, G_OPTION_ARG_DOUBLE, &idle_timeout,
        "Seconds without audio or text before the NET-0001 close (default 10)", "S"},
+      {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+       "PEM certificate: serve https:// and wss:// (needs --tls-key)", "FILE"},
+      {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext *octx = g_option_context_new("- a local Deepgram with fault injection");
   g_option_context_add_main_entries(octx, entries, nullptr);
@@ -55,6 +60,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dg-emulator: --idle-timeout must be > 0\n");
     return 2;
   }
+  if (!tls_cert != !tls_key) {
+    fprintf(stderr, "dg-emulator: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
 
   dgemu::Options opts;
   opts.port = port;
@@ -65,6 +74,12 @@ int main(int argc, char **argv) {
   if (faults)
     opts.faults_file = faults;
   opts.idle_timeout_s = idle_timeout;
+  if (tls_cert) {
+    opts.tls_cert_file = tls_cert;
+    opts.tls_key_file = tls_key;
+  }
+  g_free(tls_cert);
+  g_free(tls_key);
   g_free(engine);
   g_free(api_key);
   g_free(faults);

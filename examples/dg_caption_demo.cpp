@@ -2,9 +2,10 @@
  *
  * Transcribes an audio file through sttfailover (live Deepgram, with the
  * pre-recorded API as the fallback), prints each caption as it arrives with
- * its times and branch, reacts to stt/degraded and stt/recovered, writes
- * WebVTT and SRT files, and ends with a summary read from the failover's
- * `stats` property.
+ * its times and branch, reacts to stt/degraded and stt/recovered (a status
+ * line with the failover's `state` and what its `stats` say so far), follows
+ * the `state` property through notify::state, writes WebVTT and SRT files,
+ * and ends with a summary read from `stats`.
  *
  *   dg-caption-demo [--live-url URL] [--batch-url URL] [--vtt FILE] [--srt FILE]
  *                   [--fast] FILE.wav
@@ -78,9 +79,13 @@ GstFlowReturn on_caption(GstAppSink *sink, gpointer data) {
   GstMapInfo map;
   if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
     GstClockTime pts = GST_BUFFER_PTS(buf), dur = GST_BUFFER_DURATION(buf);
-    printf("[%s -> %s] %-6s %.*s\n", clock_text(pts).c_str(),
+    /* A two-line caption prints on one line, its lines joined by " / ". */
+    std::string text(reinterpret_cast<const char *>(map.data), map.size);
+    for (size_t at; (at = text.find('\n')) != std::string::npos;)
+      text.replace(at, 1, " / ");
+    printf("[%s -> %s] %-6s %s\n", clock_text(pts).c_str(),
            clock_text(GST_CLOCK_TIME_IS_VALID(dur) ? pts + dur : GST_CLOCK_TIME_NONE).c_str(),
-           branch, int(map.size), reinterpret_cast<const char *>(map.data));
+           branch, text.c_str());
     fflush(stdout);
     demo->words += count_words(reinterpret_cast<const char *>(map.data), map.size);
     demo->captions++;
@@ -96,6 +101,33 @@ double seconds(const GstStructure *s, const char *field) {
   return ns / 1e9;
 }
 
+/* The failover's `state` property as its nick: streaming, degraded or recovering. */
+std::string failover_state(GstElement *failover) {
+  gint value = 0;
+  g_object_get(failover, "state", &value, nullptr);
+  GParamSpec *pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(failover), "state");
+  GEnumValue *v = g_enum_get_value(G_PARAM_SPEC_ENUM(pspec)->enum_class, value);
+  return v ? v->value_nick : "?";
+}
+
+/* notify::state comes from whichever thread changed it; printf is enough here. */
+void on_state_notify(GObject *failover, GParamSpec *, gpointer) {
+  printf("--- state: %s\n", failover_state(GST_ELEMENT(failover)).c_str());
+  fflush(stdout);
+}
+
+/* What the failover has done so far, from its `stats`, for the status lines. */
+std::string stats_line(GstElement *failover) {
+  GstStructure *stats = nullptr;
+  g_object_get(failover, "stats", &stats, nullptr);
+  char buf[160];
+  snprintf(buf, sizeof buf, "%.1f s live, %.1f s pre-recorded, %.1f s replayed, %.1f s degraded",
+           seconds(stats, "stream-audio"), seconds(stats, "batch-audio"),
+           seconds(stats, "replayed"), seconds(stats, "time-degraded"));
+  gst_structure_free(stats);
+  return buf;
+}
+
 gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
   auto *demo = static_cast<Demo *>(data);
   switch (GST_MESSAGE_TYPE(msg)) {
@@ -107,10 +139,14 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
       printf("*** DEGRADED: %s%s%s - captions continue from the pre-recorded API\n",
              gst_structure_get_string(s, "reason"), code ? ", code " : "",
              code ? std::to_string(code).c_str() : "");
+      printf("    state %s; so far %s\n", failover_state(demo->failover).c_str(),
+             stats_line(demo->failover).c_str());
     } else if (gst_structure_has_name(s, "stt/recovered")) {
       printf("*** RECOVERED: live again after %.1f s degraded (%.1f s of audio via batch, "
              "%.1f s replayed)\n",
              seconds(s, "degraded-duration"), seconds(s, "batch-audio"), seconds(s, "replayed"));
+      printf("    state %s; so far %s\n", failover_state(demo->failover).c_str(),
+             stats_line(demo->failover).c_str());
     } else if (gst_structure_has_name(s, "stt/breaker")) {
       printf("*** breaker '%s': %s -> %s\n", gst_structure_get_string(s, "name"),
              gst_structure_get_string(s, "previous-state"), gst_structure_get_string(s, "state"));
@@ -165,6 +201,7 @@ void print_summary(Demo &demo) {
   printf("  degraded:     %.1f s over %u outage(s), %u recovery(ies)\n",
          seconds(stats, "time-degraded"), degraded, recovered);
   printf("  replayed:     %.1f s of un-acknowledged live audio re-sent to batch\n", replayed);
+  printf("  final state:  %s\n", failover_state(demo.failover).c_str());
   printf("  captions:     %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " words)\n", demo.captions,
          demo.words);
   if (demo.drops == 0)
@@ -239,6 +276,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   demo.failover = gst_bin_get_by_name(GST_BIN(demo.pipeline), "f");
+  g_signal_connect(demo.failover, "notify::state", G_CALLBACK(on_state_notify), nullptr);
   GstElement *captions = gst_bin_get_by_name(GST_BIN(demo.pipeline), "captions");
   GstAppSinkCallbacks callbacks = {};
   callbacks.new_sample = on_caption;

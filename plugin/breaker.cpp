@@ -317,19 +317,30 @@ void Breaker::advance_locked(BreakerTime now) {
 void Breaker::trip_locked(BreakerTime now, BreakerCause cause) {
   probe_out_ = false;
   counters_.trips++;
-  milliseconds open_for = next_open_time_locked();
+  milliseconds window = open_window_locked();
+  milliseconds open_for = jittered_locked(window);
+  uint32_t trip = backoff_level_ + 1;
   if (backoff_level_ < 64) /* past log2(max/min) the window is capped anyway */
     backoff_level_++;
   open_until_ = now + open_for;
+  bool changes = state_ != BreakerState::Open;
   set_state_locked(BreakerState::Open, cause, open_for);
+  if (changes) { /* the event just queued */
+    pending_.back().trip = trip;
+    pending_.back().open_window = window;
+  }
 }
 
-/* window = min(cap, base * 2^level); open time uniform in
- * (window * (1 - jitter), window], at least kMinDuration. */
-milliseconds Breaker::next_open_time_locked() {
+/* window = min(cap, base * 2^level) */
+milliseconds Breaker::open_window_locked() const {
   milliseconds window = settings_.open_base;
   for (uint32_t i = 0; i < backoff_level_ && window < settings_.open_cap; i++)
     window = (window > settings_.open_cap / 2) ? settings_.open_cap : window * 2;
+  return window;
+}
+
+/* Open time uniform in (window * (1 - jitter), window], at least kMinDuration. */
+milliseconds Breaker::jittered_locked(milliseconds window) {
   double factor = 1.0 - settings_.jitter * clamp_unit(random_());
   auto jittered = milliseconds(std::llround(static_cast<double>(window.count()) * factor));
   return std::max(jittered, std::min(window, BreakerSettings::kMinDuration));

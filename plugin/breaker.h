@@ -142,6 +142,11 @@ struct BreakerEvent {
   uint32_t consecutive_failures = 0;
   std::optional<BreakerTime> open_until; /* set when `to` is automatic open */
   std::chrono::milliseconds open_for{0};
+  /* Automatic open only: which consecutive trip since the breaker last closed
+   * (1, 2, 3...) and the backoff window its open time was drawn from, so the
+   * backoff is visible despite the jitter. */
+  uint32_t trip = 0;
+  std::chrono::milliseconds open_window{0};
   uint64_t sequence = 0; /* 1, 2, 3... per breaker, in delivery order */
 };
 
@@ -213,7 +218,8 @@ private:
    * automatic open, with open_until_ already set. */
   void set_state_locked(BreakerState to, BreakerCause cause,
                         std::chrono::milliseconds open_for = std::chrono::milliseconds{0});
-  std::chrono::milliseconds next_open_time_locked();
+  std::chrono::milliseconds open_window_locked() const;
+  std::chrono::milliseconds jittered_locked(std::chrono::milliseconds window);
   std::optional<BreakerTime> next_deadline_locked() const;
   void deliver_pending();
 

@@ -184,6 +184,7 @@ void FailoverCore::degrade(const std::string &reason, int code, uint64_t now,
   }
   stream_from_ = kNone; /* late results of the dead session would duplicate the replay */
   cut_pending_ = false;
+  cut_wait_from_.reset();
   if (!outage_open_) {
     outage_open_ = true;
     degraded_since_ = now;
@@ -212,15 +213,32 @@ void FailoverCore::declare_recovered(uint64_t now, FailoverActions &out) {
 
 /* ---- streaming-thread inputs --------------------------------------------- */
 
+bool FailoverCore::cut_due(uint64_t pts, uint64_t quiet_before) {
+  if (!cut_wait_from_)
+    cut_wait_from_ = pts;
+  if (mode_ == FailoverMode::ForceStream || settings_.cut_pause == 0 ||
+      quiet_before >= settings_.cut_pause) {
+    stats_.cuts_at_pause++;
+    return true;
+  }
+  /* Steady speech: a split word is better than never coming back. */
+  if (pts >= *cut_wait_from_ + settings_.cut_max_wait) {
+    stats_.cuts_forced++;
+    return true;
+  }
+  return false;
+}
+
 FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload,
-                                        uint64_t now) {
+                                        uint64_t now, uint64_t quiet_before) {
   FailoverActions out;
   if (!started_)
     start(now, out);
   drain_pending(out);
-  if (state_ == FailoverState::Recovering && cut_pending_) {
+  if (awaiting_cut() && cut_due(pts, quiet_before)) {
     /* The cut: batch finishes everything before T, the stream takes T on. */
     cut_pending_ = false;
+    cut_wait_from_.reset();
     cut_at_ = pts;
     stream_from_ = pts;
     stream_discont_ = true;
@@ -233,7 +251,7 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
       out.push_back(act::SendFlush{pending_flush_id_, "recovered"});
     }
   }
-  if (state_ != FailoverState::Degraded) {
+  if (state_ != FailoverState::Degraded && !cut_pending_) {
     flush_drop_run(out);
     route_stream(pts, duration, std::move(payload), out);
   } else if (mode_ == FailoverMode::ForceStream) {
@@ -307,6 +325,7 @@ FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &healt
       break;
     stream_session_ = health.session_id;
     cut_pending_ = true;
+    cut_wait_from_.reset();
     set_state(FailoverState::Recovering, out);
     scheduled_at_.reset();
     out.push_back(act::CancelRecovery{});

@@ -53,6 +53,11 @@ using PayloadRef = std::shared_ptr<const AudioPayload>;
 struct FailoverSettings {
   uint64_t replay_window = 30ull * 1000000000; /* ns of un-acked stream audio kept */
   BackoffPolicy recovery_backoff{std::chrono::milliseconds{1000}, std::chrono::milliseconds{30000}};
+  /* Back to streaming only where this much quiet precedes the cut, so no word
+   * is split between the branches; 0 cuts at the first buffer. */
+  uint64_t cut_pause = 200ull * 1000000;
+  /* ...unless no such pause came in this much audio: then cut anyway. */
+  uint64_t cut_max_wait = 5ull * 1000000000;
 };
 
 /* What the shared breaker says now. */
@@ -142,6 +147,8 @@ struct FailoverStats {
   uint64_t ledger_held = 0;    /* ns held for replay now */
   uint64_t captions = 0;       /* captions released by the merger */
   uint64_t ignored_stream = 0; /* stream results from an abandoned session */
+  uint32_t cuts_at_pause = 0;  /* cuts back to streaming at a pause */
+  uint32_t cuts_forced = 0;    /* cuts after cut_max_wait without a pause */
 };
 
 class FailoverCore {
@@ -153,8 +160,14 @@ public:
   void set_settings(const FailoverSettings &settings);
   const FailoverSettings &settings() const { return settings_; }
 
+  /* `quiet_before`: ns of quiet audio right before pts, as far as the caller
+   * measured (only asked for while awaiting_cut()); kQuietUnknown cuts as if
+   * it were a pause. */
+  static constexpr uint64_t kQuietUnknown = UINT64_MAX;
+
   /* The streaming thread: route one live buffer. */
-  FailoverActions on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload, uint64_t now);
+  FailoverActions on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload, uint64_t now,
+                            uint64_t quiet_before = kQuietUnknown);
   /* The streaming thread: pushing to stream failed (not-linked, error...). */
   FailoverActions on_stream_push_failed(const std::string &why, uint64_t now);
   /* The streaming thread: an audio GAP (nothing to route, time moves on). */
@@ -191,6 +204,8 @@ public:
   bool stream_drained() const { return stream_drained_; }
   bool batch_drained() const { return batch_drained_; }
   bool has_pending() const { return !pending_replay_.empty(); }
+  /* Recovering, waiting for a pause to cut back to streaming at. */
+  bool awaiting_cut() const { return state_ == FailoverState::Recovering && cut_pending_; }
   uint64_t watermark() const { return merger_.watermark(); }
 
 private:
@@ -200,6 +215,8 @@ private:
   /* Leave streaming/recovering: replay un-acked stream audio to batch. */
   void degrade(const std::string &reason, int code, uint64_t now, FailoverActions &out);
   void declare_recovered(uint64_t now, FailoverActions &out);
+  /* Awaiting the cut: is this buffer the place (a pause, or waited long enough)? */
+  bool cut_due(uint64_t pts, uint64_t quiet_before);
   void schedule(uint64_t at, FailoverActions &out);
   /* The next attempt after the backoff, and not before the breaker allows. */
   void schedule_attempt(uint64_t now, FailoverActions &out);
@@ -233,7 +250,8 @@ private:
   std::string stream_session_;
   /* Stream results for audio before this are stale (replayed elsewhere). */
   uint64_t stream_from_ = 0;
-  bool cut_pending_ = false; /* recovering: cut at the next buffer */
+  bool cut_pending_ = false;              /* recovering: cut at the next pause */
+  std::optional<uint64_t> cut_wait_from_; /* pts of the first buffer awaiting the cut */
   uint64_t cut_at_ = 0;
   bool stream_discont_ = false;
   std::optional<uint64_t> batch_end_; /* end of the audio last sent to batch */

@@ -5,6 +5,9 @@
  * All libsoup objects of a sink live on this context, so streaming threads
  * never block on the network: they hand work over with invoke(). One thread
  * for all sinks scales better than one per element (see docs/performance.md).
+ * Calls handed over while the thread is busy run together in one wakeup (one
+ * source, one queue), so the cost of a main-loop iteration over every sink's
+ * sources is paid once per batch rather than once per buffer.
  */
 #pragma once
 
@@ -32,7 +35,8 @@ public:
   GMainContext *context() const { return context_; }
   bool is_current() const;
 
-  /* Runs fn on the network thread soon. Safe from any thread. */
+  /* Runs fn on the network thread soon, after the calls invoked before it.
+   * Safe from any thread. */
   void invoke(std::function<void()> fn);
 
   /* Runs fn on the network thread and waits for it; runs inline when called
@@ -42,6 +46,11 @@ public:
   /* A timeout on the network thread; returns the GSource id for
    * remove_source(). fn returns true to repeat. */
   guint add_timeout(unsigned interval_ms, std::function<bool()> fn);
+  /* A periodic timeout that fires on multiples of interval_ms of the
+   * monotonic clock, so every sink's timer of one period fires in the same
+   * main-loop iteration (one wakeup for all, not one each). The first call
+   * comes within one interval. For housekeeping ticks, not for deadlines. */
+  guint add_aligned_timeout(unsigned interval_ms, std::function<bool()> fn);
   void remove_source(guint id);
 
 private:
@@ -50,6 +59,9 @@ private:
 
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
+  GSource *calls_ = nullptr; /* the invoke() queue, see net_thread.cpp */
+  struct Tickers;            /* add_aligned_timeout()'s shared sources */
+  std::unique_ptr<Tickers> tickers_;
   GThread *thread_ = nullptr;
 };
 

@@ -1,5 +1,7 @@
 #include "pause_chunker.h"
 
+#include "quiet_detector.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -33,8 +35,7 @@ PauseChunker::PauseChunker(const ChunkerSettings &settings, int rate, int channe
   min_frames_ = std::min<size_t>(ns_to_frames(settings_.min_chunk, rate_), max_frames_);
   min_pause_windows_ = std::max<size_t>(
       1, (ns_to_frames(settings_.min_pause, rate_) + window_frames_ - 1) / window_frames_);
-  double amplitude = 32768.0 * std::pow(10.0, settings_.pause_threshold_db / 20.0);
-  quiet_energy_ = amplitude * amplitude;
+  quiet_energy_ = quiet_energy_for(settings_.pause_threshold_db);
   pending_.assign(AudioChunk::kHeadroom, 0);
 }
 
@@ -84,18 +85,9 @@ std::vector<AudioChunk> PauseChunker::flush() {
 void PauseChunker::account_windows() {
   const auto *all = reinterpret_cast<const int16_t *>(pending_.data() + AudioChunk::kHeadroom);
   size_t complete = pending_frames_ / window_frames_;
-  for (size_t w = window_energy_.size(); w < complete; w++) {
-    double loudest = 0.0;
-    for (int c = 0; c < channels_; c++) {
-      double sum = 0.0;
-      for (size_t f = w * window_frames_; f < (w + 1) * window_frames_; f++) {
-        double s = all[f * channels_ + c];
-        sum += s * s;
-      }
-      loudest = std::max(loudest, sum / window_frames_);
-    }
-    window_energy_.push_back(loudest);
-  }
+  for (size_t w = window_energy_.size(); w < complete; w++)
+    window_energy_.push_back(
+        loudest_channel_energy(all + w * window_frames_ * channels_, window_frames_, channels_));
 }
 
 size_t PauseChunker::find_pause_cut() const {

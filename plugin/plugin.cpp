@@ -10,6 +10,7 @@
 
 #include "gstdgbatchsink.h"
 #include "gstdgstreamsink.h"
+#include "gstdgtranscribebin.h"
 #include "gststtfailover.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
@@ -17,6 +18,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(dgstreamsink, plugin);
   ok |= GST_ELEMENT_REGISTER(dgbatchsink, plugin);
   ok |= GST_ELEMENT_REGISTER(sttfailover, plugin);
+  ok |= GST_ELEMENT_REGISTER(dgtranscribebin, plugin);
   return ok;
 }
 

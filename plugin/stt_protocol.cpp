@@ -296,7 +296,8 @@ GstStructure *to_structure(const BreakerChange &v) {
                            G_TYPE_STRING, v.state.c_str(), "previous-state", G_TYPE_STRING,
                            v.previous_state.c_str(), "generation", G_TYPE_UINT64, v.generation,
                            "consecutive-failures", G_TYPE_UINT, v.consecutive_failures, "open-for",
-                           G_TYPE_UINT64, v.open_for, nullptr);
+                           G_TYPE_UINT64, v.open_for, "trip", G_TYPE_UINT, v.trip, "open-window",
+                           G_TYPE_UINT64, v.open_window, nullptr);
 }
 template <> std::optional<BreakerChange> from_structure<BreakerChange>(const GstStructure *s) {
   BreakerChange v;
@@ -306,6 +307,8 @@ template <> std::optional<BreakerChange> from_structure<BreakerChange>(const Gst
   get_optional(s, "generation", &v.generation);
   get_optional(s, "consecutive-failures", &v.consecutive_failures);
   get_optional(s, "open-for", &v.open_for);
+  get_optional(s, "trip", &v.trip);
+  get_optional(s, "open-window", &v.open_window);
   return v;
 }
 

@@ -150,7 +150,9 @@ struct BreakerChange {
   std::string previous_state;
   uint64_t generation = 0;
   uint32_t consecutive_failures = 0;
-  uint64_t open_for = 0; /* ns the breaker stays open, 0 unless open */
+  uint64_t open_for = 0;    /* ns the breaker stays open, 0 unless open */
+  uint32_t trip = 0;        /* consecutive trip since last closed (1, 2...), 0 unless open */
+  uint64_t open_window = 0; /* ns: the backoff window open_for was drawn from */
 };
 
 /* Structure <-> struct. from_structure returns nullopt when the name differs

@@ -7,11 +7,13 @@ packages=(
   build-essential pkg-config meson ninja-build clang clang-format libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  libsoup-3.0-dev libjson-glib-dev
+  gstreamer1.0-x
+  libsoup-3.0-dev libjson-glib-dev ca-certificates
   libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
   sox espeak-ng
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   nodejs npm valgrind
+  openssl glib-networking
 )
 
 missing=()

@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, builds with meson and runs every tier.
 # Usage: tools/run-tests.sh            (what CI runs)
+#
+# Tiers, in order (each in its own build dir, so one failing does not hide another's result):
+#   main      every meson test (unit, emulator, element, integration, hostile, examples, docs,
+#             fuzz corpus replay, benchmark smoke runs) except the chaos soak
+#   chaos     the short seeded chaos soak and the PLAYING->NULL leak check; the soak's table
+#             is printed here (replay a failure with the seed it prints)
+#   tsan      breaker and element concurrency tests under ThreadSanitizer   (build-tsan)
+#   asan      the suite under AddressSanitizer + UBSan + LeakSanitizer      (build-asan)
+#   fuzz      every libFuzzer target for a few seconds from its corpus      (build-fuzz)
+# Longer runs on request: tools/run-chaos.sh --minutes 10, tools/run-fuzz.sh 600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +23,28 @@ else
   meson setup "$build"
 fi
 ninja -C "$build"
-meson test -C "$build" --print-errorlogs --num-processes 2
 
-# The breaker's concurrency tests again, under ThreadSanitizer (a separate build dir).
-tools/run-tsan.sh
+declare -a summary=()
+status=0
+tier() { # name command...
+  local name=$1 start rc=0
+  shift
+  echo
+  echo "=== tier $name: $*"
+  start=$(date +%s)
+  "$@" || rc=$?
+  summary+=("$(printf '%-6s %-6s %4d s' "$name" "$([[ $rc == 0 ]] && echo pass || echo FAIL)" \
+    $(($(date +%s) - start)))")
+  ((rc == 0)) || status=1
+}
+
+tier main meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite chaos
+tier chaos meson test -C "$build" --print-errorlogs --num-processes 2 --suite chaos --verbose
+tier tsan tools/run-tsan.sh
+tier asan tools/run-asan.sh
+tier fuzz tools/run-fuzz.sh 5
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+exit $status

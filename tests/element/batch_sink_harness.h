@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dg_test_support.h"
 #include "emulator.h"
 #include "sequence_audio.h"
 #include "stt_protocol.h"
@@ -257,13 +258,7 @@ private:
   std::condition_variable cv_;
 };
 
-/* An emulator for one test; fails the test when it cannot start. */
-inline std::unique_ptr<dgemu::Emulator> start_emulator(dgemu::Options options = {}) {
-  auto emu = std::make_unique<dgemu::Emulator>(options);
-  std::string error;
-  CHECK(emu->start(&error), "emulator: %s", error.c_str());
-  return emu;
-}
+using dgtest::start_emulator; /* fails the test when it cannot start */
 
 inline void inject(dgemu::Emulator &emu, const std::string &json) {
   std::string error;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "emulator.h"
+#include "librivox.h"
 #include "stt_protocol.h"
 
 using namespace dgf;
@@ -19,7 +20,7 @@ using batchtest::run_tests;
 
 namespace {
 
-const char *const kDir = "/usr/share/pocketsphinx/test/data/librivox";
+const char *const kDir = librivox::kDir;
 const char *const kClip = "sense_and_sensibility_01_austen_64kb-0870";
 constexpr double kClipSeconds = 7.1;
 /* pocketsphinx alone scores 0.33 on this clip (test-lm.match); cutting at
@@ -27,38 +28,13 @@ constexpr double kClipSeconds = 7.1;
 constexpr double kMaxWordErrorRate = 0.45;
 
 std::vector<std::string> reference_words() {
-  std::ifstream lines(std::string(kDir) + "/transcription");
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.find(kClip) == std::string::npos)
-      continue;
-    std::istringstream tokens(line);
-    std::vector<std::string> words;
-    std::string token;
-    while (tokens >> token) {
-      if (token != "<s>" && token != "</s>" && token.front() != '(')
-        words.push_back(token);
-    }
-    return words;
-  }
+  for (const auto &u : librivox::utterances())
+    if (u.id == kClip)
+      return u.reference;
   return {};
 }
 
-double word_error_rate(const std::vector<std::string> &ref, const std::vector<std::string> &hyp) {
-  std::vector<size_t> row(hyp.size() + 1);
-  for (size_t j = 0; j <= hyp.size(); j++)
-    row[j] = j;
-  for (size_t i = 1; i <= ref.size(); i++) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= hyp.size(); j++) {
-      size_t substitute = diagonal + (ref[i - 1] == hyp[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({substitute, row[j] + 1, row[j - 1] + 1});
-    }
-  }
-  return static_cast<double>(row[hyp.size()]) / std::max<size_t>(ref.size(), 1);
-}
+using librivox::word_error_rate;
 
 /* Runs the pipeline to EOS; returns the stt/transcript messages. */
 std::vector<stt::TimedTranscript> transcribe(const std::string &url, int sink_rate) {

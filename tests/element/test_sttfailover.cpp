@@ -34,13 +34,14 @@ gint16 sample_of(uint64_t frame) {
   return static_cast<gint16>(frame % 30000);
 }
 
-GstBuffer *audio_buffer(uint64_t first_frame, uint64_t frames) {
+/* Loud audio whose samples encode their frame, or silence (for cut-pause). */
+GstBuffer *audio_buffer(uint64_t first_frame, uint64_t frames, bool quiet = false) {
   GstBuffer *buf = gst_buffer_new_allocate(nullptr, frames * 2, nullptr);
   GstMapInfo map;
   gst_buffer_map(buf, &map, GST_MAP_WRITE);
   auto *s = reinterpret_cast<gint16 *>(map.data);
   for (uint64_t i = 0; i < frames; i++)
-    s[i] = sample_of(first_frame + i);
+    s[i] = quiet ? 0 : sample_of(first_frame + i);
   gst_buffer_unmap(buf, &map);
   GST_BUFFER_PTS(buf) = gst_util_uint64_scale_int(first_frame, GST_SECOND, kRate);
   GST_BUFFER_DURATION(buf) = gst_util_uint64_scale_int(frames, GST_SECOND, kRate);
@@ -72,9 +73,10 @@ struct Rig {
   uint64_t next_frame = 0;
   std::vector<GstBuffer *> stream_seen, batch_seen;
 
+  /* cut-pause=0: the rig's audio is all loud, so most tests cut at once. */
   explicit Rig(const char *breaker, const char *props = "") {
     std::string desc = std::string("sttfailover breaker=") + breaker +
-                       " recovery-backoff-min=100 recovery-backoff-max=1000 " + props;
+                       " recovery-backoff-min=100 recovery-backoff-max=1000 cut-pause=0 " + props;
     GError *err = nullptr;
     element = gst_parse_launch(desc.c_str(), &err);
     g_assert_no_error(err);
@@ -100,12 +102,35 @@ struct Rig {
   }
 
   uint64_t pts() const { return gst_util_uint64_scale_int(next_frame, GST_SECOND, kRate); }
-  void push(int buffers = 1) {
+  void push(int buffers = 1, bool quiet = false) {
     for (int i = 0; i < buffers; i++) {
-      g_assert_cmpint(gst_harness_push(in, audio_buffer(next_frame, kFramesPerBuffer)), ==,
+      g_assert_cmpint(gst_harness_push(in, audio_buffer(next_frame, kFramesPerBuffer, quiet)), ==,
                       GST_FLOW_OK);
       next_frame += kFramesPerBuffer;
     }
+  }
+  void push_quiet(int buffers = 1) { push(buffers, true); }
+  guint stat(const char *field) {
+    GstStructure *stats;
+    g_object_get(element, "stats", &stats, nullptr);
+    guint v = 0;
+    g_assert_true(gst_structure_get_uint(stats, field, &v));
+    gst_structure_free(stats);
+    return v;
+  }
+  /* Streaming, then a stall, a recovery attempt and a healthy new session:
+   * the state where the cut back to streaming is awaited. */
+  void fail_and_reconnect() {
+    stream_health(true, "s1");
+    push(3);
+    take_stream();
+    stream_ack(300 * MS, "s1");
+    stream_health(false, "s1", "stall", 0);
+    push(2);
+    take_batch();
+    crank();
+    stream_health(true, "s2");
+    g_assert_cmpint(state(), ==, GST_STT_FAILOVER_STATE_RECOVERING);
   }
   /* Buffers that arrived on stream / batch since the last call. */
   std::vector<GstBuffer *> take(GstHarness *h, std::vector<GstBuffer *> &seen) {
@@ -285,6 +310,48 @@ void test_recovery_cycle() {
 
 /* Two outages (the second during recovery) and back: every frame reaches
  * exactly one transcriber that finished it. */
+/* The cut back to streaming waits for a pause: speech keeps going to batch,
+ * so no word is split between a batch chunk and the new stream session. */
+void test_cut_waits_for_a_pause() {
+  Rig r("t-cut-pause", "cut-pause=200");
+  r.fail_and_reconnect();
+  r.push(4); /* speech: batch still */
+  g_assert_cmpuint(r.take_batch().size(), ==, 4);
+  g_assert_cmpuint(r.take_stream().size(), ==, 0);
+  r.push_quiet(2); /* 0 and 100 ms of quiet before these: not yet */
+  g_assert_cmpuint(r.take_batch().size(), ==, 2);
+  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 0);
+
+  uint64_t cut = r.pts();
+  r.push_quiet(); /* 200 ms of quiet before it: the cut */
+  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 1);
+  g_assert_cmpuint(r.take_batch().size(), ==, 0);
+  auto s = r.take_stream();
+  g_assert_cmpuint(s.size(), ==, 1);
+  g_assert_cmpuint(GST_BUFFER_PTS(s[0]), ==, cut);
+  g_assert_true(GST_BUFFER_FLAG_IS_SET(s[0], GST_BUFFER_FLAG_DISCONT));
+  g_assert_cmpuint(r.stat("cuts-at-pause"), ==, 1);
+  g_assert_cmpuint(r.stat("cuts-forced"), ==, 0);
+  free_log(r);
+}
+
+/* No pause in cut-max-wait of audio: cut anyway, and count it. */
+void test_cut_forced_after_max_wait() {
+  Rig r("t-cut-forced", "cut-pause=200 cut-max-wait=500");
+  r.fail_and_reconnect();
+  uint64_t cut = r.pts() + 500 * MS;
+  r.push(5); /* 0..400 ms after the first awaiting buffer */
+  g_assert_cmpuint(r.take_batch().size(), ==, 5);
+  r.push();
+  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 1);
+  auto s = r.take_stream();
+  g_assert_cmpuint(s.size(), ==, 1);
+  g_assert_cmpuint(GST_BUFFER_PTS(s[0]), ==, cut);
+  g_assert_cmpuint(r.stat("cuts-forced"), ==, 1);
+  g_assert_cmpuint(r.stat("cuts-at-pause"), ==, 0);
+  free_log(r);
+}
+
 void test_exactly_once_across_cuts() {
   Rig r("t-exact");
   std::map<std::string, uint64_t> acked;
@@ -608,6 +675,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/sttfailover/streaming", test_streaming_routes_to_stream);
   g_test_add_func("/sttfailover/failure-replays-before-live", test_failure_replays_before_live);
   g_test_add_func("/sttfailover/recovery-cycle", test_recovery_cycle);
+  g_test_add_func("/sttfailover/cut-waits-for-pause", test_cut_waits_for_a_pause);
+  g_test_add_func("/sttfailover/cut-forced-after-max-wait", test_cut_forced_after_max_wait);
   g_test_add_func("/sttfailover/exactly-once-across-cuts", test_exactly_once_across_cuts);
   g_test_add_func("/sttfailover/text-order-and-meta", test_text_pad_order_and_meta);
   g_test_add_func("/sttfailover/eos-waits-for-both", test_eos_waits_for_both_drains);

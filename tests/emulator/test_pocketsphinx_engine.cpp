@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "librivox.h"
 #include "resampler.h"
 
 using namespace dgemu;
@@ -20,82 +21,16 @@ void append(std::vector<EngineWord> *to, std::vector<EngineWord> words) {
   to->insert(to->end(), words.begin(), words.end());
 }
 
-const char *const kLibrivoxDir = "/usr/share/pocketsphinx/test/data/librivox";
+using librivox::Session;
+using librivox::Utterance;
+using librivox::word_error_rate;
+const char *const kLibrivoxDir = librivox::kDir;
 
-struct Utterance {
-  std::string id;
-  std::vector<std::string> reference;
-  std::vector<int16_t> audio; /* 16 kHz mono */
-};
-
-std::vector<int16_t> read_wav_16k_mono(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  g_assert_cmpuint(bytes.size(), >, 44);
-  g_assert_true(bytes.compare(0, 4, "RIFF") == 0 && bytes.compare(8, 4, "WAVE") == 0);
-  auto u32 = [&](size_t at) {
-    return static_cast<uint32_t>(static_cast<uint8_t>(bytes[at])) |
-           static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 1])) << 8 |
-           static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 2])) << 16 |
-           static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 3])) << 24;
-  };
-  for (size_t at = 12; at + 8 <= bytes.size(); at += 8 + u32(at + 4)) {
-    if (bytes.compare(at, 4, "fmt ") == 0) {
-      g_assert_cmpuint(u32(at + 8) & 0xffff, ==, 1); /* PCM */
-      g_assert_cmpuint(u32(at + 8) >> 16, ==, 1);    /* mono */
-      g_assert_cmpuint(u32(at + 12), ==, 16000);     /* rate */
-    } else if (bytes.compare(at, 4, "data") == 0) {
-      size_t n = std::min<size_t>(u32(at + 4), bytes.size() - at - 8) / 2;
-      std::vector<int16_t> samples(n);
-      for (size_t i = 0; i < n; i++)
-        samples[i] = static_cast<int16_t>(static_cast<uint8_t>(bytes[at + 8 + 2 * i]) |
-                                          static_cast<uint8_t>(bytes[at + 9 + 2 * i]) << 8);
-      return samples;
-    }
-  }
-  g_assert_not_reached();
-  return {};
-}
-
-/* The transcription file: "<s> words ... </s> (file-id)" per line. */
 std::vector<Utterance> librivox_utterances() {
-  std::vector<Utterance> utterances;
-  std::ifstream lines(std::string(kLibrivoxDir) + "/transcription");
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream tokens(line);
-    Utterance u;
-    std::string token;
-    while (tokens >> token) {
-      if (token.front() == '(')
-        u.id = token.substr(1, token.size() - 2);
-      else if (token != "<s>" && token != "</s>")
-        u.reference.push_back(token);
-    }
-    if (u.id.empty())
-      continue;
-    u.audio = read_wav_16k_mono(std::string(kLibrivoxDir) + "/" + u.id + ".wav");
-    utterances.push_back(std::move(u));
-  }
-  return utterances;
+  return librivox::utterances();
 }
-
-/* Word error rate: word-level edit distance over the reference length. */
-double word_error_rate(const std::vector<std::string> &reference,
-                       const std::vector<std::string> &hypothesis) {
-  std::vector<size_t> row(hypothesis.size() + 1);
-  for (size_t j = 0; j <= hypothesis.size(); j++)
-    row[j] = j;
-  for (size_t i = 1; i <= reference.size(); i++) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= hypothesis.size(); j++) {
-      size_t substitute = diagonal + (reference[i - 1] == hypothesis[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({substitute, row[j] + 1, row[j - 1] + 1});
-    }
-  }
-  return static_cast<double>(row[hypothesis.size()]) / std::max<size_t>(reference.size(), 1);
+Session librivox_session(const std::vector<Utterance> &utterances) {
+  return librivox::session(utterances);
 }
 
 std::unique_ptr<Engine> pocketsphinx_or_skip() {
@@ -141,27 +76,6 @@ std::vector<EngineWord> transcribe_live(Recognizer *r, const std::vector<int16_t
   append(&words, r->take_final());
   g_assert_cmpfloat(std::fabs(r->final_until() - r->fed_seconds()), <, 1e-9);
   return words;
-}
-
-/* All five LibriVox utterances in one stream, each after a second of
- * silence, so the recognizer must also find the utterance ends itself. */
-struct Session {
-  std::vector<int16_t> audio;
-  std::vector<std::pair<double, double>> spans; /* each utterance's seconds */
-  std::vector<std::string> reference;
-};
-
-Session librivox_session(const std::vector<Utterance> &utterances) {
-  Session s;
-  for (const Utterance &u : utterances) {
-    s.audio.insert(s.audio.end(), 16000, 0);
-    double begin = s.audio.size() / 16000.0;
-    s.audio.insert(s.audio.end(), u.audio.begin(), u.audio.end());
-    s.spans.emplace_back(begin, s.audio.size() / 16000.0);
-    s.reference.insert(s.reference.end(), u.reference.begin(), u.reference.end());
-  }
-  s.audio.insert(s.audio.end(), 8000, 0);
-  return s;
 }
 
 std::vector<std::string> texts_of(const std::vector<EngineWord> &words) {

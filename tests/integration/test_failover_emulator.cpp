@@ -17,134 +17,16 @@
 #include <mutex>
 #include <sstream>
 
-#include "dg_test_support.h"
-#include "gststtfailover.h"
+#include "failover_run.h"
 
 using dgtest::BusLog;
 
 namespace {
 
-const char *kCaps = "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1";
+using namespace failovertest;
 
-std::string unique_breaker() {
-  static int n = 0;
-  return "failover-it-" + std::to_string(getpid()) + "-" + std::to_string(++n);
-}
-
-struct Run {
-  GstElement *pipeline = nullptr;
-  GstElement *src = nullptr;
-  GstElement *failover = nullptr;
-  GstElement *text = nullptr;
-  std::unique_ptr<BusLog> log;
-  std::string breaker;
-
-  std::mutex mutex;
-  std::condition_variable cond;
-  std::vector<int> states; /* every state the element went through */
-
-  Run(const dgemu::Emulator &emu, const std::string &failover_props = "",
-      const std::string &stream_props = "", const std::string &text_branch = "",
-      std::string breaker_name = "")
-      : breaker(breaker_name.empty() ? unique_breaker() : breaker_name) {
-    std::string desc =
-        "appsrc name=src format=time caps=" + std::string(kCaps) +
-        " ! sttfailover name=f breaker=" + breaker +
-        " recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 " + failover_props +
-        " f.stream ! queue ! dgstreamsink url=@WS@ api-key=test-key breaker=" + breaker +
-        " finalize-timeout=5000 " + stream_props +
-        " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=test-key min-chunk=500000000 "
-        "max-chunk=2000000000 retry-base=20 retry-max=200 breaker=" +
-        breaker + "-batch f.text ! queue ! " +
-        (text_branch.empty() ? "appsink name=text sync=false wait-on-eos=false emit-signals=true"
-                             : text_branch);
-    GError *err = nullptr;
-    pipeline = gst_parse_launch(dgtest::with_urls(desc, emu).c_str(), &err);
-    g_assert_no_error(err);
-    src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-    failover = gst_bin_get_by_name(GST_BIN(pipeline), "f");
-    text = gst_bin_get_by_name(GST_BIN(pipeline), "text");
-    log = std::make_unique<BusLog>(pipeline);
-    g_signal_connect(failover, "notify::state", G_CALLBACK(on_state), this);
-    if (text && GST_IS_APP_SINK(text))
-      g_signal_connect(text, "new-sample", G_CALLBACK(on_sample), this);
-  }
-  ~Run() {
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    log.reset();
-    if (text)
-      gst_object_unref(text);
-    gst_object_unref(failover);
-    gst_object_unref(src);
-    gst_object_unref(pipeline);
-  }
-
-  static void on_state(GObject *object, GParamSpec *, gpointer data) {
-    auto *run = static_cast<Run *>(data);
-    int s;
-    g_object_get(object, "state", &s, nullptr);
-    {
-      std::lock_guard<std::mutex> lock(run->mutex);
-      run->states.push_back(s);
-    }
-    run->cond.notify_all();
-  }
-  /* Waits (bounded) until the element has been in `state` `times` times. */
-  void wait_state(int state, int times = 1) {
-    std::unique_lock<std::mutex> lock(mutex);
-    bool ok = cond.wait_for(lock, std::chrono::seconds(30), [&] {
-      return std::count(states.begin(), states.end(), state) >= times;
-    });
-    if (!ok)
-      g_error("state %d never reached %d time(s)", state, times);
-  }
-  void play() { gst_element_set_state(pipeline, GST_STATE_PLAYING); }
-  void push(uint32_t first, uint32_t count, bool eos = false) {
-    dgtest::push_sequence(src, 16000, 1, first, count, 0, eos);
-  }
-  void finish() {
-    gst_app_src_end_of_stream(GST_APP_SRC(src));
-    bool eos = log->run_to_end();
-    for (const auto &e : log->errors())
-      g_printerr("error: %s\n", e.c_str());
-    g_assert_true(eos);
-  }
-  GstStructure *stats() {
-    GstStructure *s = nullptr;
-    g_object_get(failover, "stats", &s, nullptr);
-    return s;
-  }
-
-  /* The captions the text pad produced (appsink), in order. */
-  struct Cue {
-    uint64_t pts, duration;
-    std::string text, branch;
-  };
-  std::vector<Cue> captions;
-  static GstFlowReturn on_sample(GstAppSink *sink, gpointer data) {
-    auto *run = static_cast<Run *>(data);
-    GstSample *sample = gst_app_sink_pull_sample(sink);
-    GstBuffer *b = gst_sample_get_buffer(sample);
-    GstMapInfo map;
-    gst_buffer_map(b, &map, GST_MAP_READ);
-    Cue c{GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b),
-          std::string(reinterpret_cast<const char *>(map.data), map.size), ""};
-    gst_buffer_unmap(b, &map);
-    if (GstCustomMeta *m = gst_buffer_get_custom_meta(b, GST_STT_FAILOVER_TRANSCRIPT_META))
-      c.branch = gst_structure_get_string(gst_custom_meta_get_structure(m), "branch");
-    gst_sample_unref(sample);
-    std::lock_guard<std::mutex> lock(run->mutex);
-    run->captions.push_back(c);
-    return GST_FLOW_OK;
-  }
-  std::vector<Cue> cues() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return captions;
-  }
-};
-
-void assert_blocks(Run &run, uint32_t count) {
-  auto report = dgtest::check_blocks(run.log->finals(), 0, count, 0);
+void assert_blocks(Run &run, uint32_t count, const std::set<uint32_t> &silent = {}) {
+  auto report = dgtest::check_blocks(run.log->finals(), 0, count, 0, -1, GST_MSECOND, silent);
   if (!report.perfect())
     g_error("blocks on the bus: %s", report.describe().c_str());
   g_assert_cmpuint(run.log->dropped().size(), ==, 0);
@@ -180,6 +62,29 @@ void assert_alternating_messages(Run &run) {
   size_t recovered = run.log->count("stt/recovered");
   g_assert_cmpuint(degraded, >=, 1);
   g_assert_cmpuint(recovered, ==, degraded);
+}
+
+/* (trip, open-window) of every stt/breaker open the failover posted. */
+std::vector<std::pair<guint, uint64_t>> open_windows(Run &run) {
+  std::vector<std::pair<guint, uint64_t>> out;
+  for (GstStructure *s : run.log->element_messages("stt/breaker")) {
+    if (g_strcmp0(gst_structure_get_string(s, "state"), "open") == 0) {
+      guint trip = 0;
+      guint64 window = 0;
+      gst_structure_get_uint(s, "trip", &trip);
+      gst_structure_get_uint64(s, "open-window", &window);
+      out.emplace_back(trip, window);
+    }
+    gst_structure_free(s);
+  }
+  return out;
+}
+
+bool wait_opens(Run &run, size_t count) {
+  while (open_windows(run).size() < count)
+    if (!run.log->wait_for("stt/breaker", run.log->count("stt/breaker") + 1))
+      return false;
+  return true;
 }
 
 void test_streaming_only() {
@@ -289,6 +194,101 @@ void test_breaker_open_from_other_pipeline() {
   gst_object_unref(first);
 }
 
+/* The cut back to streaming waits for a pause (two silent blocks here), so no
+ * word is split between the branches; silent blocks have no word. */
+void test_cut_at_pause() {
+  auto emu = dgtest::start_emulator();
+  std::string error;
+  emu->inject_json(
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})",
+      &error);
+  Run run(*emu, "cut-pause=200 cut-max-wait=60000");
+  auto kind = dgemu::sequence_pattern("SSSSSSSS...");
+  std::set<uint32_t> silent;
+  for (uint32_t b = 0; b < 110; b++)
+    if (kind(b) == dgemu::BlockKind::silence)
+      silent.insert(b);
+  run.play();
+  run.push(0, 40, false, kind);
+  run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED);
+  run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
+  run.push(40, 70, false, kind);
+  g_assert_true(run.log->wait_for("stt/recovered", 1));
+  GstStructure *stats = run.stats(); /* before finish(): NULL resets them */
+  guint at_pause = 0, forced = 0;
+  gst_structure_get_uint(stats, "cuts-at-pause", &at_pause);
+  gst_structure_get_uint(stats, "cuts-forced", &forced);
+  gst_structure_free(stats);
+  g_assert_cmpuint(at_pause, ==, 1);
+  g_assert_cmpuint(forced, ==, 0);
+  run.finish();
+  assert_blocks(run, 110, silent);
+  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
+}
+
+/* Live and pre-recorded down together: the batch branch holds its backlog
+ * through the failed requests and drains it when the service heals. */
+void test_both_apis_down() {
+  auto emu = dgtest::start_emulator();
+  Run run(*emu, "reset-timeout-max=1000");
+  run.play();
+  run.push(0, 30);
+  std::string error;
+  emu->inject_json(R"({"type":"outage","api":"both","duration":600})", &error);
+  g_assert_cmpstr(error.c_str(), ==, "");
+  run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED);
+  run.push(30, 50);
+  for (int i = 0; i < 1000 && emu->counters().batch_failed < 3; i++)
+    g_usleep(10000); /* the batch sink's retries: polled, bounded */
+  g_assert_cmpint(emu->counters().batch_failed, >=, 3);
+  g_assert_cmpint(emu->counters().batch_ok, ==, 0);
+  g_assert_cmpint(run.state(), ==, GST_STT_FAILOVER_STATE_DEGRADED);
+
+  emu->advance_clock(600); /* heal */
+  run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
+  run.push(80, 30);
+  run.finish();
+  assert_blocks(run, 110);
+  assert_captions(run, 110);
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
+  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
+  g_assert_cmpint(emu->counters().batch_ok, >=, 1);
+}
+
+/* While the probes keep failing, each trip of the shared breaker opens for a
+ * window twice the last (stt/breaker shows it); closing resets it. */
+void test_breaker_backoff_visible() {
+  auto emu = dgtest::start_emulator();
+  Run run(*emu, "failure-threshold=1 reset-timeout=50 reset-timeout-max=400");
+  run.play();
+  uint32_t next = 0;
+  for (int outage = 1; outage <= 2; outage++) {
+    run.push(next, 20);
+    next += 20;
+    size_t opens_before = open_windows(run).size();
+    std::string error;
+    emu->inject_json(R"({"type":"outage","api":"live","duration":600})", &error);
+    run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED, outage);
+    /* The drop trips the breaker; three failed probes re-trip it. */
+    g_assert_true(wait_opens(run, opens_before + 4));
+    emu->advance_clock(600);
+    run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING, outage);
+    run.push(next, 20);
+    next += 20;
+    g_assert_true(run.log->wait_for("stt/recovered", outage));
+    auto windows = open_windows(run);
+    std::vector<uint64_t> expect = {50, 100, 200, 400};
+    for (size_t i = 0; i < expect.size(); i++) {
+      g_assert_cmpuint(windows[opens_before + i].first, ==, i + 1);
+      g_assert_cmpuint(windows[opens_before + i].second, ==, expect[i] * GST_MSECOND);
+    }
+  }
+  run.finish();
+  assert_blocks(run, next);
+  assert_alternating_messages(run);
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 2);
+}
+
 /* Several outages in a row: messages never repeat, blocks stay exact. */
 void test_flapping() {
   auto emu = dgtest::start_emulator();
@@ -378,6 +378,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/breaker-open-from-other-pipeline",
                   test_breaker_open_from_other_pipeline);
   g_test_add_func("/failover/flapping", test_flapping);
+  g_test_add_func("/failover/cut-at-pause", test_cut_at_pause);
+  g_test_add_func("/failover/both-apis-down", test_both_apis_down);
+  g_test_add_func("/failover/breaker-backoff-visible", test_breaker_backoff_visible);
   g_test_add_func("/failover/mode-force-batch-then-auto", test_mode_force_batch_then_auto);
   g_test_add_func("/failover/webvtt-file", test_webvtt_file);
   return g_test_run();

@@ -1,5 +1,9 @@
 #include "dg_test_support.h"
 
+#include <algorithm>
+
+#include "gststtfailover.h"
+
 #include <gst/app/gstappsrc.h>
 
 #include <cstdio>
@@ -42,7 +46,20 @@ GstBusSyncReply BusLog::on_message(GstBus *, GstMessage *message, gpointer data)
     std::lock_guard<std::mutex> lock(self->mutex_);
     self->messages_.push_back(gst_message_ref(message));
   }
+  self->posted_.notify_all();
   return GST_BUS_PASS;
+}
+
+bool BusLog::wait_for(const char *name, size_t count, GstClockTime timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return posted_.wait_for(lock, std::chrono::nanoseconds(timeout), [&] {
+    size_t n = 0;
+    for (GstMessage *m : messages_)
+      if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT &&
+          gst_structure_has_name(gst_message_get_structure(m), name))
+        n++;
+    return n >= count;
+  });
 }
 
 std::vector<dgf::stt::TimedTranscript> BusLog::finals() const {
@@ -117,6 +134,17 @@ size_t BusLog::count(const char *name) const {
   for (GstStructure *s : list)
     gst_structure_free(s);
   return list.size();
+}
+
+std::vector<std::string> BusLog::element_names() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out;
+  for (GstMessage *m : messages_) {
+    const GstStructure *s = gst_message_get_structure(m);
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && s)
+      out.push_back(gst_structure_get_name(s));
+  }
+  return out;
 }
 
 bool BusLog::run_to_end(GstClockTime timeout) {
@@ -225,6 +253,54 @@ std::string with_urls(const std::string &description, const dgemu::Emulator &emu
   replace_all(s, "@WS@", emu.ws_url() + "/v1/listen");
   replace_all(s, "@HTTP@", emu.http_url() + "/v1/listen");
   return s;
+}
+
+StateRecorder::StateRecorder(GstElement *element) : element_(GST_ELEMENT(gst_object_ref(element))) {
+  g_signal_connect(element_, "notify::state", G_CALLBACK(on_notify), this);
+}
+
+StateRecorder::~StateRecorder() {
+  g_signal_handlers_disconnect_by_data(element_, this);
+  gst_object_unref(element_);
+}
+
+void StateRecorder::on_notify(GObject *object, GParamSpec *, gpointer data) {
+  auto *self = static_cast<StateRecorder *>(data);
+  int state;
+  g_object_get(object, "state", &state, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    self->states_.push_back(state);
+  }
+  self->changed_.notify_all();
+}
+
+void StateRecorder::wait(int state, int times) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!changed_.wait_for(lock, std::chrono::seconds(30), [&] {
+        return std::count(states_.begin(), states_.end(), state) >= times;
+      }))
+    g_error("%s: state %d never reached %d time(s)", GST_ELEMENT_NAME(element_), state, times);
+}
+
+std::vector<int> StateRecorder::states() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return states_;
+}
+
+Cue cue_of(GstBuffer *buffer) {
+  Cue c;
+  c.pts = GST_BUFFER_PTS(buffer);
+  c.duration = GST_BUFFER_DURATION(buffer);
+  GstMapInfo map;
+  if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    c.text.assign(reinterpret_cast<const char *>(map.data), map.size);
+    gst_buffer_unmap(buffer, &map);
+  }
+  if (GstCustomMeta *m = gst_buffer_get_custom_meta(buffer, GST_STT_FAILOVER_TRANSCRIPT_META))
+    if (const char *branch = gst_structure_get_string(gst_custom_meta_get_structure(m), "branch"))
+      c.branch = branch;
+  return c;
 }
 
 } // namespace dgtest

@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 
 #include <cstdint>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
@@ -38,6 +39,12 @@ public:
   std::vector<std::string> warnings() const; /* WARNING messages */
   std::vector<GstStructure *> element_messages(const char *name) const; /* copies; free them */
   size_t count(const char *name) const;
+  /* Names of the element messages, in the order they were posted. */
+  std::vector<std::string> element_names() const;
+
+  /* Waits until `count` element messages named `name` were posted (false
+   * after `timeout`): tests wait on events, not on time. */
+  bool wait_for(const char *name, size_t count, GstClockTime timeout = 30 * GST_SECOND) const;
 
   /* Runs the pipeline to EOS or ERROR (bounded by timeout); true on EOS. */
   bool run_to_end(GstClockTime timeout = 60 * GST_SECOND);
@@ -46,6 +53,7 @@ private:
   static GstBusSyncReply on_message(GstBus *bus, GstMessage *message, gpointer self);
   GstElement *pipeline_;
   mutable std::mutex mutex_;
+  mutable std::condition_variable posted_;
   std::vector<GstMessage *> messages_;
 };
 
@@ -82,5 +90,33 @@ BlockReport check_blocks(const std::vector<dgf::stt::TimedTranscript> &finals, u
 /* A pipeline description with the emulator's URL substituted for @WS@ and
  * @HTTP@. */
 std::string with_urls(const std::string &description, const dgemu::Emulator &emu);
+
+/* Every value an element's "state" property took (sttfailover and
+ * dgtranscribebin notify it), so a test waits for a state, never for time. */
+class StateRecorder {
+public:
+  explicit StateRecorder(GstElement *element);
+  ~StateRecorder();
+  StateRecorder(const StateRecorder &) = delete;
+  StateRecorder &operator=(const StateRecorder &) = delete;
+
+  /* Until the element has been in `state` `times` times; g_error after 30 s. */
+  void wait(int state, int times = 1) const;
+  std::vector<int> states() const;
+
+private:
+  static void on_notify(GObject *object, GParamSpec *, gpointer self);
+  GstElement *element_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::vector<int> states_;
+};
+
+/* One caption from sttfailover's text pad, with the branch from its meta. */
+struct Cue {
+  uint64_t pts = 0, duration = 0;
+  std::string text, branch;
+};
+Cue cue_of(GstBuffer *buffer);
 
 } // namespace dgtest

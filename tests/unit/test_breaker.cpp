@@ -324,10 +324,15 @@ static void test_backoff_jitter() {
   f.random = 0.5; /* half the window */
   f.fail(3);
   g_assert_cmpint(f.breaker->snapshot().open_for.count(), ==, 500);
+  /* The event shows the window the jittered time came from, and the trip. */
+  g_assert_cmpint(f.events.back().open_window.count(), ==, 1000);
+  g_assert_cmpuint(f.events.back().trip, ==, 1);
   f.advance(milliseconds(500));
   f.random = 0.25;
   f.breaker->report(f.breaker->try_acquire(), BreakerOutcome::Failure);
   g_assert_cmpint(f.breaker->snapshot().open_for.count(), ==, 1500); /* 2000 * 0.75 */
+  g_assert_cmpint(f.events.back().open_window.count(), ==, 2000);
+  g_assert_cmpuint(f.events.back().trip, ==, 2);
 
   /* Near 1: tiny but never below the minimum. Bad sources are clamped. */
   f.advance(milliseconds(1500));

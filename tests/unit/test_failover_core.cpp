@@ -51,8 +51,10 @@ struct Rig {
     log.insert(log.end(), a.begin(), a.end());
     return a;
   }
-  FailoverActions buffer(uint64_t duration = 100 * MS) {
-    auto a = core.on_buffer(pts, duration, std::make_shared<Span>(pts, duration), now);
+  FailoverActions buffer(uint64_t duration = 100 * MS,
+                         uint64_t quiet_before = FailoverCore::kQuietUnknown) {
+    auto a =
+        core.on_buffer(pts, duration, std::make_shared<Span>(pts, duration), now, quiet_before);
     pts += duration;
     now += duration;
     return keep(a);
@@ -225,6 +227,50 @@ static void test_full_recovery_cycle() {
   a = r.ack(cut + 300 * MS);
   g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
   g_assert_cmpuint(r.core.stats(r.now).recovered, ==, 1);
+}
+
+/* The cut waits for quiet_before >= cut_pause; speech meanwhile goes to batch;
+ * cut_max_wait of audio without a pause forces it. Counted apart. */
+static void test_cut_waits_for_pause_or_max_wait() {
+  FailoverSettings settings;
+  settings.cut_pause = 200 * MS;
+  settings.cut_max_wait = 1000 * MS;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy();
+  r.buffers(2);
+  r.due();
+  r.healthy("s2");
+  g_assert_true(r.core.awaiting_cut());
+  for (uint64_t quiet : {0ull, 100ull, 190ull}) {
+    auto a = r.buffer(100 * MS, quiet * MS);
+    g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+    g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Batch);
+  }
+  uint64_t cut = r.pts;
+  auto a = r.buffer(100 * MS, 200 * MS);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Stream);
+  g_assert_cmpuint(all<act::PushAudio>(a).at(0).start, ==, cut);
+  g_assert_false(r.core.awaiting_cut());
+  g_assert_cmpuint(r.core.stats(r.now).cuts_at_pause, ==, 1);
+
+  /* Fail again, recover, and never pause: the cut comes cut_max_wait after
+   * the first buffer that waited. */
+  r.unhealthy();
+  r.due();
+  r.healthy("s3");
+  uint64_t first_waiting = r.pts;
+  for (int i = 0; i < 10; i++) {
+    a = r.buffer(100 * MS, 0);
+    g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+  }
+  g_assert_cmpuint(r.pts, ==, first_waiting + 1000 * MS);
+  a = r.buffer(100 * MS, 0);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  g_assert_cmpuint(all<act::PushAudio>(a).at(0).start, ==, first_waiting + 1000 * MS);
+  g_assert_cmpuint(r.core.stats(r.now).cuts_forced, ==, 1);
 }
 
 static void test_recovery_declared_by_final_transcript() {
@@ -647,6 +693,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/start-breaker-open", test_start_with_breaker_open_never_streams);
   g_test_add_func("/failover/breaker-open-keeps-stream", test_breaker_opening_keeps_healthy_stream);
   g_test_add_func("/failover/recovery-cycle", test_full_recovery_cycle);
+  g_test_add_func("/failover/cut-waits-for-pause", test_cut_waits_for_pause_or_max_wait);
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
   g_test_add_func("/failover/interim-not-recovery", test_interim_is_not_recovery);
   g_test_add_func("/failover/breaker-gates-attempts", test_breaker_gates_attempts);

@@ -111,8 +111,11 @@ static void test_bus_messages_roundtrip() {
   g_assert_cmpuint(parse<SpeechStartedMessage>(m)->timestamp, ==, GST_SECOND);
   gst_message_unref(m);
 
-  m = make_message(nullptr, BreakerChange{"deepgram", "open", "closed", 4, 3, 30 * GST_SECOND});
+  m = make_message(nullptr, BreakerChange{"deepgram", "open", "closed", 4, 3, 30 * GST_SECOND, 2,
+                                          40 * GST_SECOND});
   auto b = parse<BreakerChange>(m);
+  g_assert_cmpuint(b->trip, ==, 2);
+  g_assert_cmpuint(b->open_window, ==, 40 * GST_SECOND);
   g_assert_cmpstr(b->state.c_str(), ==, "open");
   g_assert_cmpstr(b->previous_state.c_str(), ==, "closed");
   g_assert_cmpuint(b->generation, ==, 4);

@@ -1,0 +1,305 @@
+/* dgtranscribebin: the failover and both Deepgram branches in one bin.
+ *
+ *   sink ─ audioconvert ─ audioresample ─ mono ─ sttfailover ─┬ stream ─ queue ─ dgstreamsink
+ *                                                             ├ batch ─ queue ─ dgbatchsink
+ *                                                             └ text ─ queue ─ src
+ *
+ * The bin owns no state of its own: every property is a proxy of one or more
+ * children, its range and default taken from the child's own property so
+ * they never drift apart. Messages from inside (stt/...) pass the bin
+ * unchanged, as any bin's do; children are reachable by name (failover,
+ * stream, batch) for everything not proxied, e.g. `stream::endpointing=300`.
+ */
+#include <config.h>
+
+#include "gstdgtranscribebin.h"
+
+#include "gstdgbatchsink.h"
+#include "gstdgstreamsink.h"
+#include "gststtfailover.h"
+
+GST_DEBUG_CATEGORY_STATIC(dg_transcribe_bin_debug);
+#define GST_CAT_DEFAULT dg_transcribe_bin_debug
+
+namespace {
+
+enum Target : unsigned { FAILOVER = 1, STREAM = 2, BATCH = 4 };
+
+/* One bin property: which children get it, under which name. */
+struct Proxy {
+  const char *name;
+  const char *nick;
+  const char *blurb;
+  unsigned targets;       /* the first one answers reads and gives range and default */
+  const char *child_name; /* nullptr: same name */
+};
+
+const Proxy kProxies[] = {
+    {"api-key", "API key",
+     "Deepgram API key for both branches (write-only, never logged); unset: the "
+     "DEEPGRAM_API_KEY environment variable",
+     STREAM | BATCH, nullptr},
+    {"stream-url", "Stream URL",
+     "Deepgram live API endpoint, wss:// (or ws:// to this machine), without credentials or "
+     "query",
+     STREAM, "url"},
+    {"batch-url", "Batch URL",
+     "Deepgram pre-recorded API endpoint, https:// (or http:// to this machine), without "
+     "credentials or query",
+     BATCH, "url"},
+    {"model", "Model", "Deepgram model for both branches, e.g. nova-3, nova-2", STREAM | BATCH,
+     nullptr},
+    {"language", "Language", "BCP-47 language tag for both branches; empty: Deepgram's default",
+     STREAM | BATCH, nullptr},
+    {"language-code", "Language code",
+     "Same as language (the name transcriberbin sets on its transcriber)", STREAM | BATCH,
+     "language"},
+    {"punctuate", "Punctuate", "Add punctuation and capitalization", STREAM | BATCH, nullptr},
+    {"smart-format", "Smart format", "Format numbers, dates, currency and the like", STREAM | BATCH,
+     nullptr},
+    {"diarize", "Diarize",
+     "Label words with speakers (see caption-speaker-lines); labels compare only within one "
+     "STT session",
+     STREAM | BATCH, nullptr},
+    {"keyterms", "Key terms", "Comma-separated terms to boost (nova-3 keyterm prompting)",
+     STREAM | BATCH, nullptr},
+    {"breaker", "Breaker",
+     "Name of the shared circuit breaker guarding the live API (failover and stream sink); "
+     "empty: one private to this bin",
+     FAILOVER | STREAM, nullptr},
+    {"batch-breaker", "Batch breaker",
+     "Name of the shared circuit breaker guarding the pre-recorded API; empty: a private one",
+     BATCH, "breaker"},
+    {"failure-threshold", "Failure threshold",
+     "Consecutive live connect failures that open the breaker", FAILOVER, nullptr},
+    {"reset-timeout", "Reset timeout",
+     "Breaker open time in ms after its first trip; doubles per re-trip (full jitter)", FAILOVER,
+     nullptr},
+    {"reset-timeout-max", "Reset timeout max", "Cap in ms of the breaker's open time", FAILOVER,
+     nullptr},
+    {"probe-timeout", "Probe timeout",
+     "How long in ms a half-open probe connection may take before the breaker reopens", FAILOVER,
+     nullptr},
+    {"mode", "Mode",
+     "Routing override: auto, force-stream or force-batch (changeable while "
+     "playing)",
+     FAILOVER, nullptr},
+    {"replay-window", "Replay window", "Un-acknowledged live audio kept for replay to batch, in ms",
+     FAILOVER, nullptr},
+    {"recovery-backoff-min", "Recovery backoff min",
+     "First recovery attempt delay ceiling in ms; doubles per attempt (full jitter)", FAILOVER,
+     nullptr},
+    {"recovery-backoff-max", "Recovery backoff max", "Cap in ms of the recovery attempt delay",
+     FAILOVER, nullptr},
+    {"latency", "Latency",
+     "How late captions may be, in ms: added to upstream latency on the src pad", FAILOVER,
+     nullptr},
+    {"drain-timeout", "Drain timeout",
+     "At EOS, how long in ms to wait for each branch's final results", FAILOVER, nullptr},
+    {"caption-max-chars", "Caption max chars",
+     "Longest caption line in characters; lines break between words (0: no limit; 32 for "
+     "CEA-608)",
+     FAILOVER, nullptr},
+    {"caption-max-lines", "Caption max lines", "Most lines in one caption", FAILOVER, nullptr},
+    {"caption-max-duration", "Caption max duration",
+     "Longest time in ms one caption stays on screen (0: no limit)", FAILOVER, nullptr},
+    {"caption-speaker-lines", "Caption speaker lines",
+     "A speaker change starts a new caption line (set diarize too)", FAILOVER, nullptr},
+    {"state", "State", "The failover's state: streaming, degraded or recovering (notifies)",
+     FAILOVER, nullptr},
+    {"stats", "Statistics",
+     "The failover's sttfailover-stats: transitions, audio per branch, replays, drops (times in "
+     "ns; notifies)",
+     FAILOVER, nullptr},
+};
+constexpr guint kNumProxies = G_N_ELEMENTS(kProxies);
+
+GType target_type(unsigned targets) {
+  if (targets & FAILOVER)
+    return GST_TYPE_STT_FAILOVER;
+  return (targets & STREAM) ? GST_TYPE_DG_STREAM_SINK : GST_TYPE_DG_BATCH_SINK;
+}
+
+/* The child's property under the bin's name, nick and blurb: same type,
+ * range, default, access and mutability. */
+GParamSpec *clone_pspec(const Proxy &p, GParamSpec *from) {
+  const auto keep = static_cast<GParamFlags>(
+      from->flags & (G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | GST_PARAM_MUTABLE_PAUSED |
+                     GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
+  const auto flags = static_cast<GParamFlags>(keep | G_PARAM_STATIC_STRINGS);
+  if (G_IS_PARAM_SPEC_STRING(from))
+    return g_param_spec_string(p.name, p.nick, p.blurb, G_PARAM_SPEC_STRING(from)->default_value,
+                               flags);
+  if (G_IS_PARAM_SPEC_BOOLEAN(from))
+    return g_param_spec_boolean(p.name, p.nick, p.blurb, G_PARAM_SPEC_BOOLEAN(from)->default_value,
+                                flags);
+  if (G_IS_PARAM_SPEC_UINT(from)) {
+    auto *u = G_PARAM_SPEC_UINT(from);
+    return g_param_spec_uint(p.name, p.nick, p.blurb, u->minimum, u->maximum, u->default_value,
+                             flags);
+  }
+  if (G_IS_PARAM_SPEC_ENUM(from))
+    return g_param_spec_enum(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from),
+                             G_PARAM_SPEC_ENUM(from)->default_value, flags);
+  if (G_IS_PARAM_SPEC_BOXED(from))
+    return g_param_spec_boxed(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from), flags);
+  g_error("dgtranscribebin: no proxy for %s of type %s", p.name,
+          G_PARAM_SPEC_TYPE_NAME(from)); /* a programming error, caught by the tests */
+  return nullptr;
+}
+
+} // namespace
+
+struct _GstDgTranscribeBin {
+  GstBin parent;
+  /* Children, owned by the bin; these are borrowed. */
+  GstElement *failover;
+  GstElement *stream;
+  GstElement *batch;
+};
+
+#define gst_dg_transcribe_bin_parent_class parent_class
+G_DEFINE_TYPE(GstDgTranscribeBin, gst_dg_transcribe_bin, GST_TYPE_BIN);
+GST_ELEMENT_REGISTER_DEFINE(dgtranscribebin, "dgtranscribebin", GST_RANK_NONE,
+                            GST_TYPE_DG_TRANSCRIBE_BIN);
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("audio/x-raw"));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("text/x-raw, format = (string) utf8"));
+
+static void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+  auto *self = GST_DG_TRANSCRIBE_BIN(object);
+  if (prop_id == 0 || prop_id > kNumProxies) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  const Proxy &p = kProxies[prop_id - 1];
+  const char *name = p.child_name ? p.child_name : p.name;
+  GValue private_name = G_VALUE_INIT;
+  if ((p.targets & FAILOVER) && (p.targets & STREAM) && G_VALUE_HOLDS_STRING(value) &&
+      !g_strcmp0(g_value_get_string(value), "")) {
+    /* "" would give each child a private breaker of its own; the failover
+     * and the stream sink must share one, private to this bin. */
+    static gint counter = 0;
+    g_value_init(&private_name, G_TYPE_STRING);
+    g_value_take_string(&private_name, g_strdup_printf("%s-private-%d", GST_OBJECT_NAME(self),
+                                                       g_atomic_int_add(&counter, 1)));
+    value = &private_name;
+    GST_INFO_OBJECT(self, "live breaker private to this bin: %s",
+                    g_value_get_string(&private_name));
+  }
+  if (p.targets & FAILOVER)
+    g_object_set_property(G_OBJECT(self->failover), name, value);
+  if (p.targets & STREAM)
+    g_object_set_property(G_OBJECT(self->stream), name, value);
+  if (p.targets & BATCH)
+    g_object_set_property(G_OBJECT(self->batch), name, value);
+  if (G_IS_VALUE(&private_name))
+    g_value_unset(&private_name);
+}
+
+static void get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+  auto *self = GST_DG_TRANSCRIBE_BIN(object);
+  if (prop_id == 0 || prop_id > kNumProxies) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  const Proxy &p = kProxies[prop_id - 1];
+  GstElement *from = (p.targets & FAILOVER) ? self->failover
+                     : (p.targets & STREAM) ? self->stream
+                                            : self->batch;
+  g_object_get_property(G_OBJECT(from), p.child_name ? p.child_name : p.name, value);
+}
+
+/* The failover's read-only state and stats notify; so do ours. */
+static void on_child_notify(GObject *, GParamSpec *pspec, gpointer data) {
+  g_object_notify(G_OBJECT(data), g_param_spec_get_name(pspec));
+}
+
+static void gst_dg_transcribe_bin_class_init(GstDgTranscribeBinClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(dg_transcribe_bin_debug, "dgtranscribebin", 0,
+                          "sttfailover with Deepgram live and pre-recorded branches");
+  gobject_class->set_property = set_property;
+  gobject_class->get_property = get_property;
+
+  for (guint i = 0; i < kNumProxies; i++) {
+    const Proxy &p = kProxies[i];
+    gpointer child_class = g_type_class_ref(target_type(p.targets));
+    GParamSpec *from = g_object_class_find_property(G_OBJECT_CLASS(child_class),
+                                                    p.child_name ? p.child_name : p.name);
+    if (!from)
+      g_error("dgtranscribebin: child has no property %s", p.child_name ? p.child_name : p.name);
+    g_object_class_install_property(gobject_class, i + 1, clone_pspec(p, from));
+    g_type_class_unref(child_class);
+  }
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Deepgram transcription with failover", "Filter/Audio/Text",
+      "Audio in, captions out: Deepgram live streaming that fails over to the pre-recorded API "
+      "without losing audio (sttfailover, dgstreamsink and dgbatchsink inside)",
+      "gst-deepgram-failover");
+}
+
+static GstElement *add_child(GstDgTranscribeBin *self, const char *factory, const char *name) {
+  GstElement *e = gst_element_factory_make(factory, name);
+  if (!e)
+    g_error("dgtranscribebin: element %s missing", factory); /* core and our own plugin */
+  gst_bin_add(GST_BIN(self), e);
+  return e;
+}
+
+static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
+  /* Ours by GType, not by factory name: this works even where the plugin is
+   * not registered (a test that compiles the elements in). */
+  GstElement *convert = add_child(self, "audioconvert", "convert");
+  GstElement *resample = add_child(self, "audioresample", "resample");
+  /* One caption stream: a stereo programme would otherwise be transcribed
+   * (and paid for) twice. */
+  GstElement *mono = add_child(self, "capsfilter", "mono");
+  GstCaps *caps = gst_caps_from_string("audio/x-raw, channels = (int) 1");
+  g_object_set(mono, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+
+  self->failover = GST_ELEMENT(g_object_new(GST_TYPE_STT_FAILOVER, "name", "failover", nullptr));
+  self->stream = GST_ELEMENT(g_object_new(GST_TYPE_DG_STREAM_SINK, "name", "stream", nullptr));
+  self->batch = GST_ELEMENT(g_object_new(GST_TYPE_DG_BATCH_SINK, "name", "batch", nullptr));
+  gst_bin_add_many(GST_BIN(self), self->failover, self->stream, self->batch, nullptr);
+  GstElement *stream_queue = add_child(self, "queue", "stream-queue");
+  GstElement *batch_queue = add_child(self, "queue", "batch-queue");
+  /* Text is tiny; never let a slow caption consumer (textoverlay waiting for
+   * video) hold up the audio routing. */
+  GstElement *text_queue = add_child(self, "queue", "text-queue");
+  g_object_set(text_queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+               G_GUINT64_CONSTANT(0), nullptr);
+
+  bool linked = gst_element_link_many(convert, resample, mono, self->failover, nullptr) &&
+                gst_element_link_pads(self->failover, "stream", stream_queue, "sink") &&
+                gst_element_link(stream_queue, self->stream) &&
+                gst_element_link_pads(self->failover, "batch", batch_queue, "sink") &&
+                gst_element_link(batch_queue, self->batch) &&
+                gst_element_link_pads(self->failover, "text", text_queue, "sink");
+  if (!linked)
+    g_error("dgtranscribebin: could not link its children");
+
+  GstPad *target = gst_element_get_static_pad(convert, "sink");
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS(self);
+  gst_element_add_pad(GST_ELEMENT(self),
+                      gst_ghost_pad_new_from_template(
+                          "sink", target, gst_element_class_get_pad_template(klass, "sink")));
+  gst_object_unref(target);
+  target = gst_element_get_static_pad(text_queue, "src");
+  gst_element_add_pad(GST_ELEMENT(self),
+                      gst_ghost_pad_new_from_template(
+                          "src", target, gst_element_class_get_pad_template(klass, "src")));
+  gst_object_unref(target);
+
+  g_signal_connect_object(self->failover, "notify::state", G_CALLBACK(on_child_notify), self,
+                          static_cast<GConnectFlags>(0));
+  g_signal_connect_object(self->failover, "notify::stats", G_CALLBACK(on_child_notify), self,
+                          static_cast<GConnectFlags>(0));
+}

@@ -1,0 +1,515 @@
+/* dgtranscribebin against the in-process dg-emulator (sequence engine):
+ * audio in, captions out through webvttenc and srtenc into files, which are
+ * then PARSED and checked as a player would read them: cue times monotonic
+ * and non-overlapping, every cue within the line, character and duration
+ * limits, and the words exactly the engine's words, in order, none lost,
+ * also across an outage inside the bin. Plus the property proxies and the
+ * contract gst-plugins-rs transcriberbin relies on.
+ *
+ * Waits are on conditions (state notifications, EOS), never on timers.
+ */
+#include <gst/app/gstappsrc.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+
+#include "caption_file_parser.h"
+#include "caption_splitter.h"
+#include "dg_test_support.h"
+#include "gststtfailover.h"
+
+using dgtest::BusLog;
+using dgtest::CaptionFile;
+
+namespace {
+
+const char *kCaps = "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1";
+constexpr uint64_t kMs = GST_MSECOND;
+
+std::string unique_breaker() {
+  static int n = 0;
+  return "transcribebin-" + std::to_string(getpid()) + "-" + std::to_string(++n);
+}
+
+std::string temp_path(const char *suffix) {
+  gchar *name = g_strdup_printf("dgtranscribebin-XXXXXX%s", suffix);
+  gchar *path = g_build_filename(g_get_tmp_dir(), name, nullptr);
+  int fd = g_mkstemp_full(path, 0, 0600);
+  g_assert_cmpint(fd, >=, 0);
+  close(fd);
+  std::string out = path;
+  g_free(path);
+  g_free(name);
+  return out;
+}
+
+/* appsrc ! dgtranscribebin ! tee ! (webvttenc ! filesink) (srtenc ! filesink). */
+struct BinRun {
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr;
+  GstElement *bin = nullptr;
+  std::unique_ptr<BusLog> log;
+  std::string vtt = temp_path(".vtt");
+  std::string srt = temp_path(".srt");
+
+  std::unique_ptr<dgtest::StateRecorder> states;
+  std::mutex mutex;
+  guint stats_recovered = 0; /* "recovered" in the last stats the bin notified */
+  std::vector<std::pair<std::string, GstObject *>> posted; /* element messages: name, source */
+
+  BinRun(const dgemu::Emulator &emu, const std::string &bin_props) {
+    std::string breaker = unique_breaker();
+    /* Children's own settings through the bin's child proxy (name::prop). */
+    std::string desc =
+        "appsrc name=src format=time caps=" + std::string(kCaps) +
+        " ! dgtranscribebin name=t api-key=test-key stream-url=@WS@ batch-url=@HTTP@ breaker=" +
+        breaker + " batch-breaker=" + breaker +
+        "-batch recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 "
+        "stream::finalize-timeout=5000 batch::min-chunk=500000000 batch::max-chunk=2000000000 "
+        "batch::retry-base=20 batch::retry-max=200 " +
+        bin_props + " ! tee name=tt tt. ! queue ! webvttenc ! filesink location=" + vtt +
+        " tt. ! queue ! srtenc ! filesink location=" + srt;
+    GError *err = nullptr;
+    pipeline = gst_parse_launch(dgtest::with_urls(desc, emu).c_str(), &err);
+    g_assert_no_error(err);
+    src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    bin = gst_bin_get_by_name(GST_BIN(pipeline), "t");
+    log = std::make_unique<BusLog>(pipeline);
+    /* The bin's own state property: proxied from the failover, with notify. */
+    states = std::make_unique<dgtest::StateRecorder>(bin);
+    g_signal_connect(bin, "notify::stats", G_CALLBACK(on_stats), this);
+    /* Who posted what (BusLog keeps the structures, not the sources). */
+    GstBus *bus = gst_element_get_bus(pipeline);
+    gst_bus_enable_sync_message_emission(bus);
+    g_signal_connect(bus, "sync-message::element", G_CALLBACK(on_element_message), this);
+    gst_object_unref(bus);
+  }
+  ~BinRun() {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    g_signal_handlers_disconnect_by_data(bus, this);
+    gst_bus_disable_sync_message_emission(bus);
+    gst_object_unref(bus);
+    log.reset();
+    states.reset();
+    gst_object_unref(bin);
+    gst_object_unref(src);
+    gst_object_unref(pipeline);
+    g_unlink(vtt.c_str());
+    g_unlink(srt.c_str());
+  }
+  static void on_element_message(GstBus *, GstMessage *message, gpointer data) {
+    auto *run = static_cast<BinRun *>(data);
+    const GstStructure *s = gst_message_get_structure(message);
+    std::lock_guard<std::mutex> lock(run->mutex);
+    run->posted.emplace_back(gst_structure_get_name(s), GST_MESSAGE_SRC(message));
+  }
+  std::vector<GstObject *> sources(const char *name) {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::vector<GstObject *> out;
+    for (const auto &p : posted)
+      if (p.first == name)
+        out.push_back(p.second);
+    return out;
+  }
+  static void on_stats(GObject *object, GParamSpec *, gpointer data) {
+    auto *run = static_cast<BinRun *>(data);
+    GstStructure *stats = nullptr;
+    g_object_get(object, "stats", &stats, nullptr);
+    guint recovered = 0;
+    gst_structure_get_uint(stats, "recovered", &recovered);
+    gst_structure_free(stats);
+    std::lock_guard<std::mutex> lock(run->mutex);
+    run->stats_recovered = std::max(run->stats_recovered, recovered);
+  }
+  void wait_state(int state) { states->wait(state); }
+  void play() { gst_element_set_state(pipeline, GST_STATE_PLAYING); }
+  void push(uint32_t first, uint32_t count, const dgemu::BlockKindFn &kind = {}) {
+    dgtest::push_sequence(src, 16000, 1, first, count, 0, false, kind);
+  }
+  void finish() {
+    gst_app_src_end_of_stream(GST_APP_SRC(src));
+    bool eos = log->run_to_end();
+    for (const auto &e : log->errors())
+      g_printerr("error: %s\n", e.c_str());
+    g_assert_true(eos);
+  }
+};
+
+struct Limits {
+  unsigned chars = 42;
+  unsigned lines = 2;
+  uint64_t duration = 5000 * kMs;
+};
+
+std::string block_word(uint32_t b) {
+  char w[16];
+  g_snprintf(w, sizeof w, "b%06u", b);
+  return w;
+}
+
+std::string describe(const dgtest::CaptionFileCue &c) {
+  std::string text;
+  for (const auto &l : c.lines)
+    text += "[" + l + "]";
+  return std::to_string(c.start / kMs) + "-" + std::to_string(c.end / kMs) + " ms " + text;
+}
+
+/* Cue times monotonic and non-overlapping, every cue within the limits, and
+ * the words exactly `blocks`' words in order. */
+void check_captions(const CaptionFile &file, const char *what, const Limits &limits,
+                    const std::vector<uint32_t> &blocks) {
+  if (!file.ok())
+    g_error("%s: %s", what, file.error.c_str());
+  g_assert_cmpuint(file.cues.size(), >=, 2);
+  uint64_t end = 0;
+  std::vector<std::string> words;
+  for (const auto &c : file.cues) {
+    if (c.start < end || c.end < c.start)
+      g_error("%s: cue %s overlaps or runs backwards (previous ended %" G_GUINT64_FORMAT " ms)",
+              what, describe(c).c_str(), end / kMs);
+    end = c.end;
+    if (c.lines.empty() || c.lines.size() > limits.lines)
+      g_error("%s: cue %s has %zu lines", what, describe(c).c_str(), c.lines.size());
+    for (const auto &line : c.lines)
+      if (dgf::utf8_length(line) > limits.chars)
+        g_error("%s: cue %s has a line over %u characters", what, describe(c).c_str(),
+                limits.chars);
+    /* Times in the files are whole milliseconds: allow for the rounding. */
+    if (c.end - c.start > limits.duration + kMs)
+      g_error("%s: cue %s is on screen too long", what, describe(c).c_str());
+    for (const auto &line : c.lines) {
+      std::istringstream in(line);
+      for (std::string w; in >> w;)
+        words.push_back(w);
+    }
+  }
+  for (size_t i = 0; i < std::max(words.size(), blocks.size()); i++) {
+    std::string want = i < blocks.size() ? block_word(blocks[i]) : "(nothing)";
+    std::string got = i < words.size() ? words[i] : "(nothing)";
+    if (got.rfind(want, 0) != 0) /* punctuation may follow the word */
+      g_error("%s: word %zu is %s, expected %s", what, i, got.c_str(), want.c_str());
+  }
+}
+
+/* Both files hold the same cues. */
+void check_same(const CaptionFile &vtt, const CaptionFile &srt) {
+  g_assert_cmpuint(vtt.cues.size(), ==, srt.cues.size());
+  for (size_t i = 0; i < vtt.cues.size(); i++) {
+    g_assert_cmpuint(vtt.cues[i].start, ==, srt.cues[i].start);
+    g_assert_cmpuint(vtt.cues[i].end, ==, srt.cues[i].end);
+    g_assert_true(vtt.cues[i].lines == srt.cues[i].lines);
+  }
+}
+
+std::vector<uint32_t> range(uint32_t first, uint32_t count) {
+  std::vector<uint32_t> out;
+  for (uint32_t b = first; b < first + count; b++)
+    out.push_back(b);
+  return out;
+}
+
+void check_files(BinRun &run, const Limits &limits, const std::vector<uint32_t> &blocks) {
+  CaptionFile vtt = dgtest::parse_webvtt(dgtest::read_text_file(run.vtt));
+  CaptionFile srt = dgtest::parse_srt(dgtest::read_text_file(run.srt));
+  check_captions(vtt, "WebVTT", limits, blocks);
+  check_captions(srt, "SRT", limits, blocks);
+  check_same(vtt, srt);
+}
+
+/* The parser the checks rely on: what players accept, and what they reject. */
+void test_caption_file_parser() {
+  CaptionFile vtt = dgtest::parse_webvtt("WEBVTT - captions\r\n\r\nNOTE made by hand\r\n\r\n"
+                                         "cue-1\r\n00:01.500 --> 00:02.250 align:start\r\n"
+                                         "one\r\ntwo\r\n\r\n"
+                                         "01:00:00.000 --> 01:00:01.000\r\nthree\r\n");
+  g_assert_true(vtt.ok());
+  g_assert_cmpuint(vtt.cues.size(), ==, 2);
+  g_assert_cmpuint(vtt.cues[0].start, ==, 1500 * kMs);
+  g_assert_cmpuint(vtt.cues[0].end, ==, 2250 * kMs);
+  g_assert_true((vtt.cues[0].lines == std::vector<std::string>{"one", "two"}));
+  g_assert_cmpuint(vtt.cues[1].start, ==, 3600 * 1000 * kMs);
+  g_assert_false(dgtest::parse_webvtt("WEBVT\n\n00:00.000 --> 00:01.000\nx\n").ok());
+  g_assert_false(dgtest::parse_webvtt("WEBVTT\n\n00:00.000 -> 00:01.000\nx\n").ok());
+  g_assert_false(dgtest::parse_webvtt("WEBVTT\n\n00:00.000 --> 00:61.000\nx\n").ok());
+
+  CaptionFile srt = dgtest::parse_srt("1\n00:00:01,000 --> 00:00:02,500\nhello\nthere\n\n"
+                                      "2\n00:00:03,000 --> 00:00:04,000\nagain\n");
+  g_assert_true(srt.ok());
+  g_assert_cmpuint(srt.cues.size(), ==, 2);
+  g_assert_cmpuint(srt.cues[0].end, ==, 2500 * kMs);
+  g_assert_cmpuint(srt.cues[1].lines.size(), ==, 1);
+  /* Numbering must count from 1; SRT times need hours and a comma. */
+  g_assert_false(dgtest::parse_srt("2\n00:00:01,000 --> 00:00:02,000\nx\n").ok());
+  g_assert_false(dgtest::parse_srt("1\n00:01,000 --> 00:02,000\nx\n").ok());
+  g_assert_false(dgtest::parse_srt("1\n00:00:01.000 --> 00:00:02.000\nx\n").ok());
+}
+
+/* Live results (about a second of words each), split to 32-character lines
+ * and 2 s on screen. */
+void test_streaming_to_webvtt_and_srt() {
+  auto emu = dgtest::start_emulator();
+  BinRun run(*emu, "caption-max-chars=32 caption-max-duration=2000");
+  run.play();
+  run.push(0, 100);
+  run.finish();
+  Limits limits;
+  limits.chars = 32;
+  limits.duration = 2000 * kMs;
+  check_files(run, limits, range(0, 100));
+  g_assert_cmpint(emu->counters().batch_ok, ==, 0);
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 0);
+}
+
+/* Batch results (up to 2 s, 20 words each) are long: split with the
+ * default limits. */
+void test_batch_results_split_with_defaults() {
+  auto emu = dgtest::start_emulator();
+  BinRun run(*emu, "mode=force-batch");
+  run.play();
+  run.push(0, 100);
+  run.finish();
+  check_files(run, Limits{}, range(0, 100));
+  g_assert_cmpint(emu->counters().batch_ok, >=, 3);
+  CaptionFile vtt = dgtest::parse_webvtt(dgtest::read_text_file(run.vtt));
+  /* 20 words of 7 characters cannot fit one cue of 2 lines of 42. */
+  g_assert_cmpuint(vtt.cues.size(), >, run.log->finals().size());
+}
+
+/* The live API drops mid-stream inside the bin: stt/degraded and
+ * stt/recovered reach the application's bus as the failover posted them,
+ * and the captions still hold every word once, in order. Pauses in the
+ * audio (the engine still names silent blocks) give the failover places to
+ * cut back to streaming. */
+void test_outage_inside_the_bin() {
+  auto emu = dgtest::start_emulator();
+  std::string error;
+  emu->inject_json(
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})",
+      &error);
+  g_assert_cmpstr(error.c_str(), ==, "");
+  BinRun run(*emu, "caption-max-chars=32");
+  auto kind = dgemu::sequence_pattern("sssssss...");
+  run.play();
+  run.push(0, 40, kind);
+  run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED);
+  run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
+  run.push(40, 80, kind);
+  run.finish();
+
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
+  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
+  g_assert_cmpuint(run.log->dropped().size(), ==, 0);
+  /* Unchanged: posted by the failover inside the bin, not re-posted by it. */
+  GstElement *failover = gst_bin_get_by_name(GST_BIN(run.bin), "failover");
+  g_assert_nonnull(failover);
+  GstObject *parent = gst_object_get_parent(GST_OBJECT(failover));
+  g_assert_true(parent == GST_OBJECT(run.bin));
+  gst_object_unref(parent);
+  for (const char *name : {"stt/degraded", "stt/recovered"})
+    g_assert_true(run.sources(name) == std::vector<GstObject *>{GST_OBJECT(failover)});
+  auto degraded = run.log->element_messages("stt/degraded");
+  g_assert_nonnull(gst_structure_get_string(degraded[0], "reason"));
+  for (auto *s : degraded)
+    gst_structure_free(s);
+  gst_object_unref(failover);
+
+  Limits limits;
+  limits.chars = 32;
+  check_files(run, limits, range(0, 120)); /* silent blocks have their word too */
+  /* The stats the bin notified (the element resets them on PAUSED->READY). */
+  std::lock_guard<std::mutex> lock(run.mutex);
+  g_assert_cmpuint(run.stats_recovered, ==, 1);
+}
+
+void assert_string(GstElement *e, const char *prop, const char *expected) {
+  gchar *v = nullptr;
+  g_object_get(e, prop, &v, nullptr);
+  g_assert_cmpstr(v, ==, expected);
+  g_free(v);
+}
+
+/* Every proxy reaches its children; defaults and ranges are the children's. */
+void test_properties_reach_the_children() {
+  GstElement *bin = gst_element_factory_make("dgtranscribebin", nullptr);
+  g_assert_nonnull(bin);
+  GstElement *failover = gst_bin_get_by_name(GST_BIN(bin), "failover");
+  GstElement *stream = gst_bin_get_by_name(GST_BIN(bin), "stream");
+  GstElement *batch = gst_bin_get_by_name(GST_BIN(bin), "batch");
+  g_assert_nonnull(failover);
+  g_assert_nonnull(stream);
+  g_assert_nonnull(batch);
+
+  g_object_set(bin, "model", "nova-2", "language-code", "de-DE", "breaker", "tb-props",
+               "batch-breaker", "tb-props-batch", "stream-url", "ws://127.0.0.1:1/v1/listen",
+               "batch-url", "http://127.0.0.1:1/v1/listen", "latency", 4000u, "caption-max-chars",
+               32u, "mode", GST_STT_FAILOVER_MODE_FORCE_BATCH, "diarize", TRUE, nullptr);
+  assert_string(stream, "model", "nova-2");
+  assert_string(batch, "model", "nova-2");
+  assert_string(stream, "language", "de-DE");
+  assert_string(batch, "language", "de-DE");
+  assert_string(bin, "language", "de-DE");
+  assert_string(failover, "breaker", "tb-props");
+  assert_string(stream, "breaker", "tb-props");
+  assert_string(batch, "breaker", "tb-props-batch");
+  assert_string(stream, "url", "ws://127.0.0.1:1/v1/listen");
+  assert_string(batch, "url", "http://127.0.0.1:1/v1/listen");
+  guint latency = 0, chars = 0;
+  gint mode = 0;
+  gboolean diarize = FALSE;
+  g_object_get(failover, "latency", &latency, "caption-max-chars", &chars, "mode", &mode, nullptr);
+  g_object_get(batch, "diarize", &diarize, nullptr);
+  g_assert_cmpuint(latency, ==, 4000);
+  g_assert_cmpuint(chars, ==, 32);
+  g_assert_cmpint(mode, ==, GST_STT_FAILOVER_MODE_FORCE_BATCH);
+  g_assert_true(diarize);
+
+  /* Same default and range as the child each proxy is cloned from. */
+  struct {
+    const char *bin_prop;
+    GstElement *child;
+    const char *child_prop;
+  } pairs[] = {{"stream-url", stream, "url"},
+               {"batch-url", batch, "url"},
+               {"reset-timeout", failover, nullptr},
+               {"latency", failover, nullptr},
+               {"caption-max-duration", failover, nullptr},
+               {"punctuate", stream, nullptr}};
+  for (const auto &p : pairs) {
+    GParamSpec *mine = g_object_class_find_property(G_OBJECT_GET_CLASS(bin), p.bin_prop);
+    GParamSpec *theirs = g_object_class_find_property(G_OBJECT_GET_CLASS(p.child),
+                                                      p.child_prop ? p.child_prop : p.bin_prop);
+    g_assert_nonnull(mine);
+    g_assert_nonnull(theirs);
+    g_assert_true(G_PARAM_SPEC_VALUE_TYPE(mine) == G_PARAM_SPEC_VALUE_TYPE(theirs));
+    g_assert_cmpint(g_param_values_cmp(mine, g_param_spec_get_default_value(mine),
+                                       g_param_spec_get_default_value(theirs)),
+                    ==, 0);
+    if (G_IS_PARAM_SPEC_UINT(mine)) {
+      g_assert_cmpuint(G_PARAM_SPEC_UINT(mine)->minimum, ==, G_PARAM_SPEC_UINT(theirs)->minimum);
+      g_assert_cmpuint(G_PARAM_SPEC_UINT(mine)->maximum, ==, G_PARAM_SPEC_UINT(theirs)->maximum);
+    }
+  }
+  /* "" keeps the failover and the stream sink on one breaker, private to the bin. */
+  g_object_set(bin, "breaker", "", nullptr);
+  gchar *failover_breaker = nullptr, *stream_breaker = nullptr;
+  g_object_get(failover, "breaker", &failover_breaker, nullptr);
+  g_object_get(stream, "breaker", &stream_breaker, nullptr);
+  g_assert_cmpstr(failover_breaker, !=, "");
+  g_assert_cmpstr(failover_breaker, ==, stream_breaker);
+  g_free(failover_breaker);
+  g_free(stream_breaker);
+
+  GParamSpec *key = g_object_class_find_property(G_OBJECT_GET_CLASS(bin), "api-key");
+  g_assert_true((key->flags & G_PARAM_READABLE) == 0); /* a secret stays write-only */
+
+  gst_object_unref(failover);
+  gst_object_unref(stream);
+  gst_object_unref(batch);
+  gst_object_unref(bin);
+}
+
+/* What transcriberbin (gst-plugins-rs video/closedcaption) does with its
+ * transcriber: links its static "sink" and "src" pads, sets a guint ms
+ * "latency" and a string "language-code", and queries latency with a live
+ * fakesrc linked in PAUSED. */
+void test_transcriberbin_contract() {
+  GstElement *bin = gst_element_factory_make("dgtranscribebin", nullptr);
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS(bin);
+  for (const char *name : {"sink", "src"}) {
+    GstPadTemplate *templ = gst_element_class_get_pad_template(klass, name);
+    g_assert_nonnull(templ);
+    g_assert_cmpint(GST_PAD_TEMPLATE_PRESENCE(templ), ==, GST_PAD_ALWAYS);
+    GstPad *pad = gst_element_get_static_pad(bin, name);
+    g_assert_nonnull(pad);
+    gst_object_unref(pad);
+  }
+  GParamSpec *latency = g_object_class_find_property(G_OBJECT_GET_CLASS(bin), "latency");
+  g_assert_nonnull(latency);
+  g_assert_true(G_PARAM_SPEC_VALUE_TYPE(latency) == G_TYPE_UINT);
+  GParamSpec *language = g_object_class_find_property(G_OBJECT_GET_CLASS(bin), "language-code");
+  g_assert_nonnull(language);
+  g_assert_true(G_PARAM_SPEC_VALUE_TYPE(language) == G_TYPE_STRING);
+  g_object_set(bin, "latency", 4000u, "language-code", "en-US", "breaker", "tb-contract", nullptr);
+
+  /* transcriberbin's query_latency(): fakesrc is-live ! transcriber, PAUSED. */
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *fakesrc = gst_element_factory_make("fakesrc", nullptr);
+  g_object_set(fakesrc, "is-live", TRUE, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline), fakesrc, bin, nullptr);
+  g_assert_true(gst_element_link(fakesrc, bin));
+  gst_element_set_state(pipeline, GST_STATE_PAUSED);
+  GstQuery *q = gst_query_new_latency();
+  GstPad *src = gst_element_get_static_pad(bin, "src");
+  g_assert_true(gst_pad_query(src, q));
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  g_assert_true(live);
+  g_assert_cmpuint(min, >=, 4000 * kMs);
+  g_assert_cmpuint(min, <, 4100 * kMs); /* ours, plus at most the resampler's few samples */
+  gst_query_unref(q);
+  gst_object_unref(src);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+/* transcriberbin itself, with the bin as its transcriber. It ships in
+ * gst-plugins-rs, which Debian 12 does not package: skipped there. */
+void test_inside_transcriberbin() {
+  GstElementFactory *factory = gst_element_factory_find("transcriberbin");
+  if (!factory) {
+    g_test_skip("transcriberbin (gst-plugins-rs, video/closedcaption) is not installed; Debian 12 "
+                "does not package gst-plugins-rs. test_transcriberbin_contract checks what it "
+                "relies on");
+    return;
+  }
+  gst_object_unref(factory);
+  auto emu = dgtest::start_emulator();
+  std::string desc =
+      "transcriberbin name=tb appsrc name=src format=time is-live=true caps=" + std::string(kCaps) +
+      " ! tb.sink_audio videotestsrc is-live=true num-buffers=150 ! "
+      "video/x-raw,framerate=30/1 ! tb.sink_video tb.src_video ! fakesink "
+      "tb.src_audio ! fakesink";
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(desc.c_str(), &err);
+  g_assert_no_error(err);
+  GstElement *tb = gst_bin_get_by_name(GST_BIN(pipeline), "tb");
+  GstElement *transcriber = gst_element_factory_make("dgtranscribebin", nullptr);
+  std::string ws = dgtest::with_urls("@WS@", *emu), http = dgtest::with_urls("@HTTP@", *emu);
+  g_object_set(transcriber, "api-key", "test-key", "stream-url", ws.c_str(), "batch-url",
+               http.c_str(), "breaker", unique_breaker().c_str(), nullptr);
+  g_object_set(tb, "transcriber", transcriber, nullptr);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  BusLog log(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  dgtest::push_sequence(src, 16000, 1, 0, 50, 0, true);
+  bool eos = log.run_to_end();
+  for (const auto &e : log.errors())
+    g_printerr("error: %s\n", e.c_str());
+  g_assert_true(eos);
+  g_assert_cmpint(emu->counters().live_accepted, >=, 1);
+  gst_object_unref(src);
+  gst_object_unref(tb);
+  gst_object_unref(pipeline);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  dgtest::init(&argc, &argv);
+  g_test_add_func("/dgtranscribebin/caption-file-parser", test_caption_file_parser);
+  g_test_add_func("/dgtranscribebin/streaming-to-webvtt-and-srt", test_streaming_to_webvtt_and_srt);
+  g_test_add_func("/dgtranscribebin/batch-results-split-with-defaults",
+                  test_batch_results_split_with_defaults);
+  g_test_add_func("/dgtranscribebin/outage-inside-the-bin", test_outage_inside_the_bin);
+  g_test_add_func("/dgtranscribebin/properties-reach-the-children",
+                  test_properties_reach_the_children);
+  g_test_add_func("/dgtranscribebin/transcriberbin-contract", test_transcriberbin_contract);
+  g_test_add_func("/dgtranscribebin/inside-transcriberbin", test_inside_transcriberbin);
+  return g_test_run();
+}
