@@ -1,147 +1,192 @@
 /* Concurrent live streams: N dgstreamsink pipelines in one process, fed
  * 16 kHz mono sequence audio in real time (100 ms buffers), against a
- * dg-emulator in another process (its CPU is not counted).
+ * dg-emulator in another process (its CPU is not counted). With --sdk-peer,
+ * the official Deepgram JavaScript SDK's live client streams the same audio
+ * at the same pace from one Node process (bench/sdk-peer/live_peer.js), and
+ * the ratios plugin / SDK are printed.
  *
- * Prints CPU seconds per stream-minute, RSS per stream, and result latency
- * (buffer pushed -> final result for its block received), p50 and p99.
+ * Prints CPU seconds per stream-minute, RSS per stream (peak while streaming
+ * minus the process before), and result latency (block pushed -> final
+ * result holding its word received), p50, p99 and max; a stream is behind
+ * when it missed a result or its slowest one took over 2 s.
  *
  *   bench-live-streams --emulator PATH [--streams 1,10,50] [--seconds 10]
- *                      [--threads shared|per-element|both]
+ *                      [--threads shared|per-element|both] [--feed direct|appsrc]
+ *                      [--sdk-peer DIR]
+ *
+ * --feed direct (default): each sink alone in a pipeline, fed from a pad of
+ * ours by the one pushing thread, as the SDK peer's one event loop feeds its
+ * sockets; --feed appsrc: appsrc ! dgstreamsink, one source thread each.
  */
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "sequence_audio.h"
 #include "stt_protocol.h"
 
 namespace {
+
+constexpr gint64 kBehindUs = 2000000;
 
 struct Options {
   std::string emulator;
   std::vector<int> streams{1, 10, 50};
   int seconds = 10;
   std::vector<std::string> thread_modes{"shared", "per-element"};
-};
-
-struct Latencies {
-  std::mutex mutex;
-  std::map<std::pair<int, uint32_t>, gint64> pushed_us; /* (stream, block) -> push time */
-  std::vector<double> ms;
+  std::string sdk_peer; /* directory with live_peer.js and node_modules */
+  bool appsrc = false;  /* feed through one appsrc (and its thread) per stream */
 };
 
 struct Stream {
-  int index;
-  GstElement *pipeline;
-  GstElement *src;
-  Latencies *latencies;
+  int index = 0;
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr; /* appsrc, or the sink when fed directly */
+  GstPad *feed = nullptr;    /* direct feed: our pad linked to the sink's */
+  std::mutex *mutex = nullptr;
+  std::vector<gint64> pushed_us; /* per block */
+  std::vector<double> *latencies = nullptr;
+  double worst_ms = 0;
+  size_t results = 0;
 };
 
-double cpu_seconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-long rss_kib() {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = 0;
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-      break;
-  if (f)
-    fclose(f);
-  return kib;
-}
-
+/* Reads every transcript as it is posted and drops it, as an application
+ * reading its bus would (left queued, they would pile up in the bus and
+ * count as the sink's memory). */
 GstBusSyncReply on_message(GstBus *, GstMessage *m, gpointer data) {
   auto *s = static_cast<Stream *>(data);
   auto t = dgf::stt::parse<dgf::stt::TimedTranscript>(m);
-  if (t && t->is_final) {
+  if (!t)
+    return GST_BUS_PASS;
+  if (t->is_final) {
     gint64 now = g_get_monotonic_time();
-    std::lock_guard<std::mutex> lock(s->latencies->mutex);
+    std::lock_guard<std::mutex> lock(*s->mutex);
     for (const auto &w : t->words) {
       unsigned block;
-      if (sscanf(w.word.c_str(), "b%u", &block) != 1)
+      if (sscanf(w.word.c_str(), "b%u", &block) != 1 || block >= s->pushed_us.size() ||
+          s->pushed_us[block] == 0)
         continue;
-      auto it = s->latencies->pushed_us.find({s->index, block});
-      if (it != s->latencies->pushed_us.end())
-        s->latencies->ms.push_back((now - it->second) / 1000.0);
+      double ms = (now - s->pushed_us[block]) / 1000.0;
+      s->latencies->push_back(ms);
+      s->worst_ms = std::max(s->worst_ms, ms);
+      s->results++;
     }
   }
-  return GST_BUS_PASS;
+  return GST_BUS_DROP;
 }
 
-/* Starts dg-emulator and returns its port. */
-int start_emulator(const std::string &path, GPid *pid) {
-  gchar *argv[] = {(gchar *)path.c_str(), (gchar *)"--port", (gchar *)"0", nullptr};
-  gint out_fd;
-  GError *error = nullptr;
-  if (!g_spawn_async_with_pipes(nullptr, argv, nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, pid,
-                                nullptr, &out_fd, nullptr, &error))
-    g_error("cannot start %s: %s", path.c_str(), error->message);
-  FILE *f = fdopen(out_fd, "r");
-  char line[512];
-  int port = 0;
-  if (!fgets(line, sizeof line, f) || sscanf(line, "DG_EMULATOR_READY port=%d", &port) != 1)
-    g_error("dg-emulator did not report ready");
-  return port;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
-
+/* One side's figures for one N. */
 struct Row {
-  std::string threads;
-  int streams;
-  double cpu_per_stream_minute;
-  double rss_per_stream_kib;
-  double p50, p99;
-  size_t results;
-  bool kept_up;
+  std::string side;
+  int streams = 0;
+  double cpu_per_stream_minute = 0;
+  double rss_per_stream_kib = 0;
+  double p50 = 0, p99 = 0, max = 0;
+  size_t results = 0;
+  int behind = 0;
+  bool kept_up = true;
+  bool ok = false; /* the side ran at all */
 };
 
-Row run(int port, int n, int seconds, const std::string &threads) {
+/* Direct feed: the sink alone in its pipeline, fed from a pad of ours by the
+ * one pushing thread (as the SDK peer's one event loop feeds its sockets). */
+GstPadProbeReturn on_upstream(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto health = dgf::stt::parse<dgf::stt::Health>(GST_PAD_PROBE_INFO_EVENT(info));
+  if (health && health->healthy && health->reason == "connected")
+    ++*static_cast<std::atomic<int> *>(data);
+  return GST_PAD_PROBE_OK;
+}
+
+GstPad *make_feed(GstElement *sink, int index, std::atomic<int> *connected) {
+  GstPad *feed = gst_pad_new("feed", GST_PAD_SRC);
+  /* The sink says "connected" upstream (stt/health) on each open. */
+  gst_pad_add_probe(feed, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, connected, nullptr);
+  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_set_active(feed, TRUE);
+  if (gst_pad_link(feed, sinkpad) != GST_PAD_LINK_OK)
+    g_error("cannot link the feed pad");
+  gst_object_unref(sinkpad);
+  gchar *id = g_strdup_printf("bench-%d", index);
+  gst_pad_push_event(feed, gst_event_new_stream_start(id));
+  g_free(id);
+  GstCaps *caps =
+      gst_caps_from_string("audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1");
+  gst_pad_push_event(feed, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(feed, gst_event_new_segment(&segment));
+  return feed;
+}
+
+Row run_plugin(int port, int n, int seconds, const std::string &threads, bool appsrc) {
   g_setenv("DGF_NET_THREAD", threads.c_str(), TRUE);
-  Latencies latencies;
+  std::mutex mutex;
+  std::vector<double> latencies;
   std::vector<Stream> streams(n);
-  long rss_before = rss_kib();
+  std::atomic<int> connected{0};
+  uint32_t blocks = static_cast<uint32_t>(seconds * 10);
+  long rss_before = bench::rss_kib();
   for (int i = 0; i < n; i++) {
     gchar *desc = g_strdup_printf(
-        "appsrc name=src format=time is-live=true "
-        "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1 ! "
-        "dgstreamsink url=ws://127.0.0.1:%d/v1/listen api-key=bench breaker=bench-%d "
+        "%sdgstreamsink name=sink url=ws://127.0.0.1:%d/v1/listen api-key=bench breaker=bench-%d "
         "finalize-timeout=5000",
+        appsrc ? "appsrc name=src format=time is-live=true "
+                 "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1 ! "
+               : "",
         port, i);
     GError *error = nullptr;
-    GstElement *pipeline = gst_parse_launch(desc, &error);
+    GstElement *pipeline = gst_parse_bin_from_description_full(desc, FALSE, nullptr,
+                                                               GST_PARSE_FLAG_PLACE_IN_BIN, &error);
     g_free(desc);
-    if (error || !GST_IS_BIN(pipeline))
+    if (pipeline && !GST_IS_PIPELINE(pipeline)) {
+      /* A bin: give it a pipeline (its own bus and clock). */
+      GstElement *bin = pipeline;
+      pipeline = gst_pipeline_new(nullptr);
+      gst_bin_add(GST_BIN(pipeline), bin);
+    }
+    if (error || !pipeline)
       g_error("cannot build the pipeline (is GST_PLUGIN_PATH set?): %s",
               error ? error->message : "no dgstreamsink");
-    streams[i] = Stream{i, pipeline, nullptr, &latencies};
-    streams[i].src = gst_bin_get_by_name(GST_BIN(streams[i].pipeline), "src");
-    GstBus *bus = gst_element_get_bus(streams[i].pipeline);
-    gst_bus_set_sync_handler(bus, on_message, &streams[i], nullptr);
+    Stream &s = streams[i];
+    s.index = i;
+    s.pipeline = pipeline;
+    s.src = gst_bin_get_by_name(GST_BIN(pipeline), appsrc ? "src" : "sink");
+    s.mutex = &mutex;
+    s.pushed_us.assign(blocks, 0);
+    s.latencies = &latencies;
+    GstBus *bus = gst_element_get_bus(pipeline);
+    gst_bus_set_sync_handler(bus, on_message, &s, nullptr);
     gst_object_unref(bus);
-    gst_element_set_state(streams[i].pipeline, GST_STATE_PLAYING);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    if (!appsrc)
+      s.feed = make_feed(s.src, i, &connected);
   }
-  double cpu0 = cpu_seconds();
+  double cpu0 = bench::cpu_seconds();
+  /* Direct feed: connect every stream before the first block, as the SDK
+   * peer opens its sockets (waitForOpen) before streaming. The connects are
+   * in the CPU figure on both sides. */
+  if (!appsrc) {
+    for (auto &s : streams)
+      gst_pad_push_event(s.feed, dgf::stt::make_event(dgf::stt::Reconnect{}));
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (connected.load() < n && g_get_monotonic_time() < deadline)
+      g_usleep(5000);
+    if (connected.load() < n)
+      g_error("only %d of %d streams connected", connected.load(), n);
+  }
+  long rss_peak = bench::rss_kib();
   gint64 start = g_get_monotonic_time();
-  uint32_t blocks = static_cast<uint32_t>(seconds * 10);
   bool kept_up = true;
   for (uint32_t b = 0; b < blocks; b++) {
     gint64 due = start + static_cast<gint64>(b) * 100000;
@@ -150,20 +195,36 @@ Row run(int port, int n, int seconds, const std::string &threads) {
       g_usleep(due - now);
     else if (now - due > 100000)
       kept_up = false; /* more than one buffer late: not real time any more */
+    /* One buffer per block, shared by every stream (sinks only read it), as
+     * the SDK peer sends one Buffer's view to every socket. */
     auto pcm = dgemu::sequence_blocks(16000, 1, b, 1);
+    GstBuffer *block = gst_buffer_new_memdup(pcm.data(), pcm.size() * 2);
+    GST_BUFFER_PTS(block) = b * 100 * GST_MSECOND;
+    GST_BUFFER_DURATION(block) = 100 * GST_MSECOND;
     for (auto &s : streams) {
-      GstBuffer *buf = gst_buffer_new_memdup(pcm.data(), pcm.size() * 2);
-      GST_BUFFER_PTS(buf) = b * 100 * GST_MSECOND;
-      GST_BUFFER_DURATION(buf) = 100 * GST_MSECOND;
       {
-        std::lock_guard<std::mutex> lock(latencies.mutex);
-        latencies.pushed_us[{s.index, b}] = g_get_monotonic_time();
+        std::lock_guard<std::mutex> lock(mutex);
+        s.pushed_us[b] = g_get_monotonic_time();
       }
-      gst_app_src_push_buffer(GST_APP_SRC(s.src), buf);
+      if (s.feed)
+        gst_pad_push(s.feed, gst_buffer_ref(block));
+      else
+        gst_app_src_push_buffer(GST_APP_SRC(s.src), gst_buffer_ref(block));
     }
+    gst_buffer_unref(block);
+    if (b % 10 == 9) /* once a second: reading /proc costs as much as a buffer */
+      rss_peak = std::max(rss_peak, bench::rss_kib());
   }
-  for (auto &s : streams)
-    gst_app_src_end_of_stream(GST_APP_SRC(s.src));
+  /* EOS on every stream at once (a sink's EOS waits for its last results). */
+  std::vector<std::thread> eos;
+  for (auto &s : streams) {
+    if (s.feed)
+      eos.emplace_back([&s] { gst_pad_push_event(s.feed, gst_event_new_eos()); });
+    else
+      gst_app_src_end_of_stream(GST_APP_SRC(s.src));
+  }
+  for (auto &t : eos)
+    t.join();
   for (auto &s : streams) {
     GstBus *bus = gst_element_get_bus(s.pipeline);
     GstMessage *m = gst_bus_timed_pop_filtered(
@@ -172,31 +233,74 @@ Row run(int port, int n, int seconds, const std::string &threads) {
       gst_message_unref(m);
     gst_object_unref(bus);
   }
-  double cpu = cpu_seconds() - cpu0;
-  long rss_after = rss_kib();
-  Row row{threads,
-          n,
-          cpu / n / (seconds / 60.0),
-          double(rss_after - rss_before) / n,
-          percentile(latencies.ms, 0.5),
-          percentile(latencies.ms, 0.99),
-          latencies.ms.size(),
-          kept_up};
+  double cpu = bench::cpu_seconds() - cpu0;
+  Row row;
+  row.side = std::string("plugin (") + threads + " thread" + (appsrc ? ", appsrc" : "") + ")";
+  row.streams = n;
+  row.cpu_per_stream_minute = cpu / n / (seconds / 60.0);
+  row.rss_per_stream_kib = double(rss_peak - rss_before) / n;
+  row.p50 = bench::percentile(latencies, 0.5);
+  row.p99 = bench::percentile(latencies, 0.99);
+  row.max = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+  row.results = latencies.size();
+  for (auto &s : streams)
+    if (s.results < blocks || s.worst_ms > kBehindUs / 1000.0)
+      row.behind++;
+  row.kept_up = kept_up;
+  row.ok = true;
   for (auto &s : streams) {
     gst_element_set_state(s.pipeline, GST_STATE_NULL);
+    if (s.feed) {
+      gst_pad_set_active(s.feed, FALSE);
+      gst_object_unref(s.feed);
+    }
     gst_object_unref(s.src);
     gst_object_unref(s.pipeline);
   }
   return row;
 }
 
-std::vector<int> parse_list(const char *text) {
-  std::vector<int> out;
-  gchar **parts = g_strsplit(text, ",", -1);
-  for (gchar **p = parts; *p; p++)
-    out.push_back(atoi(*p));
-  g_strfreev(parts);
-  return out;
+/* The same audio, pace and figures through the official SDK (live_peer.js). */
+Row run_sdk(const std::string &peer_dir, const std::string &pcm_path, int port, int n,
+            int seconds) {
+  Row row;
+  row.side = "Deepgram JS SDK";
+  row.streams = n;
+  std::string ws = "ws://127.0.0.1:" + std::to_string(port);
+  std::string script = peer_dir + "/live_peer.js";
+  std::string n_text = std::to_string(n), s_text = std::to_string(seconds);
+  const char *argv[] = {"node",         script.c_str(), ws.c_str(), pcm_path.c_str(),
+                        n_text.c_str(), s_text.c_str(), nullptr};
+  std::string out;
+  if (!bench::run_capture(argv, peer_dir.c_str(), &out)) {
+    fprintf(stderr, "SDK peer failed for %d streams\n", n);
+    return row;
+  }
+  double cpu = 0, rss = 0;
+  int late = 0;
+  if (sscanf(out.c_str(),
+             "cpu_s=%lf rss_kib=%lf p50_ms=%lf p99_ms=%lf max_ms=%lf results=%zu behind=%d "
+             "late_ticks=%d",
+             &cpu, &rss, &row.p50, &row.p99, &row.max, &row.results, &row.behind, &late) != 8) {
+    fprintf(stderr, "SDK peer printed: %s\n", out.c_str());
+    return row;
+  }
+  row.cpu_per_stream_minute = cpu / n / (seconds / 60.0);
+  row.rss_per_stream_kib = rss / n;
+  row.kept_up = late == 0;
+  row.ok = true;
+  return row;
+}
+
+void print_row(const Row &r) {
+  printf("| %s | %d | %.4f | %.0f | %.1f | %.1f | %.1f | %zu | %d | %s |\n", r.side.c_str(),
+         r.streams, r.cpu_per_stream_minute, r.rss_per_stream_kib, r.p50, r.p99, r.max, r.results,
+         r.behind, r.kept_up && r.behind == 0 ? "yes" : "NO");
+  fflush(stdout);
+}
+
+double ratio(double a, double b) {
+  return b > 0 ? a / b : 0;
 }
 
 } // namespace
@@ -208,10 +312,14 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--emulator"))
       o.emulator = argv[i + 1];
     else if (!strcmp(argv[i], "--streams"))
-      o.streams = parse_list(argv[i + 1]);
+      o.streams = bench::parse_list(argv[i + 1]);
     else if (!strcmp(argv[i], "--seconds"))
       o.seconds = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--threads"))
+    else if (!strcmp(argv[i], "--sdk-peer")) {
+      gchar *dir = g_canonicalize_filename(argv[i + 1], nullptr);
+      o.sdk_peer = dir;
+      g_free(dir);
+    } else if (!strcmp(argv[i], "--threads"))
       o.thread_modes = strcmp(argv[i + 1], "both")
                            ? std::vector<std::string>{argv[i + 1]}
                            : std::vector<std::string>{"shared", "per-element"};
@@ -219,25 +327,57 @@ int main(int argc, char **argv) {
   if (o.emulator.empty() || o.seconds < 1) {
     fprintf(stderr,
             "usage: %s --emulator PATH [--streams 1,10,50] [--seconds N] "
-            "[--threads shared|per-element|both]\n",
+            "[--threads shared|per-element|both] [--feed direct|appsrc] [--sdk-peer DIR]\n",
             argv[0]);
     return 2;
   }
   GPid pid;
-  int port = start_emulator(o.emulator, &pid);
-  printf("| threads | streams | CPU s per stream-minute | RSS KiB per stream | latency p50 ms | "
-         "latency p99 ms | results | real time |\n|---|---|---|---|---|---|---|---|\n");
+  int port = bench::start_emulator(o.emulator, {}, &pid);
+  std::string pcm_path;
+  if (!o.sdk_peer.empty()) {
+    pcm_path = o.sdk_peer + "/sequence.pcm";
+    auto pcm = dgemu::sequence_blocks(16000, 1, 0, static_cast<uint32_t>(o.seconds * 10));
+    if (!g_file_set_contents(pcm_path.c_str(), reinterpret_cast<const char *>(pcm.data()),
+                             pcm.size() * 2, nullptr))
+      g_error("cannot write %s", pcm_path.c_str());
+  }
+  printf("| side | streams | CPU s per stream-minute | RSS KiB per stream | latency p50 ms | "
+         "latency p99 ms | latency max ms | results | streams behind | real time |\n"
+         "|---|---|---|---|---|---|---|---|---|---|\n");
+  /* Warm-up, not printed: the first pipeline loads GStreamer's plugins,
+   * libsoup and TLS once per process (the SDK peer's baseline is taken after
+   * Node has loaded its modules). */
+  for (const auto &mode : o.thread_modes)
+    run_plugin(port, 1, 1, mode, o.appsrc);
   bool all_ok = true;
-  for (int n : o.streams)
+  std::vector<std::pair<Row, Row>> compared;
+  for (int n : o.streams) {
+    Row first;
     for (const auto &mode : o.thread_modes) {
-      Row r = run(port, n, o.seconds, mode);
-      printf("| %s | %d | %.3f | %.0f | %.1f | %.1f | %zu | %s |\n", r.threads.c_str(), r.streams,
-             r.cpu_per_stream_minute, r.rss_per_stream_kib, r.p50, r.p99, r.results,
-             r.kept_up ? "yes" : "NO");
-      fflush(stdout);
+      Row r = run_plugin(port, n, o.seconds, mode, o.appsrc);
+      print_row(r);
       all_ok = all_ok && r.results == static_cast<size_t>(n) * o.seconds * 10;
+      if (!first.ok)
+        first = r;
     }
-  kill(pid, SIGTERM);
-  g_spawn_close_pid(pid);
+    if (!o.sdk_peer.empty()) {
+      Row sdk = run_sdk(o.sdk_peer, pcm_path, port, n, o.seconds);
+      if (sdk.ok) {
+        print_row(sdk);
+        compared.push_back({first, sdk});
+      }
+      all_ok = all_ok && sdk.ok && sdk.results == static_cast<size_t>(n) * o.seconds * 10;
+    }
+  }
+  if (!compared.empty()) {
+    printf("\n| streams | CPU plugin / SDK | RSS plugin / SDK | p50 plugin / SDK | "
+           "p99 plugin / SDK |\n|---|---|---|---|---|\n");
+    for (const auto &[p, s] : compared)
+      printf("| %d | %.2f | %.2f | %.2f | %.2f |\n", p.streams,
+             ratio(p.cpu_per_stream_minute, s.cpu_per_stream_minute),
+             ratio(p.rss_per_stream_kib, s.rss_per_stream_kib), ratio(p.p50, s.p50),
+             ratio(p.p99, s.p99));
+  }
+  bench::stop_emulator(pid);
   return all_ok ? 0 : 1;
 }
