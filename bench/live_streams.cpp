@@ -60,14 +60,15 @@ struct Stream {
   size_t results = 0;
 };
 
-/* Reads every transcript as it is posted and drops it, as an application
- * reading its bus would (left queued, they would pile up in the bus and
- * count as the sink's memory). */
+/* Reads every transcript as it is posted and drops it and every other
+ * message but EOS and ERROR, as an application reading its bus would (left
+ * queued, they would pile up in the bus and count as the sink's memory). */
 GstBusSyncReply on_message(GstBus *, GstMessage *m, gpointer data) {
   auto *s = static_cast<Stream *>(data);
   auto t = dgf::stt::parse<dgf::stt::TimedTranscript>(m);
-  if (!t)
-    return GST_BUS_PASS;
+  if (!t) /* only the end is waited for; anything else left queued would grow */
+    return GST_MESSAGE_TYPE(m) & (GST_MESSAGE_EOS | GST_MESSAGE_ERROR) ? GST_BUS_PASS
+                                                                       : GST_BUS_DROP;
   if (t->is_final) {
     gint64 now = g_get_monotonic_time();
     std::lock_guard<std::mutex> lock(*s->mutex);

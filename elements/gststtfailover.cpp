@@ -194,6 +194,7 @@ struct SttFailoverPrivate {
   GstAudioInfo info;
   bool have_info = false;
   uint64_t next_pts = 0;
+  bool routed_since_reset = false; /* the core has seen a buffer since it was (re)made */
   /* Measures pauses only while the core awaits the cut back to streaming. */
   std::optional<QuietDetector> quiet;
   bool preroll_gaps = true; /* a new segment: every src pad needs something */
@@ -849,6 +850,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
     {
       std::lock_guard<std::mutex> guard(priv->lock);
       priv->core.reset(); /* keeps an open outage: its stt/recovered still comes */
+      priv->routed_since_reset = false;
       priv->flushing = false;
     }
     return gst_pad_event_default(pad, parent, event);
@@ -926,7 +928,9 @@ static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) 
     for (GstPad *pad : {self->streampad, self->batchpad, self->textpad})
       gst_pad_push_event(pad, gst_event_new_gap(pts, 0));
   }
-  uint64_t now = now_ns(self);
+  /* The core reads the time only at its first buffer: spare the clock after. */
+  uint64_t now = priv->routed_since_reset ? 0 : now_ns(self);
+  priv->routed_since_reset = true;
   FailoverActions actions;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
@@ -953,6 +957,7 @@ static void reset_core(GstSttFailover *self) {
   priv->have_info = false;
   priv->next_pts = 0;
   priv->quiet.reset();
+  priv->routed_since_reset = false;
 }
 
 static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition) {

@@ -165,7 +165,8 @@ public:
    * it were a pause. */
   static constexpr uint64_t kQuietUnknown = UINT64_MAX;
 
-  /* The streaming thread: route one live buffer. */
+  /* The streaming thread: route one live buffer. `now` is read only by the
+   * first buffer after construction or reset() (callers may pass 0 after). */
   FailoverActions on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload, uint64_t now,
                             uint64_t quiet_before = kQuietUnknown);
   /* The streaming thread: pushing to stream failed (not-linked, error...). */
