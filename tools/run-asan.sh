@@ -2,10 +2,9 @@
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (with
 # LeakSanitizer) in its own meson build dir. Any report fails the run.
 #
-# Usage: tools/run-asan.sh [BUILD_DIR]      default BUILD_DIR: build-asan
+# Usage: tools/run-asan.sh [BUILD_DIR [TEST...]]   default BUILD_DIR: build-asan
 #   CC/CXX pick the compiler at setup (default gcc/g++).
-#   One test by hand: run this once, then reuse the environment it prints
-#   (meson test -C BUILD_DIR --no-rebuild NAME with the same *SAN_OPTIONS).
+#   TEST...: run just these tests (meson test names), e.g. to replay one.
 #
 # Left out, and why:
 #   suite format   - clang-format check; nothing to sanitize.
@@ -14,6 +13,10 @@
 #                    under ASan for third-party code (libpocketsphinx) that is
 #                    not instrumented anyway. The pocketsphinx engine wrapper
 #                    still builds and the sequence engine covers the server.
+#   example-python-app - 18 s of real-time audio through the PyGObject example:
+#                    the Python is not sanitizable, and the plugin code it
+#                    drives (sttfailover through a live outage) is what
+#                    example-cpp-demo runs under ASan too, with our C++ app.
 #
 # GStreamer and the plugin: the tests are ASan executables, so the runtime is
 # in them and the plugin they load in-process is checked. GStreamer scans the
@@ -28,6 +31,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 build=${1:-build-asan}
+shift $(($# > 0 ? 1 : 0))
 start=$(date +%s)
 
 if [[ ! -f "$build/build.ninja" ]]; then
@@ -40,7 +44,7 @@ if [[ ! -f "$build/build.ninja" ]]; then
   }
   rm -f "$build.setup.log"
 fi
-ninja -C "$build"
+ninja -C "$build" -j 2
 
 # The tests to run: every registered test except the slow/meaningless ones.
 mapfile -t tests < <(meson introspect --tests "$build" | python3 -c '
@@ -48,10 +52,11 @@ import json, sys
 skip_suites = {"format", "bench"}
 for t in json.load(sys.stdin):
     suites = {s.split(":")[-1] for s in t["suite"]}
-    if suites & skip_suites or "pocketsphinx" in t["name"]:
+    if suites & skip_suites or "pocketsphinx" in t["name"] or t["name"] == "example-python-app":
         continue
     print(t["name"])
 ' | sort -u)
+((${#@} == 0)) || tests=("$@")
 ((${#tests[@]} > 0)) || {
   echo "run-asan: no tests found" >&2
   exit 1
@@ -90,7 +95,12 @@ export PATH="$bin:$PATH"
 # fast_unwind_on_malloc=0: Debian's GLib/GStreamer have no frame pointers, so
 # the fast unwinder would cut leak stacks at the first system frame and hide
 # which of our calls leaked (slower, but worth it).
-export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=23:print_stacktrace=1:detect_leaks=1:check_initialization_order=1:fast_unwind_on_malloc=0"
+# intercept_tls_get_addr=0: gcc 12's runtime mistakes some dynamic TLS blocks
+# (libraries GLib loads with dlopen: gnutls in the TLS tests) for glibc 2.19
+# ones and LeakSanitizer's tracer then dies with "Tracer caught signal 11"
+# (google/sanitizers#1322, fixed after GCC 13). Leak checking stays on; only
+# dynamic TLS is no longer scanned for pointers.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=23:print_stacktrace=1:detect_leaks=1:check_initialization_order=1:fast_unwind_on_malloc=0:intercept_tls_get_addr=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=23"
 export LSAN_OPTIONS="suppressions=$root/tools/lsan.supp:print_suppressions=0"
 echo "run-asan: environment: ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" \

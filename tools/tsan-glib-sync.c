@@ -1,0 +1,108 @@
+/* Preloaded into the ThreadSanitizer tests by tools/run-tsan.sh.
+ *
+ * Debian's GLib is not built with TSan, and on Linux its GMutex and GCond
+ * are futexes, not pthread calls that TSan intercepts. So TSan never sees
+ * GStreamer's locks (object locks, appsrc/appsink/queue handoffs) and calls
+ * every buffer or message handed from one thread to another under them a
+ * data race, in our code that reads it. These wrappers call the real GLib
+ * function and tell TSan what it did (lock = acquire, unlock = release),
+ * which is the happens-before the futex provides.
+ *
+ * They catch calls from other libraries and from our code (through the PLT).
+ * GLib's calls to its own mutexes (GMainContext, GAsyncQueue) bypass them;
+ * tools/tsan.supp covers what that leaves.
+ *
+ * Built without -fsanitize (it only calls the TSan annotation interface,
+ * which the test executables export). tools/run-tsan.sh also sets
+ * G_SLICE=always-malloc, so that TSan sees memory GLib reuses as freed and
+ * allocated again, and ignore_noninstrumented_modules=1, so that it ignores
+ * the accesses of uninstrumented libraries it cannot order.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <glib.h>
+
+/* Weak: in a process without TSan (a shell, a helper) they are null and
+ * the wrappers only forward. */
+void __tsan_acquire(void *addr) __attribute__((weak));
+void __tsan_release(void *addr) __attribute__((weak));
+#define ACQUIRE(addr)                                                                              \
+  do {                                                                                             \
+    if (__tsan_acquire)                                                                            \
+      __tsan_acquire(addr);                                                                        \
+  } while (0)
+#define RELEASE(addr)                                                                              \
+  do {                                                                                             \
+    if (__tsan_release)                                                                            \
+      __tsan_release(addr);                                                                        \
+  } while (0)
+
+/* The next definition of `name` after this library: GLib's. */
+#define REAL(name)                                                                                 \
+  static __typeof__(&name) real_##name;                                                            \
+  if (!real_##name)                                                                                \
+  real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+
+void g_mutex_lock(GMutex *mutex) {
+  REAL(g_mutex_lock);
+  real_g_mutex_lock(mutex);
+  ACQUIRE(mutex);
+}
+
+gboolean g_mutex_trylock(GMutex *mutex) {
+  REAL(g_mutex_trylock);
+  gboolean locked = real_g_mutex_trylock(mutex);
+  if (locked)
+    ACQUIRE(mutex);
+  return locked;
+}
+
+void g_mutex_unlock(GMutex *mutex) {
+  REAL(g_mutex_unlock);
+  RELEASE(mutex);
+  real_g_mutex_unlock(mutex);
+}
+
+void g_cond_wait(GCond *cond, GMutex *mutex) {
+  REAL(g_cond_wait);
+  RELEASE(mutex);
+  real_g_cond_wait(cond, mutex);
+  ACQUIRE(mutex);
+}
+
+gboolean g_cond_wait_until(GCond *cond, GMutex *mutex, gint64 end_time) {
+  REAL(g_cond_wait_until);
+  RELEASE(mutex);
+  gboolean signalled = real_g_cond_wait_until(cond, mutex, end_time);
+  ACQUIRE(mutex);
+  return signalled;
+}
+
+/* GThreadPool hands each item over through a GAsyncQueue, whose lock is
+ * internal to GLib: pushing releases the item, and the worker acquires it
+ * before it runs (through a trampoline around the pool's function). */
+typedef struct {
+  GFunc func;
+  gpointer user_data;
+} PoolFunc;
+
+static void pool_trampoline(gpointer data, gpointer user_data) {
+  PoolFunc *pool_func = user_data;
+  ACQUIRE(data);
+  pool_func->func(data, pool_func->user_data);
+}
+
+GThreadPool *g_thread_pool_new(GFunc func, gpointer user_data, gint max_threads, gboolean exclusive,
+                               GError **error) {
+  REAL(g_thread_pool_new);
+  PoolFunc *pool_func = g_new(PoolFunc, 1); /* lives as long as the process: test pools are few */
+  pool_func->func = func;
+  pool_func->user_data = user_data;
+  return real_g_thread_pool_new(pool_trampoline, pool_func, max_threads, exclusive, error);
+}
+
+gboolean g_thread_pool_push(GThreadPool *pool, gpointer data, GError **error) {
+  REAL(g_thread_pool_push);
+  RELEASE(data);
+  return real_g_thread_pool_push(pool, data, error);
+}
