@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_feed.h"
 #include "bench_util.h"
 #include "emulator.h"
 #include "sequence_audio.h"
@@ -86,14 +87,7 @@ Row run(dgemu::Emulator &emu, double minutes, unsigned in_flight, int server_ms)
   GstPad *feed = gst_pad_new("feed", GST_PAD_SRC);
   gst_pad_set_active(feed, TRUE);
   gst_pad_link(feed, sinkpad);
-  gst_pad_push_event(feed, gst_event_new_stream_start("bench"));
-  GstCaps *caps =
-      gst_caps_from_string("audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1");
-  gst_pad_push_event(feed, gst_event_new_caps(caps));
-  gst_caps_unref(caps);
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(feed, gst_event_new_segment(&segment));
+  bench::start_feed(feed, "bench");
 
   size_t heap_before = bench::heap_bytes();
   auto kind = dgemu::sequence_pattern(kPattern);

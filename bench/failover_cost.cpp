@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_feed.h"
 #include "bench_util.h"
 #include "sequence_audio.h"
 #include "stt_protocol.h"
@@ -79,14 +80,7 @@ double run_once(const std::string &element, uint64_t buffers, int buffer_ms) {
   gst_pad_set_active(feed, TRUE);
   gst_pad_link(feed, target);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  gst_pad_push_event(feed, gst_event_new_stream_start("bench"));
-  GstCaps *caps =
-      gst_caps_from_string("audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1");
-  gst_pad_push_event(feed, gst_event_new_caps(caps));
-  gst_caps_unref(caps);
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(feed, gst_event_new_segment(&segment));
+  bench::start_feed(feed, "bench");
 
   /* Ten distinct blocks, reused: audio making is not what is measured. */
   std::vector<GstBuffer *> blocks;

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_feed.h"
 #include "bench_util.h"
 #include "sequence_audio.h"
 #include "stt_protocol.h"
@@ -117,16 +118,7 @@ GstPad *make_feed(GstElement *sink, int index, std::atomic<int> *connected) {
   if (gst_pad_link(feed, sinkpad) != GST_PAD_LINK_OK)
     g_error("cannot link the feed pad");
   gst_object_unref(sinkpad);
-  gchar *id = g_strdup_printf("bench-%d", index);
-  gst_pad_push_event(feed, gst_event_new_stream_start(id));
-  g_free(id);
-  GstCaps *caps =
-      gst_caps_from_string("audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1");
-  gst_pad_push_event(feed, gst_event_new_caps(caps));
-  gst_caps_unref(caps);
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(feed, gst_event_new_segment(&segment));
+  bench::start_feed(feed, "bench-" + std::to_string(index));
   return feed;
 }
 

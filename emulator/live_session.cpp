@@ -51,6 +51,11 @@ LiveSession::~LiveSession() {
 
 void LiveSession::finish() {
   if (ws_) {
+    /* Still closing (we sent a close the peer has not answered): end the
+     * stream now, so libsoup drops its close timer and frees the connection
+     * on the next iteration instead of keeping both past an emulator stop. */
+    if (soup_websocket_connection_get_state(ws_) != SOUP_WEBSOCKET_STATE_CLOSED)
+      g_io_stream_close(soup_websocket_connection_get_io_stream(ws_), nullptr, nullptr);
     if (message_handler_)
       g_signal_handler_disconnect(ws_, message_handler_);
     if (closed_handler_)
