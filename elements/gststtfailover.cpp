@@ -54,7 +54,7 @@ constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
 constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
 constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
 constexpr guint DEFAULT_LATENCY_MS = 3000;
-constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 30000;
+constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 120000; /* as dgbatchsink's own */
 constexpr guint DEFAULT_CUT_PAUSE_MS = 200;
 constexpr guint DEFAULT_CUT_MAX_WAIT_MS = 5000;
 constexpr gdouble DEFAULT_PAUSE_THRESHOLD = -40.0;
@@ -751,8 +751,15 @@ static gboolean handle_eos(GstSttFailover *self, GstEvent *event) {
   if (gst_pad_push_event(self->batchpad, gst_event_ref(event)) &&
       gst_pad_is_linked(self->batchpad)) {
     start_drain_timer(self);
-    if (!wait_until(self, [&] { return priv->core.batch_drained(); }))
+    if (!wait_until(self, [&] { return priv->core.batch_drained(); })) {
       GST_WARNING_OBJECT(self, "batch branch did not drain within drain-timeout");
+      FailoverActions dropped;
+      {
+        std::lock_guard<std::mutex> guard(priv->lock);
+        dropped = priv->core.on_batch_drain_timeout(0);
+      }
+      run_actions(self, dropped); /* never silent: the ranges without captions */
+    }
   }
   arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
 

@@ -63,6 +63,10 @@ public:
   /* `branch` will never answer for what it owes (it died and its audio was
    * re-routed, or it drained at EOS). */
   void abandon(Branch branch);
+  /* What `branch` still owes a result for, oldest first. */
+  const std::vector<TimeRange> &owed(Branch branch) const {
+    return owed_[static_cast<int>(branch)];
+  }
   /* Audio up to `position` exists but went nowhere (an audio GAP, a drop). */
   void advance_live_edge(uint64_t position);
 

@@ -294,6 +294,14 @@ FailoverActions FailoverCore::take_pending(uint64_t /*now*/) {
   return out;
 }
 
+FailoverActions FailoverCore::on_batch_drain_timeout(uint64_t /*now*/) {
+  FailoverActions out;
+  for (const TimeRange &r : merger_.owed(Branch::Batch))
+    post_drop(r.start, r.duration(), "batch drain-timeout (no caption on the text pad)", out);
+  merger_.abandon(Branch::Batch);
+  return out;
+}
+
 FailoverActions FailoverCore::on_stream_drain_timeout(uint64_t now) {
   FailoverActions out;
   stream_drained_ = true;

@@ -179,6 +179,9 @@ public:
   FailoverActions take_pending(uint64_t now);
   /* EOS: the stream did not drain in time; give its audio to batch. */
   FailoverActions on_stream_drain_timeout(uint64_t now);
+  /* EOS: batch did not drain in time. Its results may still come on the bus,
+   * but the text pad ends now: what it owed is reported dropped. */
+  FailoverActions on_batch_drain_timeout(uint64_t now);
 
   /* Any thread (the sinks'): upstream reports. */
   FailoverActions on_health(Branch branch, const HealthReport &health, uint64_t now);

@@ -644,6 +644,24 @@ static void test_drain_timeout_hands_audio_to_batch() {
   g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
 }
 
+/* Batch never drained: what it owed (acked parts excepted) is reported, since
+ * the text pad ends without those captions. */
+static void test_batch_drain_timeout_reports_owed() {
+  Rig r;
+  r.healthy("s1");
+  r.unhealthy();
+  r.buffers(10); /* [0, 1 s) to batch */
+  r.ack(400 * MS, Branch::Batch);
+  r.keep(r.core.on_eos(r.now));
+  auto a = r.keep(r.core.on_batch_drain_timeout(r.now));
+  auto drops = all<act::PostDropped>(a);
+  g_assert_cmpuint(drops.size(), ==, 1);
+  g_assert_cmpuint(drops[0].start, ==, 400 * MS);
+  g_assert_cmpuint(drops[0].duration, ==, 600 * MS);
+  g_assert_cmpuint(r.core.stats(r.now).dropped, ==, 600 * MS);
+  g_assert_cmpuint(count<act::PostDropped>(r.core.on_batch_drain_timeout(r.now)), ==, 0);
+}
+
 static void test_reset_keeps_open_outage() {
   Rig r;
   r.healthy("s1");
@@ -712,6 +730,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/eos", test_eos_stops_recovery_and_drains);
   g_test_add_func("/failover/eos-stream-fails", test_stream_fails_during_eos_drain);
   g_test_add_func("/failover/eos-drain-timeout", test_drain_timeout_hands_audio_to_batch);
+  g_test_add_func("/failover/batch-drain-timeout", test_batch_drain_timeout_reports_owed);
   g_test_add_func("/failover/reset-keeps-outage", test_reset_keeps_open_outage);
   g_test_add_func("/failover/duplicate-healthy", test_duplicate_healthy_during_recovering);
   g_test_add_func("/failover/flush-only-with-audio", test_flush_only_when_batch_has_audio);
