@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_feed.h"
 #include "bench_util.h"
 #include "emulator.h"
 #include "sequence_audio.h"
@@ -111,14 +112,7 @@ public:
     gst_pad_link(feed_, sinkpad);
     gst_object_unref(sinkpad);
     gst_element_set_state(pipeline_, GST_STATE_PLAYING);
-    gst_pad_push_event(feed_, gst_event_new_stream_start("bench"));
-    GstCaps *caps =
-        gst_caps_from_string("audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1");
-    gst_pad_push_event(feed_, gst_event_new_caps(caps));
-    gst_caps_unref(caps);
-    GstSegment segment;
-    gst_segment_init(&segment, GST_FORMAT_TIME);
-    gst_pad_push_event(feed_, gst_event_new_segment(&segment));
+    bench::start_feed(feed_, "bench");
     start_us_ = g_get_monotonic_time();
   }
   /* EOS, and waits (bounded) until the sinks have drained. */

@@ -260,10 +260,7 @@ private:
 
 using dgtest::start_emulator; /* fails the test when it cannot start */
 
-inline void inject(dgemu::Emulator &emu, const std::string &json) {
-  std::string error;
-  CHECK(!emu.inject_json(json, &error).empty(), "inject %s: %s", json.c_str(), error.c_str());
-}
+using dgtest::inject;
 
 /* Word "b000123" -> 123; -1 when not a sequence word. */
 inline long block_of(const std::string &word) {

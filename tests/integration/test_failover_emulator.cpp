@@ -56,6 +56,16 @@ void assert_captions(Run &run, uint32_t count) {
   g_assert_cmpuint(next, ==, count);
 }
 
+/* One outage and its recovery: every block once on the bus and the text pad,
+ * one stt/degraded, one stt/recovered, and batch did transcribe. */
+void assert_one_outage(Run &run, dgemu::Emulator &emu, uint32_t blocks) {
+  assert_blocks(run, blocks);
+  assert_captions(run, blocks);
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
+  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
+  g_assert_cmpint(emu.counters().batch_ok, >=, 1);
+}
+
 void assert_alternating_messages(Run &run) {
   /* Exactly one stt/degraded per outage and one stt/recovered per recovery. */
   size_t degraded = run.log->count("stt/degraded");
@@ -103,9 +113,7 @@ void test_streaming_only() {
  * replays, recovers at a cut, and every block is transcribed once. */
 void check_outage(const char *fault, const char *stream_props = "") {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(fault, &error);
-  g_assert_cmpstr(error.c_str(), ==, "");
+  dgtest::inject(*emu, fault);
   Run run(*emu, "", stream_props);
   run.play();
   run.push(0, 40);
@@ -113,11 +121,7 @@ void check_outage(const char *fault, const char *stream_props = "") {
   run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
   run.push(40, 40);
   run.finish();
-  assert_blocks(run, 80);
-  assert_captions(run, 80);
-  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
-  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
-  g_assert_cmpint(emu->counters().batch_ok, >=, 1);
+  assert_one_outage(run, *emu, 80);
 }
 
 void test_close_1011() {
@@ -135,8 +139,7 @@ void test_stall() {
 /* Refused at the handshake: one stt/degraded, batch from the first block. */
 void test_refused_at_start() {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(R"({"type":"refuse","status":503,"count":1})", &error);
+  dgtest::inject(*emu, R"({"type":"refuse","status":503,"count":1})");
   Run run(*emu);
   run.play();
   run.push(0, 30);
@@ -160,8 +163,7 @@ void test_refused_at_start() {
  * straight to batch and never connects. */
 void test_breaker_open_from_other_pipeline() {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(R"({"type":"refuse","status":503})", &error); /* down for good */
+  dgtest::inject(*emu, R"({"type":"refuse","status":503})"); /* down for good */
   std::string name = unique_breaker();
   std::string desc =
       "appsrc name=src format=time caps=" + std::string(kCaps) +
@@ -198,10 +200,9 @@ void test_breaker_open_from_other_pipeline() {
  * word is split between the branches; silent blocks have no word. */
 void test_cut_at_pause() {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})",
-      &error);
+  dgtest::inject(
+      *emu,
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
   Run run(*emu, "cut-pause=200 cut-max-wait=60000");
   auto kind = dgemu::sequence_pattern("SSSSSSSS...");
   std::set<uint32_t> silent;
@@ -233,9 +234,7 @@ void test_both_apis_down() {
   Run run(*emu, "reset-timeout-max=1000");
   run.play();
   run.push(0, 30);
-  std::string error;
-  emu->inject_json(R"({"type":"outage","api":"both","duration":600})", &error);
-  g_assert_cmpstr(error.c_str(), ==, "");
+  dgtest::inject(*emu, R"({"type":"outage","api":"both","duration":600})");
   run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED);
   run.push(30, 50);
   for (int i = 0; i < 1000 && emu->counters().batch_failed < 3; i++)
@@ -248,11 +247,7 @@ void test_both_apis_down() {
   run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
   run.push(80, 30);
   run.finish();
-  assert_blocks(run, 110);
-  assert_captions(run, 110);
-  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
-  g_assert_cmpuint(run.log->count("stt/recovered"), ==, 1);
-  g_assert_cmpint(emu->counters().batch_ok, >=, 1);
+  assert_one_outage(run, *emu, 110);
 }
 
 /* While the probes keep failing, each trip of the shared breaker opens for a
@@ -266,8 +261,7 @@ void test_breaker_backoff_visible() {
     run.push(next, 20);
     next += 20;
     size_t opens_before = open_windows(run).size();
-    std::string error;
-    emu->inject_json(R"({"type":"outage","api":"live","duration":600})", &error);
+    dgtest::inject(*emu, R"({"type":"outage","api":"live","duration":600})");
     run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED, outage);
     /* The drop trips the breaker; three failed probes re-trip it. */
     g_assert_true(wait_opens(run, opens_before + 4));
@@ -292,10 +286,9 @@ void test_breaker_backoff_visible() {
 /* Several outages in a row: messages never repeat, blocks stay exact. */
 void test_flapping() {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":40000,"target":"new","count":3})",
-      &error);
+  dgtest::inject(
+      *emu,
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":40000,"target":"new","count":3})");
   Run run(*emu);
   run.play();
   uint32_t next = 0;
@@ -335,10 +328,9 @@ void test_mode_force_batch_then_auto() {
 /* Captions through webvttenc into a file, across an outage. */
 void test_webvtt_file() {
   auto emu = dgtest::start_emulator();
-  std::string error;
-  emu->inject_json(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})",
-      &error);
+  dgtest::inject(
+      *emu,
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
   gchar *path = g_build_filename(g_get_tmp_dir(), "sttfailover-it-XXXXXX.vtt", nullptr);
   int fd = g_mkstemp(path);
   close(fd);

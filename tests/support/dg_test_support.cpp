@@ -24,6 +24,12 @@ std::unique_ptr<dgemu::Emulator> start_emulator(dgemu::Options options) {
   return emu;
 }
 
+void inject(dgemu::Emulator &emu, const std::string &json) {
+  std::string error;
+  if (emu.inject_json(json, &error).empty())
+    g_error("inject %s: %s", json.c_str(), error.c_str());
+}
+
 BusLog::BusLog(GstElement *pipeline) : pipeline_(GST_ELEMENT(gst_object_ref(pipeline))) {
   GstBus *bus = gst_element_get_bus(pipeline_);
   gst_bus_set_sync_handler(bus, on_message, this, nullptr);

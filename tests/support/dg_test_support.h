@@ -25,6 +25,8 @@ void init(int *argc, char ***argv);
 
 /* A started in-process emulator; aborts the test when it cannot start. */
 std::unique_ptr<dgemu::Emulator> start_emulator(dgemu::Options options = {});
+/* Injects faults (JSON, see docs/emulator.md); fails the test if they do not parse. */
+void inject(dgemu::Emulator &emu, const std::string &json);
 
 /* Everything stt-related a pipeline posted, gathered from a sync handler. */
 class BusLog {
