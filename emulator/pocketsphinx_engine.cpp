@@ -25,6 +25,19 @@ constexpr size_t kPieceSamples = 480;
 /* A word starts at most this far before the VAD reports speech (its
  * pre-speech and start-speech frames, 0.3 s, plus margin). */
 constexpr double kSpeechLookBackSeconds = 0.5;
+/* Deepgram makes words final every few seconds while people keep talking, so
+ * a client's stall timer never fires on a healthy stream. During unbroken
+ * speech, words become final this often (see commit_settled). */
+constexpr double kFinalEverySeconds = 3.0;
+/* Ending the decoder's utterance mid-speech makes a word end there and bends
+ * the last second of the hypothesis: only words ending this much earlier
+ * become final. */
+constexpr double kSettledSeconds = 1.0;
+/* The utterance that follows starts at the first of the new final words that
+ * begin this much before their end (at least the last one), so the language
+ * model knows what came before: without it "amiable woman" came out as "wall
+ * and". It finds those words again; they are dropped. */
+constexpr double kContextSeconds = 1.5;
 /* Speech that never pauses (music, tones) still becomes final this often. */
 constexpr double kMaxUtteranceSeconds = 15.0;
 
@@ -142,7 +155,7 @@ public:
       resampler_ = std::make_unique<Resampler>(rate_, kModelRate);
     }
     end_utterance();
-    final_until_ = std::max(final_until_, fed_seconds());
+    advance_final(fed_seconds());
   }
 
   double fed_seconds() const override { return static_cast<double>(fed_) / rate_; }
@@ -155,6 +168,7 @@ private:
       size_t n = std::min(kPieceSamples, count - pos);
       ps_process_raw(ps_, samples + pos, n, FALSE, FALSE);
       decoded_ += n;
+      keep_recent(samples + pos, n);
       bool speech = ps_get_in_speech(ps_);
       if (speech && !in_speech_)
         speech_began_ = decoded_seconds();
@@ -162,9 +176,31 @@ private:
         end_utterance(); /* the pause after speech ends the utterance */
       else if (speech && decoded_seconds() - speech_began_ > kMaxUtteranceSeconds)
         end_utterance();
+      else if (speech && decoded_seconds() - final_advanced_at_ >= kFinalEverySeconds &&
+               decoded_seconds() >= retry_commit_at_ && commit_settled())
+        speech = ps_get_in_speech(ps_); /* the new utterance's */
       in_speech_ = speech;
       if (!speech)
-        final_until_ = std::max(final_until_, decoded_seconds() - kSpeechLookBackSeconds);
+        advance_final(decoded_seconds() - kSpeechLookBackSeconds);
+    }
+  }
+
+  void advance_final(double until) {
+    if (until > final_until_) {
+      final_until_ = until;
+      final_advanced_at_ = decoded_seconds();
+    }
+  }
+
+  /* The audio from final_until on: commit_settled decodes it again. */
+  void keep_recent(const int16_t *samples, size_t count) {
+    recent_.insert(recent_.end(), samples, samples + count);
+    uint64_t keep_from = static_cast<uint64_t>(std::max(0.0, final_until_) * kModelRate);
+    if (keep_from >= recent_start_ + kModelRate) { /* erase a second or more at once */
+      size_t drop =
+          static_cast<size_t>(std::min<uint64_t>(keep_from - recent_start_, recent_.size()));
+      recent_.erase(recent_.begin(), recent_.begin() + static_cast<long>(drop));
+      recent_start_ += drop;
     }
   }
 
@@ -174,27 +210,94 @@ private:
     final_.insert(final_.end(), words.begin(), words.end());
     interim_.clear();
     interim_frames_ = -1;
-    final_until_ = std::max(final_until_, decoded_seconds());
-    speech_began_ = decoded_seconds();
+    advance_final(decoded_seconds());
+    speech_began_ = utterance_began_ = decoded_seconds();
+    mid_sentence_ = false;
     ps_start_utt(ps_);
+  }
+
+  /* Unbroken speech: ends the decoder's utterance here, where its full search
+   * (far better than the partial hypothesis) places the words; makes those
+   * that end kSettledSeconds before here final, all but the last; and starts
+   * a new utterance on the audio from kContextSeconds before their end,
+   * decoded again. False when nothing is settled yet. */
+  bool commit_settled() {
+    double settled = decoded_seconds() - kSettledSeconds;
+    /* The partial hypothesis tells cheaply whether anything can be settled. */
+    std::vector<EngineWord> guess = words_of_utterance(false);
+    if (guess.size() < 2 || guess.front().end > settled)
+      return false;
+    ps_end_utt(ps_);
+    std::vector<EngineWord> words = words_of_utterance(false);
+    size_t n = 0;
+    while (n + 1 < words.size() && words[n].end <= settled)
+      n++;
+    words.resize(n);
+    interim_.clear();
+    interim_frames_ = -1;
+    double from = final_until_;
+    if (n == 0) { /* the full search disagreed: decode it all again, retry later */
+      retry_commit_at_ = decoded_seconds() + kFinalEverySeconds;
+    } else {
+      advance_final(words.back().end);
+      last_committed_ = words.back();
+      for (size_t i = n;
+           i-- > 0 && (i + 1 == n || words[i].start >= final_until_ - kContextSeconds);)
+        from = words[i].start;
+      mid_sentence_ = true;
+    }
+    final_.insert(final_.end(), words.begin(), words.end());
+    restart_at(from);
+    return true;
+  }
+
+  /* Starts an utterance on the kept audio from `at` (seconds) to here. The
+   * decoder's clock runs on through the repeated samples: clock_shift_ maps
+   * it back to ours. */
+  void restart_at(double at) {
+    uint64_t from = std::max(recent_start_, static_cast<uint64_t>(at * kModelRate));
+    size_t skip = static_cast<size_t>(std::min<uint64_t>(from - recent_start_, recent_.size()));
+    ps_start_utt(ps_);
+    ps_process_raw(ps_, recent_.data() + skip, recent_.size() - skip, FALSE, FALSE);
+    clock_shift_ += recent_.size() - skip;
+    speech_began_ = utterance_began_ = static_cast<double>(recent_start_ + skip) / kModelRate;
+  }
+
+  /* A word the decoder found again after commit_settled: mostly before the
+   * end of the final words, or the last of them, a little later. */
+  bool already_final(const std::string &word, double start, double end) const {
+    double committed = last_committed_.end;
+    return (start + end) / 2 < committed || (word == last_committed_.word && start < committed);
   }
 
   std::vector<EngineWord> words_of_utterance(bool final) {
     std::vector<EngineWord> words;
     logmath_t *lmath = ps_get_logmath(ps_);
+    double shift = static_cast<double>(clock_shift_) / kModelRate;
+    bool first_segment = true;
     for (ps_seg_t *seg = ps_seg_iter(ps_); seg; seg = ps_seg_next(seg)) {
+      int first_frame = 0, last_frame = 0;
+      ps_seg_frames(seg, &first_frame, &last_frame);
+      if (first_segment) {
+        /* The VAD dates an utterance's first frame as if a full pre-speech
+         * buffer preceded the speech; restart_at's utterance starts in speech
+         * with less, so its frames would come out up to 0.2 s early. */
+        double began = static_cast<double>(first_frame) / kFramesPerSecond - shift;
+        shift -= std::max(0.0, utterance_began_ - began);
+        first_segment = false;
+      }
       const char *text = ps_seg_word(seg);
       if (is_filler(text))
         continue;
-      int first_frame = 0, last_frame = 0;
-      ps_seg_frames(seg, &first_frame, &last_frame);
-      int32 acoustic = 0, language = 0, backoff = 0;
-      int32 prob = ps_seg_prob(seg, &acoustic, &language, &backoff);
       EngineWord w;
       w.word = strip_alternate(text);
+      w.start = static_cast<double>(first_frame) / kFramesPerSecond - shift;
+      w.end = static_cast<double>(last_frame + 1) / kFramesPerSecond - shift;
+      if (words.empty() && already_final(w.word, w.start, w.end))
+        continue;
+      int32 acoustic = 0, language = 0, backoff = 0;
+      int32 prob = ps_seg_prob(seg, &acoustic, &language, &backoff);
       w.punctuated_word = w.word == "i" ? "I" : w.word;
-      w.start = static_cast<double>(first_frame) / kFramesPerSecond;
-      w.end = static_cast<double>(last_frame + 1) / kFramesPerSecond;
       w.confidence = std::clamp(logmath_exp(lmath, prob), 0.0, 1.0);
       /* Never before what was already final, never past the audio. */
       w.start = std::max(w.start, final_until_);
@@ -204,7 +307,8 @@ private:
     if (!words.empty()) {
       /* A sentence per utterance, as Deepgram's punctuate=true would give. */
       std::string &first = words.front().punctuated_word;
-      first[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(first[0])));
+      if (!mid_sentence_)
+        first[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(first[0])));
       if (final)
         words.back().punctuated_word += ".";
     }
@@ -220,7 +324,15 @@ private:
   uint64_t decoded_ = 0; /* 16 kHz samples given to the decoder */
   bool in_speech_ = false;
   double speech_began_ = 0;
+  double utterance_began_ = 0; /* where the decoder's utterance starts */
   double final_until_ = 0;
+  double final_advanced_at_ = 0; /* decoded_seconds() when final_until_ last grew */
+  double retry_commit_at_ = 0;
+  EngineWord last_committed_;   /* the last word commit_settled made final */
+  bool mid_sentence_ = false;   /* words of this sentence are already final */
+  std::vector<int16_t> recent_; /* 16 kHz audio from recent_start_ to decoded_ */
+  uint64_t recent_start_ = 0;
+  uint64_t clock_shift_ = 0; /* samples decoded twice (see restart_at) */
   std::vector<EngineWord> final_;
   std::vector<EngineWord> interim_;
   int interim_frames_ = -1;

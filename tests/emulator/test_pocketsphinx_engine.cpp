@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "continuous_speech.h"
 #include "engine.h"
 #include "librivox.h"
 #include "resampler.h"
@@ -202,6 +203,67 @@ static void test_pocketsphinx_two_recognizers_at_once() {
   g_assert_cmpfloat(word_error_rate(utterances[3].reference, texts_of(wb)), <, kMaxWordErrorRate);
 }
 
+/* Deepgram sends finals every few seconds while people keep talking; a
+ * client's stall timer (10 s) must never see a healthy stream go quiet. The
+ * five clips back to back without their pauses (~23 s) are one long
+ * utterance: final_until must advance at least every 4 s of audio, and the
+ * words made final along the way must be neither split, repeated nor lost. */
+static void test_pocketsphinx_finals_during_continuous_speech() {
+  std::unique_ptr<Engine> engine = pocketsphinx_or_skip();
+  if (!engine)
+    return;
+  emutest::ContinuousSpeech speech = emutest::continuous_librivox();
+  const std::vector<int16_t> &audio = speech.audio;
+  const double seconds = audio.size() / 16000.0;
+  g_assert_cmpfloat(seconds, >=, 20.0);
+
+  std::unique_ptr<Recognizer> r = engine->create(16000);
+  std::vector<EngineWord> words;
+  double until = 0, advanced_at = 0, largest_gap = 0;
+  size_t advances = 0;
+  for (size_t pos = 0; pos < audio.size(); pos += 1600) {
+    r->feed(audio.data() + pos, std::min<size_t>(1600, audio.size() - pos));
+    for (EngineWord &w : r->take_final()) {
+      g_assert_cmpfloat(w.start, >=, until);
+      words.push_back(std::move(w));
+    }
+    if (r->final_until() > until) {
+      largest_gap = std::max(largest_gap, r->fed_seconds() - advanced_at);
+      advanced_at = r->fed_seconds();
+      until = r->final_until();
+      advances++;
+    }
+    g_assert_cmpfloat(until, <=, r->fed_seconds());
+    for (const EngineWord &w : r->interim())
+      g_assert_cmpfloat(w.start, >=, until);
+  }
+  largest_gap = std::max(largest_gap, r->fed_seconds() - advanced_at);
+  r->finish();
+  append(&words, r->take_final());
+
+  double wer = word_error_rate(speech.reference, texts_of(words));
+  g_test_message("continuous %.1f s: %zu advances of final_until, largest gap %.2f s, WER %.3f",
+                 seconds, advances, largest_gap, wer);
+  g_assert_cmpfloat(largest_gap, <=, 4.0);
+  /* No word twice. A word made final early and found again later would
+   * overlap it, or be squeezed to nothing at final_until (its audio is
+   * final), or follow itself (the reference never repeats a word). */
+  for (size_t i = 1; i < speech.reference.size(); i++)
+    g_assert_true(speech.reference[i] != speech.reference[i - 1]);
+  for (size_t i = 0; i < words.size(); i++) {
+    const EngineWord &b = words[i];
+    if (b.end <= b.start)
+      g_error("'%s' at %.2f has no audio", b.word.c_str(), b.start);
+    if (i == 0)
+      continue;
+    const EngineWord &a = words[i - 1];
+    if (b.start < a.end - 1e-9 || a.word == b.word)
+      g_error("'%s' %.2f-%.2f then '%s' %.2f-%.2f", a.word.c_str(), a.start, a.end, b.word.c_str(),
+              b.start, b.end);
+  }
+  g_assert_cmpfloat(wer, <, kMaxWordErrorRate);
+}
+
 static void test_word_error_rate_helper() {
   std::vector<std::string> ref = {"a", "b", "c", "d"};
   g_assert_cmpfloat(word_error_rate(ref, ref), ==, 0.0);
@@ -219,5 +281,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/pocketsphinx/reuse-deterministic",
                   test_pocketsphinx_reused_decoder_is_deterministic);
   g_test_add_func("/pocketsphinx/two-at-once", test_pocketsphinx_two_recognizers_at_once);
+  g_test_add_func("/pocketsphinx/continuous-speech-finals",
+                  test_pocketsphinx_finals_during_continuous_speech);
   return g_test_run();
 }
