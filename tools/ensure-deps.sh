@@ -7,7 +7,7 @@ packages=(
   build-essential pkg-config meson ninja-build clang clang-format libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-x
+  gstreamer1.0-x gstreamer1.0-libav gstreamer1.0-plugins-ugly ffmpeg
   libsoup-3.0-dev libjson-glib-dev ca-certificates
   libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
   sox espeak-ng
