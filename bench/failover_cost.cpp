@@ -57,7 +57,9 @@ double run_once(const std::string &element, uint64_t buffers, int buffer_ms) {
   std::string desc =
       element == "identity"
           ? "identity name=x ! fakesink sync=false async=false"
-          : "sttfailover name=x x.stream ! fakesink name=stream sync=false async=false "
+          /* the healthy live path: a bare feed pad answers no latency query */
+          : "sttfailover name=x mode=stream-first x.stream ! fakesink name=stream sync=false "
+            "async=false "
             "x.batch ! fakesink sync=false async=false x.text ! fakesink sync=false async=false";
   GError *error = nullptr;
   GstElement *bin = gst_parse_bin_from_description_full(desc.c_str(), FALSE, nullptr,

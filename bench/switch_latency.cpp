@@ -83,7 +83,9 @@ public:
       const std::string &batch_props) {
     gchar *desc = g_strdup_printf(
         "sttfailover name=f breaker=bench-switch reset-timeout=1000 reset-timeout-max=1000 "
-        "recovery-backoff-min=500 recovery-backoff-max=1000 cut-pause=0 %s "
+        /* fed in real time from a bare pad (no live source to answer latency
+         * queries): stream-first, as a live feed would be */
+        "recovery-backoff-min=500 recovery-backoff-max=1000 cut-pause=0 mode=stream-first %s "
         "f.stream ! queue ! dgstreamsink url=%s/v1/listen api-key=bench breaker=bench-switch "
         "f.batch ! queue ! dgbatchsink name=batch url=%s/v1/listen api-key=bench "
         "breaker=bench-switch-batch %s "

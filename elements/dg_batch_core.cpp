@@ -13,6 +13,12 @@ namespace {
 
 enum TimerKind { kRetryTimer = 1, kDrainTimer = 2 };
 
+/* A live stream whose service is failing at EOS (Ctrl-C on a capture while
+ * Deepgram is unreachable) waits this long, not drain-timeout. */
+constexpr GstClockTime kFailingLiveDrainGrace = 3 * GST_SECOND;
+/* max-outage -1 with input that is not live. */
+constexpr GstClockTime kNonLiveMaxOutage = 120 * GST_SECOND;
+
 struct TimerContext {
   std::weak_ptr<void> owner;
   std::function<void()> fire;
@@ -129,6 +135,15 @@ GstFlowReturn BatchCore::push(uint64_t pts, const int16_t *samples, size_t frame
         return held_locked() <= config_.max_buffer || unlocked_ || flushing_ || fatal_ || stopped_;
       });
     }
+    if (fatal_ && supervised_) {
+      /* The failover reports the failure; what still comes is lost, and said so. */
+      uint64_t duration = gst_util_uint64_scale(frames, GST_SECOND, rate_ > 0 ? rate_ : 1);
+      stats_.dropped += duration;
+      out.push_back(dropped_output(pts, duration, "server-error", fatal_reason_));
+      lock.unlock();
+      emit(out);
+      return GST_FLOW_OK;
+    }
     if (fatal_)
       return GST_FLOW_ERROR;
     if (flushing_ || stopped_)
@@ -172,12 +187,14 @@ GstFlowReturn BatchCore::drain(uint64_t timeout) {
   std::weak_ptr<void> owner = shared_from_this();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (fatal_)
-      return GST_FLOW_ERROR;
+    if (fatal_ && !supervised_)
+      return GST_FLOW_ERROR; /* the ERROR is posted: no EOS after it */
     if (flushing_ || stopped_)
       return GST_FLOW_FLUSHING;
     if (chunker_)
       enqueue_locked(chunker_->flush());
+    if (fatal_)
+      abandon_held_locked("server-error", fatal_reason_);
     Entry mark;
     mark.kind = Kind::EosMark;
     mark.id = next_id_++;
@@ -185,33 +202,34 @@ GstFlowReturn BatchCore::drain(uint64_t timeout) {
     queue_.push_back(std::move(mark));
     draining_ = true;
     drained_ = drain_expired_ = false;
-    cancel_timer(&drain_timer_);
-    drain_timer_ = gst_clock_new_single_shot_id(config_.clock, now() + timeout);
-    auto *ctx = new TimerContext{owner, [this] {
-                                   std::lock_guard<std::mutex> l(mutex_);
-                                   drain_expired_ = true;
-                                   cv_.notify_all();
-                                 }};
-    gst_clock_id_wait_async(drain_timer_, on_clock_timer, ctx, free_timer_context);
+    drain_timeout_ = timeout;
+    arm_drain_timer_locked();
   }
   kick();
   hooks_.stats_changed();
 
   std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return drained_ || drain_expired_ || fatal_ || flushing_ || stopped_; });
+  cv_.wait(lock, [&] {
+    return drained_ || drain_expired_ || (fatal_ && !supervised_) || flushing_ || stopped_;
+  });
   cancel_timer(&drain_timer_);
   if (!drained_ && drain_expired_ && !flushing_ && !stopped_) {
     GST_INFO("drain timeout: reporting what is left as dropped");
+    /* Name the real cause: a service that kept failing, or one that was slow. */
+    std::string reason = healthy_                    ? "drain-timeout"
+                         : last_failure_status_ == 0 ? "connect-failed"
+                                                     : "server-error";
+    std::string detail = healthy_ ? "" : last_failure_ + " until drain-timeout";
     lock.unlock();
     /* On the network thread, so the reports keep their place among the
      * results it emits; the EOS mark then drains at once. */
-    net_->invoke_sync([this] {
+    net_->invoke_sync([this, &reason, &detail] {
       std::lock_guard<std::recursive_mutex> emitting(emit_mutex_);
       std::vector<Output> out;
       std::vector<GCancellable *> cancel;
       {
         std::lock_guard<std::mutex> l(mutex_);
-        abandon_held_locked("drain-timeout");
+        abandon_held_locked(reason, detail);
         for (Entry &e : queue_) {
           if (e.cancellable)
             cancel.push_back(G_CANCELLABLE(g_object_ref(e.cancellable)));
@@ -230,7 +248,50 @@ GstFlowReturn BatchCore::drain(uint64_t timeout) {
   draining_ = false;
   if (drained_)
     return GST_FLOW_OK;
-  return fatal_ ? GST_FLOW_ERROR : GST_FLOW_FLUSHING;
+  return fatal_ && !supervised_ ? GST_FLOW_ERROR : GST_FLOW_FLUSHING;
+}
+
+void BatchCore::set_supervised(bool supervised) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  supervised_ = supervised;
+}
+
+void BatchCore::set_live(bool live) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_ = live;
+}
+
+void BatchCore::go_fatal_locked(const BatchFatal &f, std::vector<Output> &out) {
+  if (fatal_)
+    return;
+  fatal_ = true;
+  fatal_reason_ = f.reason;
+  if (chunker_)
+    enqueue_locked(chunker_->flush());
+  abandon_held_locked("server-error", f.reason);
+  for (Entry &other : queue_) {
+    if (other.cancellable)
+      g_cancellable_cancel(other.cancellable);
+  }
+  cv_.notify_all();
+  stt::Health h{false, f.reason, static_cast<int>(f.status), false, ""};
+  out.push_back([this, h] { hooks_.health(h); });
+  out.push_back([this, f] { hooks_.fatal(f); });
+}
+
+void BatchCore::give_up_if_due_locked(std::vector<Output> &out) {
+  GstClockTime limit = config_.max_outage_ms >= 0
+                           ? static_cast<GstClockTime>(config_.max_outage_ms) * GST_MSECOND
+                       : live_ ? 0
+                               : kNonLiveMaxOutage;
+  if (supervised_ || fatal_ || limit == 0 || healthy_ ||
+      !GST_CLOCK_TIME_IS_VALID(unhealthy_since_) || now() < unhealthy_since_ + limit)
+    return;
+  BatchFatal f;
+  f.reason = "Deepgram's pre-recorded API could not be used for " +
+             std::to_string(limit / GST_SECOND) + " s (max-outage): " + last_failure_;
+  f.hint = "set max-outage to wait longer (0: forever)";
+  go_fatal_locked(f, out);
 }
 
 void BatchCore::set_flushing(bool flushing, const char *reason) {
@@ -285,6 +346,7 @@ void BatchCore::enqueue_locked(std::vector<AudioChunk> chunks) {
     e.id = next_id_++;
     e.start = c.start;
     e.duration = c.duration;
+    e.map = std::move(c.map);
     e.storage = std::move(c.storage);
     e.rate = rate_;
     e.channels = channels_;
@@ -318,8 +380,7 @@ void BatchCore::drop_overflow_locked(std::vector<Output> &out,
     GST_WARNING("max-buffer exceeded: dropping %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT,
                 GST_TIME_ARGS(it->start), GST_TIME_ARGS(it->duration));
     held -= it->duration;
-    stats_.dropped += it->duration;
-    out.push_back(dropped_output(it->start, it->duration, "max-buffer"));
+    drop_chunk_locked(*it, "max-buffer", out);
     if (it->cancellable)
       cancel.push_back(it->cancellable); /* ours now; its upload's callback sees it gone */
     it->cancellable = nullptr;
@@ -327,11 +388,12 @@ void BatchCore::drop_overflow_locked(std::vector<Output> &out,
   }
 }
 
-void BatchCore::abandon_held_locked(const char *reason) {
+void BatchCore::abandon_held_locked(const std::string &reason, const std::string &detail) {
   for (Entry &e : queue_) {
     if (e.kind == Kind::Chunk && (e.state == State::Waiting || e.state == State::InFlight)) {
       e.state = State::Abandoned;
       e.drop_reason = reason;
+      e.drop_detail = detail;
       e.storage.reset();
     }
   }
@@ -345,8 +407,7 @@ void BatchCore::discard_locked(const char *reason, std::vector<Output> &out,
     if (e.kind != Kind::Chunk)
       continue;
     /* Transcribed but held behind an older chunk: its words never went out. */
-    stats_.dropped += e.duration;
-    out.push_back(dropped_output(e.start, e.duration, reason));
+    drop_chunk_locked(e, reason, out);
     if (e.cancellable)
       cancel.push_back(e.cancellable);
     e.cancellable = nullptr;
@@ -366,9 +427,20 @@ BatchCore::Entry *BatchCore::find_locked(uint64_t id) {
 }
 
 BatchCore::Output BatchCore::dropped_output(uint64_t start, uint64_t duration,
-                                            const std::string &reason) {
-  stt::AudioDropped d{start, duration, reason};
+                                            const std::string &reason, const std::string &detail) {
+  stt::AudioDropped d{start, duration, reason, 1, detail};
   return [this, d] { hooks_.dropped(d); };
+}
+
+void BatchCore::drop_chunk_locked(const Entry &e, const std::string &reason,
+                                  std::vector<Output> &out, const std::string &detail) {
+  stats_.dropped += e.duration;
+  if (e.map.empty()) {
+    out.push_back(dropped_output(e.start, e.duration, reason, detail));
+    return;
+  }
+  for (const TimeRange &r : e.map.spans())
+    out.push_back(dropped_output(r.start, r.duration(), reason, detail));
 }
 
 void BatchCore::add_transcript_outputs_locked(const Entry &e, std::vector<Output> &out) {
@@ -377,19 +449,19 @@ void BatchCore::add_transcript_outputs_locked(const Entry &e, std::vector<Output
   std::string request_id = r.metadata.request_id.empty() ? e.request_id : r.metadata.request_id;
   if (config_.utterances && !r.utterances.empty()) {
     for (const Utterance &u : r.utterances)
-      list.push_back(stt::to_pipeline_time(u.transcript, e.start, e.session_id, "batch"));
+      list.push_back(stt::to_pipeline_time(u.transcript, e.map, e.session_id, "batch"));
   } else {
     for (const Transcript &t : r.channels) {
-      stt::TimedTranscript tt = stt::to_pipeline_time(t, e.start, e.session_id, "batch");
+      stt::TimedTranscript tt = stt::to_pipeline_time(t, e.map, e.session_id, "batch");
       tt.start = e.start; /* the response covers exactly the upload */
-      tt.duration = e.duration;
+      tt.duration = e.end() - e.start;
       list.push_back(std::move(tt));
     }
   }
   if (list.empty()) {
     stt::TimedTranscript empty;
     empty.start = e.start;
-    empty.duration = e.duration;
+    empty.duration = e.end() - e.start;
     empty.session_id = e.session_id;
     empty.branch = "batch";
     list.push_back(std::move(empty));
@@ -419,8 +491,7 @@ void BatchCore::pop_finished_locked(std::vector<Output> &out) {
           BatchRejection r = *e.rejection;
           out.push_back([this, r] { hooks_.rejected(r); });
         }
-        stats_.dropped += e.duration;
-        out.push_back(dropped_output(e.start, e.duration, e.drop_reason));
+        drop_chunk_locked(e, e.drop_reason, out, e.drop_detail);
       } else {
         break;
       }
@@ -448,6 +519,23 @@ void BatchCore::pop_finished_locked(std::vector<Output> &out) {
     queue_.pop_front();
     cv_.notify_all(); /* room for a blocked push */
   }
+}
+
+/* drain_timeout_ from now; re-armed at each chunk transcribed. A live stream
+ * whose service fails gets a short grace instead. */
+void BatchCore::arm_drain_timer_locked() {
+  cancel_timer(&drain_timer_);
+  GstClockTime timeout = live_ && !healthy_
+                             ? std::min<GstClockTime>(drain_timeout_, kFailingLiveDrainGrace)
+                             : drain_timeout_;
+  drain_timer_ = gst_clock_new_single_shot_id(config_.clock, now() + timeout);
+  std::weak_ptr<void> owner = shared_from_this();
+  auto *ctx = new TimerContext{owner, [this] {
+                                 std::lock_guard<std::mutex> l(mutex_);
+                                 drain_expired_ = true;
+                                 cv_.notify_all();
+                               }};
+  gst_clock_id_wait_async(drain_timer_, on_clock_timer, ctx, free_timer_context);
 }
 
 void BatchCore::arm_retry_timer_locked(GstClockTime at) {
@@ -497,6 +585,7 @@ void BatchCore::pump() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopped_)
         return;
+      give_up_if_due_locked(out); /* also while the breaker refuses every request */
       pop_finished_locked(out);
       if (fatal_ || !session_ || in_flight_ >= config_.max_in_flight)
         break;
@@ -575,7 +664,6 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
 
   BreakerPermit permit;
   std::vector<Output> out;
-  std::optional<BatchFatal> fatal;
   bool running = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -604,18 +692,38 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
         stats_.chunks_transcribed++;
         consecutive_failures_ = 0;
         hold_until_ = 0;
+        if (draining_ && !drain_expired_)
+          arm_drain_timer_locked(); /* progress: the drain waits on */
+        unhealthy_since_ = GST_CLOCK_TIME_NONE;
+        if (!healthy_) {
+          healthy_ = true;
+          stt::Health h{true, "transcribed", static_cast<int>(r.status), true, e->session_id};
+          out.push_back([this, h] { hooks_.health(h); });
+        }
         break;
       case UploadVerdict::Retry: {
         if (r.status >= 200 && r.status < 300 && ++e->bad_responses >= config_.max_bad_responses) {
           e->state = State::Abandoned;
           e->drop_reason = "rejected";
-          e->rejection = BatchRejection{e->start, e->duration, r.status, r.error};
+          e->rejection = BatchRejection{e->start, e->end() - e->start, r.status, r.error};
           e->storage.reset();
           stats_.chunks_rejected++;
           break;
         }
         e->state = State::Waiting;
         stats_.failures++;
+        last_failure_ = r.status && r.error.rfind("HTTP", 0) != 0
+                            ? dg_describe_status(r.status) + ": " + r.error
+                            : r.error;
+        last_failure_status_ = r.status;
+        if (!GST_CLOCK_TIME_IS_VALID(unhealthy_since_))
+          unhealthy_since_ = now();
+        give_up_if_due_locked(out);
+        if (healthy_) {
+          healthy_ = false;
+          stt::Health h{false, r.error, static_cast<int>(r.status), true, e->session_id};
+          out.push_back([this, h] { hooks_.health(h); });
+        }
         auto floor = r.retry_after.value_or(std::chrono::milliseconds{0});
         auto delay =
             backoff_delay(config_.backoff, consecutive_failures_++, default_unit_random(), floor);
@@ -627,24 +735,13 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
       case UploadVerdict::Reject:
         e->state = State::Abandoned;
         e->drop_reason = "rejected";
-        e->rejection = BatchRejection{e->start, e->duration, r.status, r.error};
+        e->rejection = BatchRejection{e->start, e->end() - e->start, r.status, r.error};
         e->storage.reset();
         stats_.chunks_rejected++;
         break;
       case UploadVerdict::Fatal:
         e->state = State::Waiting;
-        if (!fatal_) {
-          fatal_ = true;
-          fatal = BatchFatal{r.status, r.error};
-          if (chunker_)
-            enqueue_locked(chunker_->flush());
-          abandon_held_locked("error");
-          for (Entry &other : queue_) {
-            if (other.cancellable)
-              g_cancellable_cancel(other.cancellable);
-          }
-          cv_.notify_all();
-        }
+        go_fatal_locked(BatchFatal{r.status, r.error, r.hint, r.request_id}, out);
         break;
       case UploadVerdict::Cancelled:
         e->state = State::Waiting;
@@ -660,10 +757,8 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
       outcome = BreakerOutcome::Cancelled; /* says nothing about the service */
     config_.breaker->report(permit, outcome);
   }
-  if (fatal) {
+  if (!out.empty()) {
     std::lock_guard<std::recursive_mutex> emitting(emit_mutex_);
-    BatchFatal f = *fatal;
-    out.push_back([this, f] { hooks_.fatal(f); });
     emit(out);
   }
   if (!running)

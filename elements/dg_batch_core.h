@@ -62,6 +62,9 @@ struct BatchConfig {
    * chunk is rejected: a server that always answers garbage must not wedge
    * the queue. */
   unsigned max_bad_responses = 3;
+  /* Alone (not supervised): give up (fatal) once requests failed for this
+   * long; 0: never; -1: 120 s for input that is not live, never when live. */
+  int max_outage_ms = -1;
 };
 
 struct BatchStats {
@@ -84,7 +87,9 @@ struct BatchRejection {
 
 struct BatchFatal {
   unsigned status = 0;
-  std::string reason;
+  std::string reason;     /* "HTTP 402 Payment Required: ASR_PAYMENT_REQUIRED: ..." */
+  std::string hint;       /* what to do */
+  std::string request_id; /* dg-request-id */
 };
 
 struct BatchHooks {
@@ -93,6 +98,9 @@ struct BatchHooks {
   std::function<void(const stt::AudioDropped &)> dropped;
   std::function<void(const BatchRejection &)> rejected;
   std::function<void(const BatchFatal &)> fatal;
+  /* The service started failing (first retryable failure after a success)
+   * or answers again: a failover whose primary branch this is reports it. */
+  std::function<void(const stt::Health &)> health;
   std::function<void()> stats_changed;
 };
 
@@ -121,9 +129,19 @@ public:
   GstFlowReturn push(uint64_t pts, const int16_t *samples, size_t frames, bool block);
   /* stt/flush: cut now; ack with `flush_id` once all before it is done. */
   void flush_mark(uint32_t flush_id);
-  /* EOS: cut, then wait until all is transcribed or reported, at most
-   * `timeout` ns of the timer clock; then pushes the drained ack. */
+  /* EOS: cut, then wait until all is transcribed or reported; the wait
+   * ends after `timeout` ns of the timer clock without a chunk transcribed
+   * (it restarts at each one); then pushes the drained ack. */
   GstFlowReturn drain(uint64_t timeout);
+
+  /* A failover supervises this sink: a permanent failure is the
+   * failover's to report (a WARNING here, no ERROR), later audio is
+   * reported dropped instead of failing the stream, and there is no
+   * give-up of our own. */
+  void set_supervised(bool supervised);
+  /* Upstream's liveness: a live stream that cannot be transcribed at EOS
+   * gives up after a short grace, and max-outage -1 means never. */
+  void set_live(bool live);
 
   /* FLUSH_START discards all held audio (reported dropped, `reason`);
    * FLUSH_STOP accepts audio again. */
@@ -141,7 +159,8 @@ private:
     Kind kind = Kind::Chunk;
     State state = State::Waiting;
     uint64_t id = 0;
-    uint64_t start = 0, duration = 0;
+    uint64_t start = 0, duration = 0;              /* duration: of the audio (chunks) */
+    TimeMap map;                                   /* chunks: chunk seconds -> pipeline time */
     std::shared_ptr<std::vector<uint8_t>> storage; /* until transcribed */
     int rate = 0, channels = 0;
     std::string session_id;
@@ -150,10 +169,13 @@ private:
     std::optional<PrerecordedResponse> response;
     std::string request_id;
     std::string drop_reason;                 /* Abandoned */
+    std::string drop_detail;                 /* Abandoned: what happened, in words */
     std::optional<BatchRejection> rejection; /* Abandoned by the server */
     uint32_t flush_id = 0;                   /* marks */
     uint64_t position = 0;                   /* marks: ack position */
-    uint64_t end() const { return start + duration; }
+    /* Pipeline time after the last sample (a chunk joined over a gap spans
+     * more than its audio). */
+    uint64_t end() const { return map.empty() ? start + duration : map.end_pts(); }
   };
   using Output = std::function<void()>;
   struct Send {
@@ -166,15 +188,24 @@ private:
   /* Locked helpers. */
   void enqueue_locked(std::vector<AudioChunk> chunks);
   void drop_overflow_locked(std::vector<Output> &out, std::vector<GCancellable *> &cancel);
-  void abandon_held_locked(const char *reason);
+  void abandon_held_locked(const std::string &reason, const std::string &detail = {});
   void discard_locked(const char *reason, std::vector<Output> &out,
                       std::vector<GCancellable *> &cancel);
   uint64_t held_locked() const;
   Entry *find_locked(uint64_t id);
   void pop_finished_locked(std::vector<Output> &out);
   void add_transcript_outputs_locked(const Entry &e, std::vector<Output> &out);
-  Output dropped_output(uint64_t start, uint64_t duration, const std::string &reason);
+  Output dropped_output(uint64_t start, uint64_t duration, const std::string &reason,
+                        const std::string &detail = {});
+  /* One report per stretch of audio in the chunk, so a gap is not reported. */
+  void drop_chunk_locked(const Entry &e, const std::string &reason, std::vector<Output> &out,
+                         const std::string &detail = {});
   void arm_retry_timer_locked(GstClockTime at);
+  void arm_drain_timer_locked();
+  /* Permanent failure: everything held is abandoned; hooks follow in `out`. */
+  void go_fatal_locked(const BatchFatal &f, std::vector<Output> &out);
+  /* Alone and failing for max-outage: give up. */
+  void give_up_if_due_locked(std::vector<Output> &out);
 
   /* Network thread. */
   void pump();
@@ -213,6 +244,14 @@ private:
   uint64_t timer_generation_ = 0;
   bool stopped_ = false, fatal_ = false, flushing_ = false, unlocked_ = false;
   bool draining_ = false, drained_ = false, drain_expired_ = false;
+  uint64_t drain_timeout_ = 0;
+  bool healthy_ = true; /* as last reported by the health hook */
+  GstClockTime unhealthy_since_ = GST_CLOCK_TIME_NONE;
+  bool supervised_ = false;
+  bool live_ = true;
+  std::string fatal_reason_;
+  std::string last_failure_;         /* why the service last failed, for drop reports */
+  unsigned last_failure_status_ = 0; /* its HTTP status; 0: no answer */
   BatchStats stats_;
 };
 

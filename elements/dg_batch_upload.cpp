@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "deepgram_json.h"
+#include "failure.h"
 #include "pause_chunker.h"
 #include "wav_writer.h"
 
@@ -10,27 +11,19 @@ namespace dgf {
 
 static_assert(AudioChunk::kHeadroom == kWavHeaderBytes, "the WAV header fills the headroom");
 
-UploadVerdict classify_http_status(unsigned status) {
+UploadVerdict classify_http_status(unsigned status, const std::string &err_code,
+                                   const std::string &err_msg) {
   if (status >= 200 && status < 300)
     return UploadVerdict::Transcribed;
-  switch (status) {
-  case 401:
-  case 403:
-  case 404:
-  case 405:
-    return UploadVerdict::Fatal;
-  case 402: /* out of credit: an outage until someone pays */
-  case 408:
-  case 425:
-  case 429:
-  case 499:
-    return UploadVerdict::Retry;
-  default:
+  switch (classify_http(status, err_code, err_msg).kind) {
+  case FailureKind::Permanent:
+    return UploadVerdict::Fatal; /* retrying cannot help: 400 options, 401-404 */
+  case FailureKind::RejectAudio:
+    return UploadVerdict::Reject;
+  case FailureKind::Transient:
     break;
   }
-  if (status >= 400 && status < 500)
-    return UploadVerdict::Reject;
-  return UploadVerdict::Retry; /* 5xx, 3xx we did not follow, anything odd */
+  return UploadVerdict::Retry; /* 5xx, 408, 429, 3xx we did not follow, anything odd */
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, int64_t now_unix_s) {
@@ -67,14 +60,10 @@ void release_storage(gpointer data) {
   delete static_cast<std::shared_ptr<std::vector<uint8_t>> *>(data);
 }
 
-std::string describe_error_body(const std::string &body) {
+/* Deepgram's {err_code, err_msg, request_id}, when the body is one. */
+DeepgramError error_body(const std::string &body) {
   auto parsed = parse_error_body(body);
-  if (!parsed)
-    return {};
-  std::string text = parsed->code;
-  if (!parsed->message.empty())
-    text += (text.empty() ? "" : ": ") + parsed->message;
-  return text;
+  return parsed ? parsed.value() : DeepgramError{};
 }
 
 /* At most what the JSON parser would read: a bigger body is refused unread. */
@@ -93,12 +82,13 @@ void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
     r.error = error ? error->message : "unknown transport error";
   } else {
     r.status = soup_message_get_status(upload->msg);
-    r.verdict = classify_http_status(r.status);
     if (body) {
       gsize size = 0;
       const char *bytes = static_cast<const char *>(g_bytes_get_data(body, &size));
       r.body.assign(bytes ? bytes : "", size);
     }
+    DeepgramError said = r.status >= 300 ? error_body(r.body) : DeepgramError{};
+    r.verdict = classify_http_status(r.status, said.code, said.message);
     SoupMessageHeaders *headers = soup_message_get_response_headers(upload->msg);
     if (const char *id = soup_message_headers_get_one(headers, "dg-request-id"))
       r.request_id = id;
@@ -109,9 +99,11 @@ void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
       r.verdict = r.verdict == UploadVerdict::Transcribed ? UploadVerdict::Retry : r.verdict;
       r.error = error ? error->message : "response body too large";
     } else if (r.verdict != UploadVerdict::Transcribed) {
-      r.error = describe_error_body(r.body);
-      if (r.error.empty())
-        r.error = dg_describe_status(r.status);
+      FailureVerdict v = classify_http(r.status, said.code, said.message);
+      r.error = describe_failure(v, said.code, said.message);
+      r.hint = v.hint;
+      if (r.request_id.empty())
+        r.request_id = said.request_id;
     }
   }
   g_object_unref(owned->msg);

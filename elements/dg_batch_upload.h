@@ -23,9 +23,9 @@ namespace dgf {
 /* What the sink does with an answer. */
 enum class UploadVerdict {
   Transcribed, /* 2xx with a response body to parse */
-  Retry,       /* outage: network error, timeout, 402, 408, 429, 499, 5xx */
-  Reject,      /* this audio is refused (400 corrupt, 413, 415, 422, other 4xx) */
-  Fatal,       /* configuration: 401/403 (NOT_AUTHORIZED), 404/405 (wrong URL) */
+  Retry,       /* outage: network error, timeout, 408, 429, 499, 5xx */
+  Reject,      /* this audio is refused (400 about the audio, 413, 415, 422, other 4xx) */
+  Fatal,       /* permanent: 400 options, 401, 402, 403, 404, 405, TLS (failure.h) */
   Cancelled,   /* we cancelled it */
 };
 
@@ -33,13 +33,18 @@ struct UploadResult {
   UploadVerdict verdict = UploadVerdict::Retry;
   unsigned status = 0;    /* HTTP status; 0 for a transport error */
   std::string body;       /* response body (capped by the JSON parser's limit) */
-  std::string error;      /* transport error, or the server's err_code/err_msg */
+  std::string error;      /* "HTTP 402 Payment Required: ASR_PAYMENT_REQUIRED: ...", or the
+                             transport error */
+  std::string hint;       /* what the user can do about it (permanent failures) */
   std::string request_id; /* dg-request-id */
   /* Retry-After (seconds or an HTTP date), when sent. */
   std::optional<std::chrono::milliseconds> retry_after;
 };
 
-UploadVerdict classify_http_status(unsigned status);
+/* What to do with an answer: failure.h's reading of the status and
+ * Deepgram's error body (err_code, err_msg). */
+UploadVerdict classify_http_status(unsigned status, const std::string &err_code = {},
+                                   const std::string &err_msg = {});
 
 /* Retry-After as a delay: delta-seconds or an HTTP date (relative to
  * `now_unix_s`); nullopt when absent or unreadable. Capped at one hour. */

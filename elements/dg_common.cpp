@@ -89,6 +89,20 @@ void dg_common_install_properties(GObjectClass *klass, const char *default_url,
       g_param_spec_boolean("tls-verify", "TLS verify",
                            "Verify the server's TLS certificate (turn off only for tests)", TRUE,
                            flags));
+  g_object_class_install_property(
+      klass, DG_PROP_MULTICHANNEL,
+      g_param_spec_boolean("multichannel", "Multichannel",
+                           "Transcribe each channel on its own (Deepgram's multichannel, billed "
+                           "per channel; transcripts carry their channel). Off: the sink takes "
+                           "mono, and an audioconvert before it downmixes",
+                           FALSE, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_MAX_OUTAGE,
+      g_param_spec_int("max-outage", "Max outage",
+                       "Used alone (not behind sttfailover): give up with an ERROR once the "
+                       "service could not be used for this many ms; 0: never; -1: 120000 for "
+                       "input that is not live, never for live input",
+                       -1, G_MAXINT, -1, flags));
 }
 
 static std::string string_or_empty(const GValue *value) {
@@ -137,6 +151,12 @@ bool dg_common_set_property(DgCommonSettings &s, guint prop_id, const GValue *va
   case DG_PROP_TLS_VERIFY:
     s.tls_verify = g_value_get_boolean(value);
     return true;
+  case DG_PROP_MULTICHANNEL:
+    s.multichannel = g_value_get_boolean(value);
+    return true;
+  case DG_PROP_MAX_OUTAGE:
+    s.max_outage_ms = g_value_get_int(value);
+    return true;
   default:
     return false;
   }
@@ -179,6 +199,12 @@ bool dg_common_get_property(const DgCommonSettings &s, guint prop_id, GValue *va
     return true;
   case DG_PROP_TLS_VERIFY:
     g_value_set_boolean(value, s.tls_verify);
+    return true;
+  case DG_PROP_MULTICHANNEL:
+    g_value_set_boolean(value, s.multichannel);
+    return true;
+  case DG_PROP_MAX_OUTAGE:
+    g_value_set_int(value, s.max_outage_ms);
     return true;
   default:
     return false; /* api-key is write-only */
@@ -285,14 +311,16 @@ static GstPadProbeReturn check_caps_probe(GstPad *pad, GstPadProbeInfo *info, gp
     return GST_PAD_PROBE_OK;
   GstCaps *caps = nullptr;
   gst_event_parse_caps(event, &caps);
-  GstCaps *accepted = gst_pad_get_pad_template_caps(pad);
+  GstCaps *accepted = gst_pad_query_caps(pad, nullptr);
   if (!gst_caps_can_intersect(caps, accepted)) {
     GstElement *element = GST_ELEMENT(gst_pad_get_parent(pad));
     gchar *got = gst_caps_to_string(caps);
     gchar *need = gst_caps_to_string(accepted);
     if (element) {
       GST_ELEMENT_ERROR(element, CORE, NEGOTIATION, ("unsupported audio caps: %s", got),
-                        ("accepted: %s", need));
+                        ("accepted: %s; put audioconvert ! audioresample before it (it downmixes "
+                         "and converts), or set multichannel=true for one transcript per channel",
+                         need));
       gst_object_unref(element);
     }
     g_free(got);
@@ -300,6 +328,21 @@ static GstPadProbeReturn check_caps_probe(GstPad *pad, GstPadProbeInfo *info, gp
   }
   gst_caps_unref(accepted);
   return GST_PAD_PROBE_OK; /* the pad still refuses them (not-negotiated) */
+}
+
+GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel) {
+  GstCaps *caps = gst_pad_get_pad_template_caps(sink_pad);
+  if (!multichannel) {
+    caps = gst_caps_make_writable(caps);
+    for (guint i = 0; i < gst_caps_get_size(caps); i++)
+      gst_structure_set(gst_caps_get_structure(caps, i), "channels", G_TYPE_INT, 1, nullptr);
+  }
+  if (filter) {
+    GstCaps *both = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = both;
+  }
+  return caps;
 }
 
 void dg_name_refused_caps(GstPad *sink_pad) {

@@ -35,7 +35,9 @@ enum DgCommonProp : guint {
   DG_PROP_ALLOW_INSECURE,
   DG_PROP_CA_FILE,
   DG_PROP_TLS_VERIFY,
-  DG_PROP_COMMON_LAST = DG_PROP_TLS_VERIFY,
+  DG_PROP_MULTICHANNEL,
+  DG_PROP_MAX_OUTAGE,
+  DG_PROP_COMMON_LAST = DG_PROP_MAX_OUTAGE,
 };
 
 constexpr const char *kDefaultModel = "nova-3";
@@ -55,6 +57,8 @@ struct DgCommonSettings {
   bool allow_insecure = false;
   std::string ca_file;
   bool tls_verify = true;
+  bool multichannel = false; /* off: mono only, upstream downmixes */
+  int max_outage_ms = -1;    /* standalone give-up; -1: by liveness */
 };
 
 /* Installs the common properties. `default_url` and `default_breaker` differ
@@ -113,9 +117,13 @@ std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error);
  * otherwise. */
 std::string dg_insecure_tls_warning(const DgCommonSettings &settings);
 
-/* Makes caps the pad template refuses an ERROR that names them and the
- * accepted caps (GStreamer alone only says "not-negotiated"). */
+/* Makes caps the sink refuses an ERROR that names them, the accepted caps and
+ * what to do (GStreamer alone only says "not-negotiated"). */
 void dg_name_refused_caps(GstPad *sink_pad);
+
+/* The caps a sink takes: its template, mono only unless `multichannel` (so
+ * an audioconvert upstream downmixes a stereo programme to one transcript). */
+GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel);
 
 /* A printable one-liner for a GError / status, never including the key. */
 std::string dg_describe_status(guint status);

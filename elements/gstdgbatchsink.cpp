@@ -7,6 +7,7 @@
  */
 #include "gstdgbatchsink.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -96,7 +97,8 @@ struct Private {
   Settings settings;
   std::mutex core_lock;
   std::shared_ptr<BatchCore> core;
-  BatchStats last_stats; /* of the last core, kept for reading after stop */
+  std::atomic<bool> supervised{false}; /* stt/supervisor came: a failover reports for us */
+  BatchStats last_stats;               /* of the last core, kept for reading after stop */
   StreamState stream;
 };
 
@@ -173,20 +175,29 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
         ("http-status-code", G_TYPE_UINT, r.status, "start", G_TYPE_UINT64, r.start, "duration",
          G_TYPE_UINT64, r.duration, nullptr));
   };
+  /* Alone: an ERROR naming Deepgram's words, the fix and the request id.
+   * Under sttfailover: a WARNING; the failover posts the ERROR when no
+   * branch is left. */
   h.fatal = [self](const BatchFatal &f) {
-    if (f.status == 0) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", f.reason.c_str()), (nullptr));
-    } else if (f.status == 401 || f.status == 403) {
-      GST_ELEMENT_ERROR_WITH_DETAILS(
-          self, RESOURCE, NOT_AUTHORIZED,
-          ("Deepgram refused the API key (HTTP %u): check api-key or DEEPGRAM_API_KEY", f.status),
-          ("%s", f.reason.c_str()), ("http-status-code", G_TYPE_UINT, f.status, nullptr));
-    } else {
-      GST_ELEMENT_ERROR_WITH_DETAILS(
-          self, RESOURCE, NOT_FOUND,
-          ("Deepgram endpoint refused the request (HTTP %u): check url", f.status),
-          ("%s", f.reason.c_str()), ("http-status-code", G_TYPE_UINT, f.status, nullptr));
-    }
+    gint code = f.status == 401 || f.status == 403   ? GST_RESOURCE_ERROR_NOT_AUTHORIZED
+                : f.status == 404 || f.status == 405 ? GST_RESOURCE_ERROR_NOT_FOUND
+                : f.status == 0                      ? GST_RESOURCE_ERROR_OPEN_READ
+                                                     : GST_RESOURCE_ERROR_SETTINGS;
+    std::string text =
+        f.status ? "Deepgram refused the pre-recorded request: " + f.reason : f.reason;
+    std::string debug = f.hint + (f.request_id.empty() ? "" : " (request " + f.request_id + ")");
+    GstStructure *details =
+        gst_structure_new("details", "http-status-code", G_TYPE_UINT, f.status, "request-id",
+                          G_TYPE_STRING, f.request_id.c_str(), nullptr);
+    gst_element_message_full_with_details(
+        GST_ELEMENT(self), self->priv->supervised ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR,
+        GST_RESOURCE_ERROR, code, g_strdup(text.c_str()), g_strdup(debug.c_str()), __FILE__,
+        GST_FUNCTION, __LINE__, details);
+  };
+  h.health = [self, pad](const stt::Health &health) {
+    GST_INFO_OBJECT(self, "service %s: %s", health.healthy ? "answers again" : "failing",
+                    health.reason.c_str());
+    gst_pad_push_event(pad, stt::make_event(health));
   };
   h.stats_changed = [self] { g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_STATS]); };
   return h;
@@ -209,6 +220,8 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   options.raw_audio = false; /* the WAV header says rate and channels */
   if (s.utterances)
     options.utterances = true;
+  if (s.common.multichannel)
+    options.multichannel = true; /* else get_caps takes mono only */
   auto request = dg_build_request(s.common, options, UrlKind::Http);
   if (!request) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -251,6 +264,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   config.breaker = std::move(breaker);
   config.clock = clock;
   config.utterances = s.utterances;
+  config.max_outage_ms = s.common.max_outage_ms;
   if (s.max_buffer < s.max_chunk)
     GST_WARNING_OBJECT(self, "max-buffer is less than max-chunk: every chunk is dropped while "
                              "it waits");
@@ -262,6 +276,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()), (nullptr));
     return FALSE;
   }
+  core->set_supervised(self->priv->supervised);
   self->priv->stream = StreamState();
   std::lock_guard<std::mutex> lock(self->priv->core_lock);
   self->priv->core = std::move(core);
@@ -323,9 +338,11 @@ static bool decide_block(GstDgBatchSink *self) {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     mode = self->priv->settings.overflow;
   }
+  gboolean live = FALSE, upstream_live = FALSE;
+  gst_base_sink_query_latency(GST_BASE_SINK(self), &live, &upstream_live, nullptr, nullptr);
+  if (auto core = get_core(self))
+    core->set_live(upstream_live);
   if (mode == GST_DG_BATCH_OVERFLOW_AUTO) {
-    gboolean live = FALSE, upstream_live = FALSE;
-    gst_base_sink_query_latency(GST_BASE_SINK(self), &live, &upstream_live, nullptr, nullptr);
     st.block = !upstream_live;
   } else {
     st.block = mode == GST_DG_BATCH_OVERFLOW_BLOCK;
@@ -371,6 +388,14 @@ static gboolean gst_dg_batch_sink_event(GstBaseSink *sink, GstEvent *event) {
   GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
   auto core = get_core(self);
   switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    if (stt::is<stt::Supervisor>(event)) {
+      GST_INFO_OBJECT(self, "supervised: giving up and permanent errors are upstream's");
+      self->priv->supervised = true;
+      if (core)
+        core->set_supervised(true);
+    }
+    break;
   case GST_EVENT_CUSTOM_DOWNSTREAM:
     if (auto flush = stt::parse<stt::Flush>(event)) {
       GST_DEBUG_OBJECT(self, "stt/flush %u (%s)", flush->flush_id, flush->reason.c_str());
@@ -396,7 +421,8 @@ static gboolean gst_dg_batch_sink_event(GstBaseSink *sink, GstEvent *event) {
     if (core) {
       GST_INFO_OBJECT(self, "EOS: draining the backlog (at most %u ms)", timeout_ms);
       GstFlowReturn ret = core->drain(static_cast<uint64_t>(timeout_ms) * GST_MSECOND);
-      if (ret == GST_FLOW_FLUSHING) {
+      if (ret == GST_FLOW_FLUSHING || ret == GST_FLOW_ERROR) {
+        /* After an ERROR no EOS: an application that stops at EOS would miss it. */
         gst_event_unref(event);
         return FALSE;
       }
@@ -407,6 +433,16 @@ static gboolean gst_dg_batch_sink_event(GstBaseSink *sink, GstEvent *event) {
     break;
   }
   return GST_BASE_SINK_CLASS(gst_dg_batch_sink_parent_class)->event(sink, event);
+}
+
+static GstCaps *gst_dg_batch_sink_get_caps(GstBaseSink *sink, GstCaps *filter) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  bool multichannel;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    multichannel = self->priv->settings.common.multichannel;
+  }
+  return dg_sink_caps(GST_BASE_SINK_PAD(sink), filter, multichannel);
 }
 
 /* ---- GObject ---- */
@@ -560,6 +596,11 @@ static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
   self->priv->settings.common.breaker = DEFAULT_BREAKER;
   /* Transcription is not playback: take audio as fast as it comes. */
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+  /* Never a preroll for the pipeline to wait on: the service hears audio
+   * only in PLAYING, so an element downstream of the captions (textoverlay
+   * and its video sink) would wait in PAUSED for this sink, and this sink
+   * for the pipeline to go on: a deadlock (docs/dgstreamsink.md). */
+  gst_base_sink_set_async_enabled(GST_BASE_SINK(self), FALSE);
   dg_name_refused_caps(GST_BASE_SINK_PAD(self));
 }
 
@@ -672,6 +713,7 @@ static void gst_dg_batch_sink_class_init(GstDgBatchSinkClass *klass) {
   basesink_class->unlock = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_unlock);
   basesink_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_unlock_stop);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_set_caps);
+  basesink_class->get_caps = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_get_caps);
   basesink_class->render = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_render);
   basesink_class->event = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_event);
 }

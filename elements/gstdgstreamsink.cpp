@@ -29,10 +29,14 @@
 #include "deepgram_json.h"
 #include "dg_common.h"
 #include "dg_live_connection.h"
+#include "drop_coalescer.h"
+#include "failure.h"
+#include "live_watchdog.h"
 #include "net_thread.h"
 #include "session_id.h"
 #include "stt_protocol.h"
 #include "time_map.h"
+#include "timeline.h"
 
 GST_DEBUG_CATEGORY_STATIC(dg_stream_sink_debug);
 #define GST_CAT_DEFAULT dg_stream_sink_debug
@@ -148,6 +152,15 @@ int64_t now_us() {
   return g_get_monotonic_time();
 }
 
+uint64_t now_ns() {
+  return static_cast<uint64_t>(g_get_monotonic_time()) * 1000;
+}
+
+/* Without audio for this long the source has paused: Finalize. */
+constexpr uint64_t kIdleFinalizeNs = 1000 * GST_MSECOND;
+/* max-outage=-1 for input that is not live; live input never gives up. */
+constexpr gint kNonLiveMaxOutageMs = 120000;
+
 } // namespace
 
 /* Network-thread state. One live session at a time; on close it is gone. */
@@ -179,10 +192,14 @@ struct Net {
   uint32_t attempt = 0;    /* reconnect attempts since the last success */
   guint retry_source = 0;
   guint tick_source = 0;
-  int64_t last_send_us = 0;
-  int64_t awaiting_since_us = 0; /* since when the server owes results and is silent */
-  int64_t last_final_us = 0;     /* last final result, or the connection's open */
-  uint32_t interims_since_final = 0;
+  LiveWatchdog watchdog; /* KeepAlive, Finalize at pauses, stalls */
+  DropCoalescer drops;   /* lost audio, one report per stretch */
+  int64_t last_drop_us = 0;
+  /* The outage in progress (no connection since the last failure). */
+  int64_t down_since_us = 0;
+  std::string outage_cause = "disconnected"; /* drop reason token while it lasts */
+  bool outage_warned = false;
+  bool live_input = true; /* from the streaming thread, for max-outage's default */
   bool warned_malformed = false;
   bool reported_breaker_open = false;
   double metadata_duration = -1; /* seconds of audio the server says it got */
@@ -199,6 +216,15 @@ struct DgStreamSinkPrivate {
   bool finished = false; /* the EOS drain completed (or failed fatally) */
   bool fatal = false;
   Stats stats;
+  /* Flow control for non-live input: audio the network thread holds
+   * (un-acked plus unsent) and audio handed to it but not yet taken. */
+  uint64_t held_ns = 0;
+  uint64_t in_transit_ns = 0;
+  int64_t last_progress_us = 0; /* last message from Deepgram: the drain's clock */
+
+  /* Streaming thread: upstream's liveness, asked once per stream. */
+  bool live_known = false;
+  bool upstream_live = true;
 
   std::shared_ptr<NetThread> net_thread;
   Net net;               /* network thread only */
@@ -243,6 +269,24 @@ static void update_stats(GstDgStreamSink *self, const std::function<void(Stats &
     g_object_notify(G_OBJECT(self), "stats");
 }
 
+/* Network thread: how much audio it holds now, for render's flow control. */
+static void net_publish_held(GstDgStreamSink *self) {
+  Net &net = self->priv->net;
+  uint64_t held = net.unsent_duration + (net.ledger ? net.ledger->held() : 0);
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    if (self->priv->held_ns == held)
+      return;
+    self->priv->held_ns = held;
+  }
+  self->priv->state_cv.notify_all();
+}
+
+static void net_note_progress(GstDgStreamSink *self) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->last_progress_us = now_us();
+}
+
 static uint64_t frames_to_ns(const GstAudioInfo &info, uint64_t frames) {
   return gst_util_uint64_scale_int(frames, GST_SECOND, GST_AUDIO_INFO_RATE(&info));
 }
@@ -263,6 +307,7 @@ static BufferRef trim_buffer(const GstAudioInfo &info, const BufferRef &ref, uin
 
 static void net_start_connect(GstDgStreamSink *self);
 static void net_fail(GstDgStreamSink *self, const std::string &reason, int code, bool retryable);
+static void net_drop_held(GstDgStreamSink *self, const std::string &why);
 
 static void net_set_phase(GstDgStreamSink *self, Phase phase) {
   self->priv->net.phase = phase;
@@ -270,14 +315,28 @@ static void net_set_phase(GstDgStreamSink *self, Phase phase) {
       self, [&](Stats &s) { s.state = phase_name(phase); }, true);
 }
 
+static void net_post_dropped(GstDgStreamSink *self, const DropReport &d) {
+  GST_WARNING_OBJECT(self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
+                     GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
+  post_msg(self, AudioDropped{d.start, d.duration, d.reason, d.buffers, d.detail});
+}
+
+/* Lost audio, reported once per stretch (drop_coalescer.h): the run is
+ * posted when it ends, at the latest a second after its last piece. */
 static void net_report_dropped(GstDgStreamSink *self, uint64_t start, uint64_t duration,
-                               const char *reason) {
+                               const char *reason, const std::string &detail = {}) {
+  Net &net = self->priv->net;
   if (duration == 0)
     return;
-  GST_WARNING_OBJECT(self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
-                     GST_TIME_ARGS(start), GST_TIME_ARGS(duration), reason);
   update_stats(self, [&](Stats &s) { s.dropped += duration / 1e9; });
-  post_msg(self, AudioDropped{start, duration, reason});
+  if (auto done = net.drops.add(start, duration, reason, detail))
+    net_post_dropped(self, *done);
+  net.last_drop_us = now_us();
+}
+
+static void net_flush_dropped(GstDgStreamSink *self) {
+  if (auto done = self->priv->net.drops.flush())
+    net_post_dropped(self, *done);
 }
 
 static void net_send_pending(GstDgStreamSink *self) {
@@ -301,17 +360,26 @@ static void net_send_pending(GstDgStreamSink *self) {
     net.time_map.append(p.pts, frames);
     if (net.ledger)
       net.ledger->append(p.pts, p.duration, std::move(p.buffer));
-    net.last_send_us = now_us();
-    if (net.awaiting_since_us == 0)
-      net.awaiting_since_us = net.last_send_us;
+    net.watchdog.on_audio_sent(now_ns(), net.time_map.sent_seconds());
     update_stats(self, [&](Stats &s) { s.audio_sent += p.duration / 1e9; });
   }
   if (net.eos && !net.close_sent && net.conn && net.conn->is_open() && net.unsent.empty()) {
     net.conn->send_text("{\"type\":\"CloseStream\"}");
     net.close_sent = true;
-    net.last_send_us = now_us();
-    if (net.awaiting_since_us == 0)
-      net.awaiting_since_us = net.last_send_us;
+    net.watchdog.on_close_sent(now_ns());
+  }
+  net_publish_held(self);
+}
+
+/* A pause in the source: ask for the words already sent, so they are not
+ * held until more audio comes (and nothing stays owed while paused). */
+static void net_finalize(GstDgStreamSink *self) {
+  Net &net = self->priv->net;
+  if (net.phase != Phase::Open || !net.conn || net.close_sent || !net.watchdog.finalize_wanted())
+    return;
+  if (net.conn->send_text("{\"type\":\"Finalize\"}")) {
+    GST_DEBUG_OBJECT(self, "source paused: Finalize");
+    net.watchdog.on_finalize_sent(now_ns());
   }
 }
 
@@ -331,18 +399,32 @@ static void net_finish_drain(GstDgStreamSink *self, bool complete) {
     self->priv->state_cv.notify_all();
     return;
   }
-  /* Anything still un-acked or unsent will never be transcribed now. */
+  /* Anything still un-acked or unsent will never be transcribed now: one
+   * report per stretch, naming why. */
+  TimeRanges lost;
   if (net.ledger) {
     auto takeover = net.ledger->take_all();
     for (const auto &r : takeover.lost)
-      net_report_dropped(self, r.start, r.duration(), "finalize-timeout");
+      lost.insert(r);
     for (const auto &e : takeover.replay)
-      net_report_dropped(self, e.start, e.duration, "finalize-timeout");
+      lost.insert(TimeRange{e.start, e.end()});
   }
   for (const auto &p : net.unsent)
-    net_report_dropped(self, p.pts, p.duration, "finalize-timeout");
+    lost.insert(TimeRange{p.pts, p.pts + p.duration});
   net.unsent.clear();
   net.unsent_duration = 0;
+  bool open = net.phase == Phase::Open || net.phase == Phase::Idle;
+  std::string why = open ? "finalize-timeout" : net.outage_cause;
+  std::string detail;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    detail =
+        open ? "no answer from Deepgram within finalize-timeout" : self->priv->stats.last_error;
+  }
+  for (const TimeRange &r : lost.list())
+    net_report_dropped(self, r.start, r.duration(), why.c_str(), detail);
+  net_flush_dropped(self);
+  net_publish_held(self);
   uint64_t end = net.time_map.end_pts();
   push_upstream(self, Ack{end, net.session_id, 0, true});
   {
@@ -358,20 +440,15 @@ static void net_ack(GstDgStreamSink *self, uint64_t position) {
   net.acked_pts = std::max(net.acked_pts, position);
   if (net.ledger)
     net.ledger->ack(position);
+  net_publish_held(self);
   push_upstream(self, Ack{position, net.session_id, 0, false});
 }
 
 static void net_on_results(GstDgStreamSink *self, const Transcript &t) {
   Net &net = self->priv->net;
-  TimedTranscript timed = to_pipeline_time(t, 0, net.session_id, "stream");
-  /* Map each time through the connection's clock, gaps and all. */
-  timed.start = net.time_map.to_pipeline(t.start);
-  uint64_t end = net.time_map.to_pipeline(t.start + t.duration);
-  timed.duration = end > timed.start ? end - timed.start : 0;
-  for (size_t i = 0; i < t.words.size(); i++) {
-    timed.words[i].start = net.time_map.to_pipeline(t.words[i].start);
-    timed.words[i].end = net.time_map.to_pipeline(t.words[i].end);
-  }
+  /* Each time through the connection's clock, gaps and all. */
+  TimedTranscript timed = to_pipeline_time(t, net.time_map, net.session_id, "stream");
+  uint64_t end = timed.start + timed.duration;
   if (timed.request_id.empty())
     timed.request_id = net.request_id;
   update_stats(self, [&](Stats &s) {
@@ -380,12 +457,10 @@ static void net_on_results(GstDgStreamSink *self, const Transcript &t) {
       s.finals++;
   });
   /* Interims never acknowledge audio: a server sending only those is checked in net_tick. */
-  if (t.is_final) {
-    net.last_final_us = now_us();
-    net.interims_since_final = 0;
-  } else {
-    net.interims_since_final++;
-  }
+  if (t.is_final)
+    net.watchdog.on_final(now_ns(), t.start + t.duration);
+  else
+    net.watchdog.on_interim(now_ns());
   if (t.is_final || !t.text.empty() || self->priv->active.interim_results) {
     post_msg(self, timed);
     push_upstream(self, timed);
@@ -411,6 +486,8 @@ static void net_on_text(GstDgStreamSink *self, const char *text, size_t length) 
     return;
   }
   LiveMessage &msg = parsed.value();
+  net.watchdog.on_message(now_ns()); /* alive, whatever it says */
+  net_note_progress(self);
   if (auto *t = std::get_if<Transcript>(&msg)) {
     net_on_results(self, *t);
   } else if (auto *m = std::get_if<DeepgramMetadata>(&msg)) {
@@ -429,9 +506,6 @@ static void net_on_text(GstDgStreamSink *self, const char *text, size_t length) 
   } else if (auto *unknown = std::get_if<UnknownMessage>(&msg)) {
     GST_DEBUG_OBJECT(self, "ignoring message of type '%s'", unknown->type.c_str());
   }
-  /* The server is alive; a stall is silence while it still owes results. */
-  bool owed = net.acked_pts < net.time_map.end_pts() || net.close_sent;
-  net.awaiting_since_us = owed ? now_us() : 0;
 }
 
 static void net_schedule_reconnect(GstDgStreamSink *self) {
@@ -467,7 +541,6 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   GST_WARNING_OBJECT(self, "live connection failed: %s", reason.c_str());
   net.conn.reset();
   net.close_sent = false;
-  net.awaiting_since_us = 0;
   if (net.permit_pending) {
     net.breaker->report(net.permit,
                         retryable ? BreakerOutcome::Failure : BreakerOutcome::Cancelled);
@@ -479,6 +552,20 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   });
   net_set_phase(self, retryable ? Phase::Down : Phase::Fatal);
   push_upstream(self, Health{false, reason, code, retryable, net.session_id});
+  if (!net.down_since_us)
+    net.down_since_us = now_us();
+  net.outage_cause = !retryable                                    ? "server-error"
+                     : reason.rfind("cannot connect", 0) == 0      ? "connect-failed"
+                     : reason.rfind("HTTP", 0) == 0 || code >= 400 ? "server-error"
+                                                                   : "disconnected";
+  if (retryable && !net.supervised && !net.outage_warned) {
+    /* Alone, nobody else tells the user; a supervisor warns for its pipeline. */
+    net.outage_warned = true;
+    GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ,
+                        ("Deepgram's live API failed: %s", reason.c_str()),
+                        ("reconnecting with backoff; audio is kept up to replay-window and "
+                         "replayed (max-outage bounds the wait)"));
+  }
 
   if (net.supervised) {
     /* The supervisor holds every un-acked buffer and replays it elsewhere. */
@@ -502,6 +589,7 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
       std::lock_guard<std::mutex> lock(priv->state_lock);
       priv->fatal = true;
     }
+    net_drop_held(self, reason); /* an ERROR is on the bus; nothing lost silently */
     net_finish_drain(self, false);
     priv->state_cv.notify_all();
     return;
@@ -517,19 +605,71 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   net_schedule_reconnect(self);
 }
 
+/* Everything held (un-acked and unsent), reported dropped for `why`. */
+static void net_drop_held(GstDgStreamSink *self, const std::string &why) {
+  Net &net = self->priv->net;
+  TimeRanges held;
+  if (net.ledger) {
+    auto takeover = net.ledger->take_all();
+    for (const auto &r : takeover.lost)
+      held.insert(r);
+    for (const auto &e : takeover.replay)
+      held.insert(TimeRange{e.start, e.end()});
+  }
+  for (const auto &p : net.unsent)
+    held.insert(TimeRange{p.pts, p.pts + p.duration});
+  net.unsent.clear();
+  net.unsent_duration = 0;
+  for (const TimeRange &r : held.list())
+    net_report_dropped(self, r.start, r.duration(), net.outage_cause.c_str(), why);
+  net_flush_dropped(self);
+  net_publish_held(self);
+}
+
+/* Standalone: an outage longer than max-outage ends with an ERROR. */
+static void net_give_up_if_due(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  gint limit = priv->active.common.max_outage_ms;
+  if (limit < 0)
+    limit = net.live_input ? 0 : kNonLiveMaxOutageMs;
+  if (net.supervised || limit == 0 || !net.down_since_us || net.phase == Phase::Fatal ||
+      now_us() - net.down_since_us < static_cast<int64_t>(limit) * 1000)
+    return;
+  std::string last;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    last = priv->stats.last_error;
+    priv->fatal = true;
+  }
+  GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                    ("Deepgram's live API could not be used for %d s (max-outage): %s",
+                     limit / 1000, last.c_str()),
+                    ("set max-outage to wait longer (0: forever)"));
+  net_set_phase(self, Phase::Fatal);
+  if (net.retry_source) {
+    priv->net_thread->remove_source(net.retry_source);
+    net.retry_source = 0;
+  }
+  net_drop_held(self, "gave up after max-outage: " + last);
+  net_finish_drain(self, false);
+  priv->state_cv.notify_all();
+}
+
 static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   Net &net = self->priv->net;
   net.request_id = request_id;
+  net.down_since_us = 0;
+  net.outage_warned = false;
   if (net.permit_pending) {
     net.breaker->report(net.permit, BreakerOutcome::Success);
     net.permit_pending = false;
   }
   net.attempt = 0;
-  net.last_final_us = now_us();
-  net.interims_since_final = 0;
+  net.watchdog.reset(now_ns());
+  net_note_progress(self);
   net.warned_malformed = false;
   net.reported_breaker_open = false;
-  net.last_send_us = now_us();
   net_set_phase(self, Phase::Open);
   update_stats(
       self, [](Stats &s) { s.connections++; }, true);
@@ -539,22 +679,45 @@ static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   net_send_pending(self);
 }
 
+/* A failure that retrying cannot fix. Alone, the sink posts an ERROR (with the
+ * HTTP status and request id in its details); under a supervisor it posts a
+ * WARNING and tells the supervisor, which carries on with its other branch
+ * (and posts the ERROR if that one is refused too). */
+static void net_permanent(GstDgStreamSink *self, GQuark domain, gint code,
+                          const std::string &message, const std::string &debug, unsigned status,
+                          const std::string &request_id) {
+  GstElement *element = GST_ELEMENT(self);
+  GstStructure *details =
+      gst_structure_new("details", "http-status-code", G_TYPE_UINT, status, "request-id",
+                        G_TYPE_STRING, request_id.c_str(), nullptr);
+  if (self->priv->net.supervised)
+    gst_element_message_full_with_details(element, GST_MESSAGE_WARNING, domain, code,
+                                          g_strdup(message.c_str()), g_strdup(debug.c_str()),
+                                          __FILE__, GST_FUNCTION, __LINE__, details);
+  else
+    gst_element_message_full_with_details(element, GST_MESSAGE_ERROR, domain, code,
+                                          g_strdup(message.c_str()), g_strdup(debug.c_str()),
+                                          __FILE__, GST_FUNCTION, __LINE__, details);
+}
+
 static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFailure &f) {
-  std::string reason =
-      f.status ? "handshake refused: " + dg_describe_status(f.status) + " (" + f.reason + ")"
-               : "cannot connect: " + f.reason;
   if (!f.tls_problem.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", f.tls_problem.c_str()),
-                      ("%s", f.reason.c_str()));
+    net_permanent(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, f.tls_problem, f.reason,
+                  0, "");
     net_fail(self, "cannot connect: " + f.tls_problem, 0, false);
     return;
   }
-  if (f.status == SOUP_STATUS_UNAUTHORIZED || f.status == SOUP_STATUS_FORBIDDEN) {
-    GST_ELEMENT_ERROR_WITH_DETAILS(
-        self, RESOURCE, NOT_AUTHORIZED,
-        ("Deepgram refused the API key (HTTP %u): check api-key or DEEPGRAM_API_KEY", f.status),
-        ("%s; request %s", f.reason.c_str(), f.request_id.c_str()),
-        ("http-status-code", G_TYPE_UINT, f.status, nullptr));
+  /* dg-error carries Deepgram's words for a refused upgrade. */
+  FailureVerdict v = classify_http(f.status, "", f.reason);
+  std::string reason = f.status ? describe_failure(v, "", f.reason) : "cannot connect: " + f.reason;
+  if (v.kind != FailureKind::Transient) {
+    GQuark domain = GST_RESOURCE_ERROR;
+    gint code = f.status == 401 || f.status == 403   ? GST_RESOURCE_ERROR_NOT_AUTHORIZED
+                : f.status == 404 || f.status == 405 ? GST_RESOURCE_ERROR_NOT_FOUND
+                                                     : GST_RESOURCE_ERROR_SETTINGS;
+    std::string request = f.request_id.empty() ? "" : " (request " + f.request_id + ")";
+    net_permanent(self, domain, code, "Deepgram refused the live connection: " + reason,
+                  v.hint + request, f.status, f.request_id);
     net_fail(self, reason, static_cast<int>(f.status), false);
     return;
   }
@@ -586,12 +749,13 @@ static void net_on_closed(GstDgStreamSink *self, const LiveClose &c) {
                          static_cast<unsigned>(LiveConnection::kMaxIncomingFrame)),
                         ("%s", reason.c_str()));
   }
-  if (c.code == 1008) {
+  if (classify_close(c.code, c.reason).kind == FailureKind::Permanent) {
     GstCaps *as_caps = gst_audio_info_to_caps(&net.info);
     gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("Deepgram could not decode the audio (close 1008 %s)", c.reason.c_str()),
-                      ("caps sent as linear16: %s", caps));
+    net_permanent(self, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
+                  "Deepgram could not decode the audio (close " + std::to_string(c.code) + " " +
+                      c.reason + ")",
+                  std::string("caps sent as linear16: ") + caps, 0, net.request_id);
     g_free(caps);
     if (as_caps)
       gst_caps_unref(as_caps);
@@ -635,7 +799,6 @@ static void net_start_connect(GstDgStreamSink *self) {
   net.metadata_duration = -1;
   net.acked_pts = 0;
   net.close_sent = false;
-  net.awaiting_since_us = 0;
   SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, net.request.full_url.c_str());
   if (!msg) {
     net_fail(self, "invalid URL", 0, false);
@@ -657,48 +820,66 @@ static void net_start_connect(GstDgStreamSink *self) {
   g_object_unref(msg);
 }
 
-/* Periodic: KeepAlive during gaps, stall detection while audio flows. */
+/* Periodic: KeepAlive during gaps, Finalize at pauses, stall detection. */
 static bool net_tick(GstDgStreamSink *self) {
   DgStreamSinkPrivate *priv = self->priv;
   Net &net = priv->net;
   if (!net.running)
     return false;
+  if (net.drops.pending() && now_us() - net.last_drop_us >= G_USEC_PER_SEC)
+    net_flush_dropped(self); /* the run has ended */
+  net_give_up_if_due(self);
   if (net.phase != Phase::Open || !net.conn)
     return true;
-  int64_t now = now_us();
-  if (net.awaiting_since_us &&
-      now - net.awaiting_since_us >= static_cast<int64_t>(priv->active.stall_ms) * 1000) {
-    net_fail(self,
-             "stall: no message from Deepgram for " + std::to_string(priv->active.stall_ms) +
-                 " ms while sending",
-             0, true);
-    return true;
-  }
-  if (net.interims_since_final &&
-      now - net.last_final_us >= static_cast<int64_t>(priv->active.stall_ms) * 1000) {
-    /* Endless interims: nothing is ever acknowledged; treat it as a stall. */
-    std::string reason = "stall: " + std::to_string(net.interims_since_final) +
-                         " interim results and no final for " +
-                         std::to_string(priv->active.stall_ms) + " ms";
+  uint64_t now = now_ns();
+  switch (net.watchdog.check(now)) {
+  case LiveWatchdog::Due::Stall:
+    net_fail(self, net.watchdog.stall_reason(), 0, true);
+    break;
+  case LiveWatchdog::Due::InterimStall:
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Deepgram sends interim results but no final"),
-                        ("%s", reason.c_str()));
-    net_fail(self, reason, 0, true);
-    return true;
-  }
-  if (priv->active.keepalive_ms &&
-      now - net.last_send_us >= static_cast<int64_t>(priv->active.keepalive_ms) * 1000) {
+                        ("%s", net.watchdog.stall_reason().c_str()));
+    net_fail(self, net.watchdog.stall_reason(), 0, true);
+    break;
+  case LiveWatchdog::Due::Finalize:
+    net_finalize(self);
+    break;
+  case LiveWatchdog::Due::KeepAlive:
     if (net.conn->send_text("{\"type\":\"KeepAlive\"}")) {
-      net.last_send_us = now;
+      net.watchdog.on_text_sent(now);
       update_stats(self, [](Stats &s) { s.keepalives++; });
     }
+    break;
+  case LiveWatchdog::Due::Nothing:
+    break;
   }
   return true;
+}
+
+/* The watchdog's timers, from the active settings. */
+static void net_start_ticking(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  const StreamSettings &a = priv->active;
+  WatchdogSettings w;
+  w.stall = static_cast<uint64_t>(a.stall_ms) * GST_MSECOND;
+  w.keepalive = static_cast<uint64_t>(a.keepalive_ms) * GST_MSECOND;
+  w.idle_finalize = kIdleFinalizeNs;
+  priv->net.watchdog.set_settings(w);
+  guint shortest = std::min({a.keepalive_ms ? a.keepalive_ms : a.stall_ms, a.stall_ms,
+                             static_cast<guint>(kIdleFinalizeNs / GST_MSECOND)});
+  /* Aligned: every sink's tick shares one wakeup (see docs/performance.md). */
+  priv->net.tick_source = priv->net_thread->add_aligned_timeout(std::max(50u, shortest / 4),
+                                                                [self] { return net_tick(self); });
 }
 
 static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration, GstBuffer *buf) {
   DgStreamSinkPrivate *priv = self->priv;
   Net &net = priv->net;
   BufferRef ref(buf);
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    priv->in_transit_ns -= std::min(priv->in_transit_ns, duration);
+  }
   if (!net.running || net.phase == Phase::Fatal)
     return;
   if (net.supervised && (net.phase == Phase::Down)) {
@@ -712,7 +893,8 @@ static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration,
   uint64_t bound = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
   while (net.unsent_duration > bound && net.unsent.size() > 1) {
     Pending &old = net.unsent.front();
-    net_report_dropped(self, old.pts, old.duration, "reconnect-backlog");
+    net_report_dropped(self, old.pts, old.duration, net.outage_cause.c_str(),
+                       "live input: more than replay-window waited for the connection");
     net.unsent_duration -= old.duration;
     net.unsent.pop_front();
   }
@@ -720,6 +902,7 @@ static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration,
     net_start_connect(self);
   else if (net.phase == Phase::Open)
     net_send_pending(self);
+  net_publish_held(self);
 }
 
 static void net_teardown(GstDgStreamSink *self) {
@@ -745,6 +928,8 @@ static void net_teardown(GstDgStreamSink *self) {
   net.time_map.reset(16000);
   net.phase = Phase::Idle;
   net.eos = false;
+  net_flush_dropped(self);
+  net_publish_held(self);
 }
 
 /* ---- GstBaseSink -------------------------------------------------------- */
@@ -774,6 +959,8 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     priv->finished = false;
     priv->fatal = false;
     priv->stats = Stats{};
+    priv->held_ns = priv->in_transit_ns = 0;
+    priv->live_known = false;
   }
   priv->net_thread = NetThread::for_element();
   std::string error;
@@ -795,13 +982,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     net.supervised = false;
     net.attempt = 0;
     net.phase = Phase::Idle;
-    guint period =
-        std::max(50u, std::min(priv->active.keepalive_ms ? priv->active.keepalive_ms : 1000u,
-                               priv->active.stall_ms) /
-                          4);
-    /* Aligned: every sink's tick shares one wakeup (see docs/performance.md). */
-    net.tick_source =
-        priv->net_thread->add_aligned_timeout(period, [self] { return net_tick(self); });
+    net_start_ticking(self);
   });
   if (!priv->net.session) {
     priv->net_thread.reset();
@@ -844,7 +1025,7 @@ static gboolean gst_dg_stream_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
   options.sample_rate = GST_AUDIO_INFO_RATE(&info);
   options.channels = GST_AUDIO_INFO_CHANNELS(&info);
   if (options.channels > 1)
-    options.multichannel = true;
+    options.multichannel = true; /* only with multichannel=true: get_caps says mono otherwise */
   const StreamSettings &a = priv->active;
   if (a.interim_results || a.utterance_end_ms)
     options.interim_results = true;
@@ -879,6 +1060,53 @@ static gboolean gst_dg_stream_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
   return TRUE;
 }
 
+/* Non-live input (a file) never loses audio for lack of room: render waits
+ * while the audio held for replay (un-acked or unsent) fills replay-window.
+ * Live input never waits; what the window cannot hold is reported dropped. */
+static GstFlowReturn wait_for_room(GstDgStreamSink *self, uint64_t duration) {
+  DgStreamSinkPrivate *priv = self->priv;
+  if (!priv->live_known) {
+    gboolean live = FALSE, upstream_live = FALSE;
+    gst_base_sink_query_latency(GST_BASE_SINK(self), &live, &upstream_live, nullptr, nullptr);
+    priv->upstream_live = upstream_live;
+    priv->live_known = true;
+    bool is_live = upstream_live;
+    priv->net_thread->invoke([self, is_live] { self->priv->net.live_input = is_live; });
+    GST_INFO_OBJECT(self, "upstream is %s: %s", upstream_live ? "live" : "not live",
+                    upstream_live ? "drops what replay-window cannot hold" : "waits for room");
+  }
+  if (priv->upstream_live)
+    return GST_FLOW_OK;
+  const uint64_t window = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(priv->state_lock);
+      priv->state_cv.wait(lock, [&] {
+        uint64_t held = priv->held_ns + priv->in_transit_ns;
+        return held == 0 || held + duration <= window || priv->flushing || priv->fatal;
+      });
+      if (priv->fatal)
+        return GST_FLOW_ERROR;
+      if (!priv->flushing)
+        return GST_FLOW_OK;
+    }
+    /* unlock(): a state change or a flush; wait as basesink asks, then retry. */
+    GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+}
+
+static GstCaps *gst_dg_stream_sink_get_caps(GstBaseSink *sink, GstCaps *filter) {
+  auto *self = GST_DG_STREAM_SINK(sink);
+  bool multichannel;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    multichannel = self->priv->settings.common.multichannel;
+  }
+  return dg_sink_caps(GST_BASE_SINK_PAD(sink), filter, multichannel);
+}
+
 static GstFlowReturn gst_dg_stream_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
   auto *self = GST_DG_STREAM_SINK(sink);
   DgStreamSinkPrivate *priv = self->priv;
@@ -899,7 +1127,14 @@ static GstFlowReturn gst_dg_stream_sink_render(GstBaseSink *sink, GstBuffer *buf
     GstSegment *segment = &sink->segment;
     pts = segment->position != GST_CLOCK_TIME_NONE ? segment->position : 0;
   }
+  GstFlowReturn room = wait_for_room(self, duration);
+  if (room != GST_FLOW_OK)
+    return room;
   sink->segment.position = pts + duration;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    priv->in_transit_ns += duration;
+  }
   GstBuffer *ref = gst_buffer_ref(buffer);
   gst_object_ref(self);
   priv->net_thread->invoke([self, pts, duration, ref] {
@@ -927,17 +1162,26 @@ static void wait_for_drain(GstDgStreamSink *self) {
     else if (net.unsent.empty() && (!net.ledger || net.ledger->size() == 0) && !net.conn)
       net_finish_drain(self, true); /* nothing outstanding */
   });
-  auto timeout = std::chrono::milliseconds(priv->active.finalize_ms);
-  bool done;
+  /* The timeout counts from the last message, not from EOS: a long backlog
+   * that keeps being answered is waited for, a silent service is not. */
+  const int64_t timeout_us = static_cast<int64_t>(priv->active.finalize_ms) * 1000;
+  bool done = false;
   {
     std::unique_lock<std::mutex> lock(priv->state_lock);
-    done = priv->state_cv.wait_for(lock, timeout,
-                                   [&] { return priv->finished || priv->flushing || priv->fatal; });
-    done = done && priv->finished;
+    priv->last_progress_us = now_us();
+    for (;;) {
+      if (priv->finished || priv->flushing || priv->fatal)
+        break;
+      int64_t left = priv->last_progress_us + timeout_us - now_us();
+      if (left <= 0)
+        break;
+      priv->state_cv.wait_for(lock, std::chrono::microseconds(left));
+    }
+    done = priv->finished || priv->flushing || priv->fatal;
   }
   if (!done) {
     priv->net_thread->invoke_sync([&] {
-      GST_WARNING_OBJECT(self, "EOS: no final results within finalize-timeout (%u ms)",
+      GST_WARNING_OBJECT(self, "EOS: nothing from Deepgram for finalize-timeout (%u ms)",
                          priv->active.finalize_ms);
       net_finish_drain(self, false);
     });
@@ -951,6 +1195,13 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
   case GST_EVENT_EOS:
     wait_for_drain(self);
     break;
+  case GST_EVENT_GAP: {
+    GstClockTime start, duration;
+    gst_event_parse_gap(event, &start, &duration);
+    if (GST_CLOCK_TIME_IS_VALID(duration) && duration > 0) /* not a preroll marker */
+      priv->net_thread->invoke([self] { net_finalize(self); });
+    break;
+  }
   case GST_EVENT_FLUSH_STOP:
     priv->net_thread->invoke_sync([&] {
       /* A flushing seek: the old audio is not wanted; start afresh. */
@@ -958,9 +1209,7 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
       net_teardown(self);
       priv->net.running = true;
       priv->net.supervised = supervised;
-      guint period = std::max(50u, std::min(priv->active.keepalive_ms, priv->active.stall_ms) / 4);
-      priv->net.tick_source =
-          priv->net_thread->add_aligned_timeout(period, [self] { return net_tick(self); });
+      net_start_ticking(self);
     });
     {
       std::lock_guard<std::mutex> lock(priv->state_lock);
@@ -1143,6 +1392,11 @@ static void gst_dg_stream_sink_init(GstDgStreamSink *self) {
   gst_audio_info_init(&self->priv->net.info);
   /* Transcription wants audio as fast as it comes, not paced by the clock. */
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+  /* Never a preroll for the pipeline to wait on: the service hears audio
+   * only in PLAYING, so an element downstream of the captions (textoverlay
+   * and its video sink) would wait in PAUSED for this sink, and this sink
+   * for the pipeline to go on: a deadlock (docs/dgstreamsink.md). */
+  gst_base_sink_set_async_enabled(GST_BASE_SINK(self), FALSE);
   /* Holding the last buffer for last-sample would only pin memory. */
   gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
   dg_name_refused_caps(GST_BASE_SINK_PAD(self));
@@ -1253,6 +1507,7 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
   base_class->start = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_start);
   base_class->stop = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_stop);
   base_class->set_caps = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_set_caps);
+  base_class->get_caps = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_get_caps);
   base_class->render = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_render);
   base_class->event = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_event);
   base_class->unlock = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_unlock);

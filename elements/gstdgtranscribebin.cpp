@@ -63,6 +63,19 @@ const Proxy kProxies[] = {
      STREAM | BATCH, nullptr},
     {"keyterms", "Key terms", "Comma-separated terms to boost (nova-3 keyterm prompting)",
      STREAM | BATCH, nullptr},
+    {"extra-options", "Extra options",
+     "Any other Deepgram query options for both branches as key=value pairs joined by '&' "
+     "(one branch only: stream::extra-options or batch::extra-options)",
+     STREAM | BATCH, nullptr},
+    {"allow-insecure", "Allow insecure",
+     "Allow sending the API key over plain ws:// or http:// to a host other than this machine",
+     STREAM | BATCH, nullptr},
+    {"ca-file", "CA file",
+     "PEM file of CA certificates to trust instead of the system's, for both branches (empty: "
+     "system trust store)",
+     STREAM | BATCH, nullptr},
+    {"tls-verify", "TLS verify", "Verify the servers' TLS certificates (turn off only for tests)",
+     STREAM | BATCH, nullptr},
     {"breaker", "Breaker",
      "Name of the shared circuit breaker guarding the live API (failover and stream sink); "
      "empty: one private to this bin",
@@ -81,8 +94,8 @@ const Proxy kProxies[] = {
      "How long in ms a half-open probe connection may take before the breaker reopens", FAILOVER,
      nullptr},
     {"mode", "Mode",
-     "Routing override: auto, force-stream or force-batch (changeable while "
-     "playing)",
+     "Routing: auto (live input streams, a file goes to the pre-recorded API), stream-first, "
+     "force-stream or force-batch (changeable while playing)",
      FAILOVER, nullptr},
     {"replay-window", "Replay window", "Un-acknowledged live audio kept for replay to batch, in ms",
      FAILOVER, nullptr},
@@ -95,7 +108,12 @@ const Proxy kProxies[] = {
      "How late captions may be, in ms: added to upstream latency on the src pad", FAILOVER,
      nullptr},
     {"drain-timeout", "Drain timeout",
-     "At EOS, how long in ms to wait for each branch's final results", FAILOVER, nullptr},
+     "At EOS, how long in ms to wait without a result from the branch being drained", FAILOVER,
+     nullptr},
+    {"max-outage", "Max outage",
+     "Give up with an ERROR once neither API could transcribe for this many ms; 0: never; -1: "
+     "120000 for input that is not live, never for live input",
+     FAILOVER, nullptr},
     {"caption-max-chars", "Caption max chars",
      "Longest caption line in characters; lines break between words (0: no limit; 32 for "
      "CEA-608)",
@@ -105,7 +123,13 @@ const Proxy kProxies[] = {
      "Longest time in ms one caption stays on screen (0: no limit)", FAILOVER, nullptr},
     {"caption-speaker-lines", "Caption speaker lines",
      "A speaker change starts a new caption line (set diarize too)", FAILOVER, nullptr},
-    {"state", "State", "The failover's state: streaming, degraded or recovering (notifies)",
+    {"max-observed-delay", "Max observed delay",
+     "Live input: the longest a caption has left after its audio, in ms (notifies; a WARNING "
+     "when it passes the latency)",
+     FAILOVER, nullptr},
+    {"state", "State",
+     "The failover's state: streaming, degraded, recovering, or batch (input that is not live) "
+     "(notifies)",
      FAILOVER, nullptr},
     {"stats", "Statistics",
      "The failover's sttfailover-stats: transitions, audio per branch, replays, drops (times in "
@@ -137,6 +161,11 @@ GParamSpec *clone_pspec(const Proxy &p, GParamSpec *from) {
     auto *u = G_PARAM_SPEC_UINT(from);
     return g_param_spec_uint(p.name, p.nick, p.blurb, u->minimum, u->maximum, u->default_value,
                              flags);
+  }
+  if (G_IS_PARAM_SPEC_INT(from)) {
+    auto *i = G_PARAM_SPEC_INT(from);
+    return g_param_spec_int(p.name, p.nick, p.blurb, i->minimum, i->maximum, i->default_value,
+                            flags);
   }
   if (G_IS_PARAM_SPEC_ENUM(from))
     return g_param_spec_enum(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from),
@@ -302,4 +331,6 @@ static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
                           static_cast<GConnectFlags>(0));
   g_signal_connect_object(self->failover, "notify::stats", G_CALLBACK(on_child_notify), self,
                           static_cast<GConnectFlags>(0));
+  g_signal_connect_object(self->failover, "notify::max-observed-delay", G_CALLBACK(on_child_notify),
+                          self, static_cast<GConnectFlags>(0));
 }

@@ -5,17 +5,21 @@
  * events, the stt protocol, the shared breaker, timers, properties.
  *
  * Threads:
- * - the streaming thread (chain, sink events) pushes all audio, flushes,
- *   replays and text, so a replay always precedes the live buffer after it;
+ * - the streaming thread (chain, sink events) pushes all audio, flushes and
+ *   replays, so a replay always precedes the live buffer after it; with
+ *   input that is not live it waits for room in the ledger (backpressure);
+ * - the text pad's own task (caption_pad.h) pushes captions, gaps and the
+ *   text pad's events, so a slow caption consumer never holds up audio;
  * - the sinks' network thread delivers stt/health, stt/ack, stt/transcript
  *   at the stream/batch src pads; it only updates the core and posts;
  * - the clock's thread fires recovery and drain timers; a recovery timer
  *   pushes stt/reconnect on the stream pad (no audio flows there then);
  * - whoever changes the breaker runs its listener (we post stt/breaker).
  *
- * Locks: `lock` guards settings and the core. Order: a pad's stream lock,
- * then `lock`. `lock` is never held while pushing, posting, notifying,
- * calling the breaker or unscheduling a clock id.
+ * Locks: `lock` guards settings, the core and what the text task reads.
+ * Order: a pad's stream lock, then `lock`, then the caption pad's own.
+ * `lock` is never held while pushing, posting, notifying, calling the
+ * breaker or unscheduling a clock id.
  */
 #include <config.h>
 
@@ -31,8 +35,10 @@
 
 #include "breaker_registry.h"
 #include "dg_common.h"
+#include "caption_pad.h"
 #include "caption_splitter.h"
 #include "failover_core.h"
+#include "input_monitor.h"
 #include "quiet_detector.h"
 #include "stt_protocol.h"
 
@@ -53,11 +59,15 @@ constexpr GstSttFailoverMode DEFAULT_MODE = GST_STT_FAILOVER_MODE_AUTO;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
 constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
 constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
-constexpr guint DEFAULT_LATENCY_MS = 3000;
+/* Covers the p95 caption delay measured on live feeds (docs/live-feeds.md). */
+constexpr guint DEFAULT_LATENCY_MS = 5000;
 constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 120000; /* as dgbatchsink's own */
 constexpr guint DEFAULT_CUT_PAUSE_MS = 200;
 constexpr guint DEFAULT_CUT_MAX_WAIT_MS = 5000;
 constexpr gdouble DEFAULT_PAUSE_THRESHOLD = -40.0;
+constexpr gint DEFAULT_MAX_OUTAGE_MS = -1; /* auto */
+/* max-outage=-1: a file gives up after this; live input never does. */
+constexpr guint kNonLiveMaxOutageMs = 120000;
 
 enum {
   PROP_0,
@@ -81,6 +91,8 @@ enum {
   PROP_CAPTION_MAX_LINES,
   PROP_CAPTION_MAX_DURATION,
   PROP_CAPTION_SPEAKER_LINES,
+  PROP_MAX_OBSERVED_DELAY,
+  PROP_MAX_OUTAGE,
 };
 
 struct Settings {
@@ -99,6 +111,7 @@ struct Settings {
   guint cut_pause_ms = DEFAULT_CUT_PAUSE_MS;
   guint cut_max_wait_ms = DEFAULT_CUT_MAX_WAIT_MS;
   gdouble pause_threshold = DEFAULT_PAUSE_THRESHOLD;
+  gint max_outage_ms = DEFAULT_MAX_OUTAGE_MS;
 
   BreakerSettings breaker_settings() const {
     BreakerSettings b;
@@ -108,8 +121,16 @@ struct Settings {
     b.probe_timeout = std::chrono::milliseconds{probe_timeout_ms};
     return b;
   }
-  FailoverSettings core_settings() const {
+  /* max-outage for input of this liveness: -1 means never when live (a
+   * captioner must come back by itself), kNonLiveMaxOutageMs for a file. */
+  guint max_outage_for(bool live) const {
+    if (max_outage_ms >= 0)
+      return static_cast<guint>(max_outage_ms);
+    return live ? 0 : kNonLiveMaxOutageMs;
+  }
+  FailoverSettings core_settings(bool live = true) const {
     FailoverSettings f;
+    f.max_outage = static_cast<uint64_t>(max_outage_for(live)) * GST_MSECOND;
     f.replay_window = static_cast<uint64_t>(replay_window_ms) * GST_MSECOND;
     f.recovery_backoff.base = std::chrono::milliseconds{backoff_min_ms};
     f.recovery_backoff.cap = std::chrono::milliseconds{std::max(backoff_min_ms, backoff_max_ms)};
@@ -125,6 +146,8 @@ FailoverMode to_core(GstSttFailoverMode m) {
     return FailoverMode::ForceStream;
   case GST_STT_FAILOVER_MODE_FORCE_BATCH:
     return FailoverMode::ForceBatch;
+  case GST_STT_FAILOVER_MODE_STREAM_FIRST:
+    return FailoverMode::StreamFirst;
   default:
     return FailoverMode::Auto;
   }
@@ -136,6 +159,8 @@ GstSttFailoverState to_gst(FailoverState s) {
     return GST_STT_FAILOVER_STATE_DEGRADED;
   case FailoverState::Recovering:
     return GST_STT_FAILOVER_STATE_RECOVERING;
+  case FailoverState::Batch:
+    return GST_STT_FAILOVER_STATE_BATCH;
   default:
     return GST_STT_FAILOVER_STATE_STREAMING;
   }
@@ -186,15 +211,29 @@ struct SttFailoverPrivate {
 
   GstClockID recovery_timer = nullptr;
   GstClockID drain_timer = nullptr;
+  GstClockID giveup_timer = nullptr;
   bool drain_expired = false;
+  bool draining = false; /* EOS: each report from a branch restarts the drain timer */
   bool flushing = false;
-  uint64_t notified_text = 0; /* bumped when the branches report: text may be ready */
+
+  /* What the text task reads. */
+  GstSegment segment;                                    /* the audio's, also the text pad's */
+  GstClockTime upstream_latency = 0;                     /* min, from our LATENCY query */
+  GstClockTime configured_latency = GST_CLOCK_TIME_NONE; /* the pipeline's, from its event */
+  GstClockTime max_delay = 0;                            /* max-observed-delay */
+  GstClockTime warned_delay = 0;                         /* max-observed-delay last warned of */
+  InputMonitor input;
+  bool input_live = true; /* upstream's liveness, for settings that depend on it */
+
+  std::unique_ptr<CaptionPad> captions;
 
   /* Streaming thread only. */
   GstAudioInfo info;
   bool have_info = false;
   uint64_t next_pts = 0;
   bool routed_since_reset = false; /* the core has seen a buffer since it was (re)made */
+  bool live_known = false;         /* upstream's liveness asked, this stream */
+  bool upstream_live = true;
   /* Measures pauses only while the core awaits the cut back to streaming. */
   std::optional<QuietDetector> quiet;
   bool preroll_gaps = true; /* a new segment: every src pad needs something */
@@ -229,7 +268,12 @@ static GstStaticPadTemplate text_template = GST_STATIC_PAD_TEMPLATE(
 GType gst_stt_failover_mode_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_STT_FAILOVER_MODE_AUTO, "Stream while healthy, batch while not", "auto"},
+      {GST_STT_FAILOVER_MODE_AUTO,
+       "Live input: stream while healthy, batch while not; input that is not live (a file): "
+       "batch",
+       "auto"},
+      {GST_STT_FAILOVER_MODE_STREAM_FIRST,
+       "Stream while healthy, batch while not, whether the input is live or not", "stream-first"},
       {GST_STT_FAILOVER_MODE_FORCE_STREAM, "Stream only (audio is reported dropped while down)",
        "force-stream"},
       {GST_STT_FAILOVER_MODE_FORCE_BATCH, "Batch only", "force-batch"},
@@ -246,6 +290,8 @@ GType gst_stt_failover_state_get_type(void) {
       {GST_STT_FAILOVER_STATE_DEGRADED, "Audio goes to the batch branch", "degraded"},
       {GST_STT_FAILOVER_STATE_RECOVERING, "Stream reconnected, waiting for its first results",
        "recovering"},
+      {GST_STT_FAILOVER_STATE_BATCH,
+       "Audio goes to the batch branch by choice: the input is not live (mode auto)", "batch"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("GstSttFailoverState", values));
@@ -345,6 +391,7 @@ static BreakerView read_breaker(GstSttFailover *self) {
 /* ---- carrying out the core's actions ------------------------------------- */
 
 static gboolean on_recovery_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data);
+static gboolean on_giveup_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data);
 
 static GstBuffer *buffer_to_push(const act::PushAudio &p) {
   auto *payload = static_cast<const BufferPayload *>(p.payload.get());
@@ -393,7 +440,7 @@ static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &ac
                   flow = r;
               } else if (ret == GST_FLOW_NOT_LINKED) {
                 /* Nowhere to go: say so instead of losing it silently. */
-                stt::AudioDropped d{p.start, p.duration, "batch not linked"};
+                stt::AudioDropped d{p.start, p.duration, "batch not linked", 1, ""};
                 gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), d));
               } else {
                 flow = ret;
@@ -426,7 +473,7 @@ static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &ac
               GST_WARNING_OBJECT(
                   self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
                   GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
-              stt::AudioDropped m{d.start, d.duration, d.reason};
+              stt::AudioDropped m{d.start, d.duration, d.reason, d.buffers, ""};
               gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
               notify_stats = true;
             },
@@ -439,6 +486,28 @@ static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &ac
             [&](const act::StateChanged &s) {
               GST_INFO_OBJECT(self, "state: %s", failover_state_name(s.state));
               notify_state = notify_stats = true;
+            },
+            [&](const act::Warn &w) {
+              GST_ELEMENT_WARNING(self, RESOURCE, FAILED, ("%s", w.message.c_str()),
+                                  ("%s", w.detail.c_str()));
+            },
+            [&](const act::PostRecoveryFailed &r) {
+              GST_INFO_OBJECT(self, "recovery attempt %u failed: %s", r.attempt, r.reason.c_str());
+              stt::RecoveryFailed m{r.attempt, r.reason, r.code, running_time(self)};
+              gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+              notify_stats = true;
+            },
+            [&](const act::Fatal &f) {
+              GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("%s", f.message.c_str()),
+                                ("%s", f.detail.c_str()));
+              flow = GST_FLOW_ERROR;
+              self->priv->cond.notify_all(); /* an EOS or a full ledger waits no more */
+            },
+            [&](const act::ScheduleGiveUp &g) {
+              arm_timer(self, &SttFailoverPrivate::giveup_timer, g.at, on_giveup_timer_cb);
+            },
+            [&](const act::CancelGiveUp &) {
+              arm_timer(self, &SttFailoverPrivate::giveup_timer, std::nullopt, nullptr);
             },
         },
         action);
@@ -460,6 +529,20 @@ static gboolean on_recovery_timer_cb(GstClock *, GstClockTime, GstClockID id, gp
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     actions = self->priv->core.on_recovery_due(view, now);
+  }
+  run_actions(self, actions);
+  return TRUE;
+}
+
+static gboolean on_giveup_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data) {
+  auto *self = GST_STT_FAILOVER(data);
+  if (!claim_timer(self, &SttFailoverPrivate::giveup_timer, id))
+    return TRUE;
+  uint64_t now = now_ns(self);
+  FailoverActions actions;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    actions = self->priv->core.on_give_up_due(now);
   }
   run_actions(self, actions);
   return TRUE;
@@ -531,40 +614,96 @@ static void ensure_breaker(GstSttFailover *self) {
 
 /* ---- text pad -------------------------------------------------------------- */
 
-static GstFlowReturn push_text_outputs(GstSttFailover *self,
-                                       const std::vector<CaptionOutput> &outputs) {
-  GstFlowReturn flow = GST_FLOW_OK;
-  for (const CaptionOutput &o : outputs) {
-    if (auto *gap = std::get_if<CaptionGap>(&o)) {
-      gst_pad_push_event(self->textpad, gst_event_new_gap(gap->start, gap->duration));
-      continue;
-    }
-    const Caption &c = std::get<Caption>(o);
-    GstBuffer *buf = gst_buffer_new_memdup(c.text.data(), c.text.size());
-    GST_BUFFER_PTS(buf) = c.start;
-    GST_BUFFER_DURATION(buf) = c.duration;
-    GstCustomMeta *meta = gst_buffer_add_custom_meta(buf, GST_STT_FAILOVER_TRANSCRIPT_META);
-    gst_structure_set(gst_custom_meta_get_structure(meta), "branch", G_TYPE_STRING,
-                      branch_name(c.branch), "session-id", G_TYPE_STRING, c.session_id.c_str(),
-                      nullptr);
-    GST_LOG_OBJECT(self, "caption %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT " [%s] %s",
-                   GST_TIME_ARGS(c.start), GST_TIME_ARGS(c.duration), branch_name(c.branch),
-                   c.text.c_str());
-    GstFlowReturn ret = gst_pad_push(self->textpad, buf);
-    if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED && flow == GST_FLOW_OK)
-      flow = ret; /* captions are optional: an unlinked text pad is fine */
-  }
-  return flow;
+/* A caption as a text buffer: times, and which branch and session made it. */
+static GstBuffer *caption_buffer(GstSttFailover *self, const Caption &c) {
+  GstBuffer *buf = gst_buffer_new_memdup(c.text.data(), c.text.size());
+  GST_BUFFER_PTS(buf) = c.start;
+  GST_BUFFER_DURATION(buf) = c.duration;
+  GstCustomMeta *meta = gst_buffer_add_custom_meta(buf, GST_STT_FAILOVER_TRANSCRIPT_META);
+  gst_structure_set(gst_custom_meta_get_structure(meta), "branch", G_TYPE_STRING,
+                    branch_name(c.branch), "session-id", G_TYPE_STRING, c.session_id.c_str(),
+                    nullptr);
+  GST_LOG_OBJECT(self, "caption %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT " [%s] %s",
+                 GST_TIME_ARGS(c.start), GST_TIME_ARGS(c.duration), branch_name(c.branch),
+                 c.text.c_str());
+  return buf;
 }
 
-/* Streaming thread only: the text pad is pushed from nowhere else. */
-static GstFlowReturn push_text(GstSttFailover *self) {
-  std::vector<CaptionOutput> outputs;
+/* The latency captions may take: what we answer to LATENCY queries, or the
+ * pipeline's when it chose more (a pipeline whose sinks do not sync chooses
+ * 0, which promises nothing to us). Call locked. */
+static GstClockTime caption_latency_locked(SttFailoverPrivate *priv) {
+  GstClockTime ours =
+      priv->upstream_latency + static_cast<GstClockTime>(priv->settings.latency_ms) * GST_MSECOND;
+  if (GST_CLOCK_TIME_IS_VALID(priv->configured_latency))
+    return std::max(ours, priv->configured_latency);
+  return ours;
+}
+
+/* Live: the stream time the text pad must reach now (running time minus the
+ * latency, a tick ahead so downstream never waits for the next tick). */
+static uint64_t caption_clock_position(GstSttFailover *self) {
+  SttFailoverPrivate *priv = self->priv;
+  GstClockTime now = running_time(self);
+  if (!GST_CLOCK_TIME_IS_VALID(now))
+    return 0;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  GstClockTime latency = caption_latency_locked(priv);
+  if (priv->segment.format != GST_FORMAT_TIME || now + CaptionPad::kTick <= latency)
+    return 0;
+  guint64 position = gst_segment_position_from_running_time(&priv->segment, GST_FORMAT_TIME,
+                                                            now + CaptionPad::kTick - latency);
+  return GST_CLOCK_TIME_IS_VALID(position) ? position : 0;
+}
+
+/* Live: how long after its audio a caption at `pts` leaves. */
+static GstClockTime caption_delay(GstSttFailover *self, uint64_t pts) {
+  GstClockTime now = running_time(self);
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  if (!GST_CLOCK_TIME_IS_VALID(now) || self->priv->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  GstClockTime at = gst_segment_to_running_time(&self->priv->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(at))
+    return GST_CLOCK_TIME_NONE;
+  return now > at ? now - at : 0;
+}
+
+/* A caption left later than the latency allows: it is still shown (late),
+ * and a WARNING says by how much, each time the worst delay grows by a second. */
+static void note_caption_delay(GstSttFailover *self, GstClockTime delay) {
+  SttFailoverPrivate *priv = self->priv;
+  GstClockTime latency;
+  bool notify = false, warn = false;
   {
-    std::lock_guard<std::mutex> guard(self->priv->lock);
-    outputs = self->priv->core.take_text();
+    std::lock_guard<std::mutex> guard(priv->lock);
+    latency = caption_latency_locked(priv);
+    if (delay > priv->max_delay) {
+      priv->max_delay = delay;
+      notify = true;
+    }
+    if (delay > latency && delay >= priv->warned_delay + GST_SECOND) {
+      priv->warned_delay = delay;
+      warn = true;
+    }
   }
-  return push_text_outputs(self, outputs);
+  if (warn)
+    GST_ELEMENT_WARNING_WITH_DETAILS(
+        self, CORE, CLOCK,
+        ("Captions are late: %" G_GUINT64_FORMAT
+         " ms after their audio, latency is %" G_GUINT64_FORMAT " ms",
+         delay / GST_MSECOND, latency / GST_MSECOND),
+        ("downstream saw them after the video they belong to; raise latency (and the video queue) "
+         "or see docs/live-feeds.md"),
+        ("max-observed-delay", G_TYPE_UINT64, static_cast<guint64>(delay), "latency", G_TYPE_UINT64,
+         static_cast<guint64>(latency), nullptr));
+  if (notify)
+    g_object_notify(G_OBJECT(self), "max-observed-delay");
+}
+
+/* Something may be ready for the text pad. */
+static void wake_captions(GstSttFailover *self) {
+  if (self->priv->captions)
+    self->priv->captions->wake();
 }
 
 /* A final transcript cut into caption-sized pieces (caption-* properties);
@@ -587,6 +726,8 @@ static std::vector<TranscriptReport> caption_pieces(const stt::TimedTranscript &
 }
 
 /* ---- upstream reports from the sinks (their thread) ----------------------- */
+
+static void start_drain_timer(GstSttFailover *self);
 
 static gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   auto *self = GST_STT_FAILOVER(parent);
@@ -613,22 +754,29 @@ static gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
         branch, AckReport{a->position, a->session_id, a->flush_id, a->drained}, now);
   } else if (auto t = stt::parse<stt::TimedTranscript>(event)) {
     std::lock_guard<std::mutex> guard(priv->lock);
-    for (const TranscriptReport &piece : caption_pieces(*t, priv->settings.captions)) {
-      FailoverActions more = priv->core.on_transcript(branch, piece, now);
-      actions.insert(actions.end(), more.begin(), more.end());
-    }
+    /* One caption track: with multichannel sinks, channel 0's (every
+     * channel's transcript is still on the bus). */
+    if (t->channel == 0)
+      for (const TranscriptReport &piece : caption_pieces(*t, priv->settings.captions)) {
+        FailoverActions more = priv->core.on_transcript(branch, piece, now);
+        actions.insert(actions.end(), more.begin(), more.end());
+      }
   } else {
     handled = false;
   }
   if (!handled)
     return gst_pad_event_default(pad, parent, event);
+  bool draining;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    priv->notified_text++;
+    draining = priv->draining;
   }
-  priv->cond.notify_all();
+  priv->cond.notify_all(); /* room in the ledger, a drain done, a state change */
   gst_event_unref(event);
   run_actions(self, actions);
+  wake_captions(self);
+  if (draining)
+    start_drain_timer(self); /* progress: the drain waits on from here */
   return TRUE;
 }
 
@@ -648,9 +796,33 @@ static gboolean text_query(GstPad *pad, GstObject *parent, GstQuery *query) {
   if (gst_pad_peer_query(self->sinkpad, upstream))
     gst_query_parse_latency(upstream, &live, &min, &max);
   gst_query_unref(upstream);
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->upstream_latency = min;
+  }
   gst_query_set_latency(query, live, min + extra,
                         GST_CLOCK_TIME_IS_VALID(max) ? max + extra : GST_CLOCK_TIME_NONE);
   return TRUE;
+}
+
+/* The pipeline tells its sinks the latency it chose; ours hears it through
+ * the caption consumer and moves the text pad's clock by it. */
+static gboolean text_event(GstPad *pad, GstObject *parent, GstEvent *event) {
+  auto *self = GST_STT_FAILOVER(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+    gst_event_parse_latency(event, &latency);
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->configured_latency = latency;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static gboolean text_activate_mode(GstPad *, GstObject *parent, GstPadMode mode, gboolean active) {
+  auto *self = GST_STT_FAILOVER(parent);
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  return self->priv->captions->activate(active);
 }
 
 /* ---- sink pad -------------------------------------------------------------- */
@@ -669,23 +841,13 @@ static gboolean forward_audio_event(GstSttFailover *self, GstEvent *event) {
   return to_stream || to_batch;
 }
 
+/* Waits (EOS) until `pred`, the drain timer or a flush. */
 template <typename Pred> static bool wait_until(GstSttFailover *self, Pred pred) {
   SttFailoverPrivate *priv = self->priv;
-  for (;;) {
-    uint64_t seen;
-    {
-      std::unique_lock<std::mutex> guard(priv->lock);
-      if (priv->flushing)
-        return false;
-      if (pred() || priv->drain_expired)
-        return pred();
-      seen = priv->notified_text;
-      priv->cond.wait(guard, [&] {
-        return priv->flushing || priv->drain_expired || priv->notified_text != seen || pred();
-      });
-    }
-    push_text(self); /* captions keep flowing while we wait */
-  }
+  std::unique_lock<std::mutex> guard(priv->lock);
+  priv->cond.wait(
+      guard, [&] { return priv->flushing || priv->drain_expired || priv->core.fatal() || pred(); });
+  return !priv->flushing && pred();
 }
 
 static gboolean on_drain_timer_cb(GstClock *, GstClockTime, GstClockID id, gpointer data) {
@@ -700,20 +862,24 @@ static gboolean on_drain_timer_cb(GstClock *, GstClockTime, GstClockID id, gpoin
   return TRUE;
 }
 
+/* drain-timeout from now: at EOS, and again at every report from a branch,
+ * so a long backlog that is still being answered is waited for. */
 static void start_drain_timer(GstSttFailover *self) {
   guint ms;
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     ms = self->priv->settings.drain_timeout_ms;
     self->priv->drain_expired = false;
+    self->priv->draining = true;
   }
   arm_timer(self, &SttFailoverPrivate::drain_timer,
             now_ns(self) + static_cast<uint64_t>(ms) * GST_MSECOND, on_drain_timer_cb);
 }
 
 /* EOS: the stream first, since audio it fails to finish goes to batch; then
- * batch; then the last captions, then EOS on text. Each wait is bounded by
- * drain-timeout on the element's clock. */
+ * batch; then the text task pushes the last captions and EOS. Each wait ends
+ * after drain-timeout on the element's clock without a report from the
+ * branch being waited for. */
 static gboolean handle_eos(GstSttFailover *self, GstEvent *event) {
   SttFailoverPrivate *priv = self->priv;
   FailoverActions actions;
@@ -723,7 +889,7 @@ static gboolean handle_eos(GstSttFailover *self, GstEvent *event) {
     actions = priv->core.on_eos(now);
   }
   run_actions(self, actions);
-  push_text(self);
+  wake_captions(self);
 
   actions.clear();
   if (gst_pad_push_event(self->streampad, gst_event_ref(event)) &&
@@ -761,22 +927,22 @@ static gboolean handle_eos(GstSttFailover *self, GstEvent *event) {
       run_actions(self, dropped); /* never silent: the ranges without captions */
     }
   }
-  arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
-
-  std::vector<CaptionOutput> last;
-  bool flushing;
+  bool flushing, fatal;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
+    priv->draining = false;
     flushing = priv->flushing;
-    if (!flushing)
-      last = priv->core.finish_text();
+    fatal = priv->core.fatal();
   }
-  if (flushing) {
+  arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
+  if (flushing || fatal) {
+    /* After an ERROR no EOS: an application stops reading at EOS and would
+     * miss it. */
     gst_event_unref(event);
     return FALSE;
   }
-  push_text_outputs(self, last);
-  return gst_pad_push_event(self->textpad, event);
+  priv->captions->finish(event); /* the rest of the captions, then EOS */
+  return TRUE;
 }
 
 static void push_text_stream_start(GstSttFailover *self, GstEvent *upstream) {
@@ -786,9 +952,9 @@ static void push_text_stream_start(GstSttFailover *self, GstEvent *upstream) {
   guint group;
   if (gst_event_parse_group_id(upstream, &group))
     gst_event_set_group_id(start, group);
-  gst_pad_push_event(self->textpad, start);
+  self->priv->captions->queue_event(start);
   GstCaps *caps = gst_static_pad_template_get_caps(&text_template);
-  gst_pad_push_event(self->textpad, gst_event_new_caps(caps));
+  self->priv->captions->queue_event(gst_event_new_caps(caps));
   gst_caps_unref(caps);
 }
 
@@ -799,8 +965,9 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   case GST_EVENT_STREAM_START: {
     push_text_stream_start(self, event);
     gboolean ok = forward_audio_event(self, event);
-    /* Sticky, after stream-start: the stream sink leaves recovery to us. */
+    /* Sticky, after stream-start: the sinks leave recovery and giving up to us. */
     gst_pad_push_event(self->streampad, stt::make_event(stt::Supervisor{GST_OBJECT_NAME(self)}));
+    gst_pad_push_event(self->batchpad, stt::make_event(stt::Supervisor{GST_OBJECT_NAME(self)}));
     return ok;
   }
   case GST_EVENT_CAPS: {
@@ -823,15 +990,20 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
     const GstSegment *segment;
     gst_event_parse_segment(event, &segment);
     priv->preroll_gaps = true;
+    GstSegment text_segment;
     if (segment->format == GST_FORMAT_TIME) {
-      gst_pad_push_event(self->textpad, gst_event_ref(event));
+      gst_segment_copy_into(segment, &text_segment);
       if (GST_CLOCK_TIME_IS_VALID(segment->start))
         priv->next_pts = segment->start;
     } else {
-      GstSegment text_segment;
       gst_segment_init(&text_segment, GST_FORMAT_TIME);
-      gst_pad_push_event(self->textpad, gst_event_new_segment(&text_segment));
     }
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->segment = text_segment;
+      priv->input.restart();
+    }
+    priv->captions->queue_event(gst_event_new_segment(&text_segment));
     return forward_audio_event(self, event);
   }
   case GST_EVENT_TAG:
@@ -839,19 +1011,22 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   case GST_EVENT_GAP: {
     GstClockTime start, duration;
     gst_event_parse_gap(event, &start, &duration);
-    if (GST_CLOCK_TIME_IS_VALID(start) && GST_CLOCK_TIME_IS_VALID(duration)) {
+    {
       std::lock_guard<std::mutex> guard(priv->lock);
-      priv->core.on_gap(start, duration);
+      if (GST_CLOCK_TIME_IS_VALID(start) && GST_CLOCK_TIME_IS_VALID(duration))
+        priv->core.on_gap(start, duration);
+      priv->input.restart(); /* a pause the source announced is not loss */
     }
-    gboolean ok = forward_audio_event(self, event);
-    push_text(self);
+    gboolean ok = forward_audio_event(self, event); /* the stream sink Finalizes at it */
+    wake_captions(self);
     return ok;
   }
   case GST_EVENT_EOS:
     return handle_eos(self, event);
   case GST_EVENT_FLUSH_START:
     set_flushing(self);
-    return gst_pad_event_default(pad, parent, event);
+    priv->captions->flush_start(gst_event_ref(event));
+    return forward_audio_event(self, event);
   case GST_EVENT_FLUSH_STOP:
     arm_timer(self, &SttFailoverPrivate::recovery_timer, std::nullopt, nullptr);
     {
@@ -860,7 +1035,8 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
       priv->routed_since_reset = false;
       priv->flushing = false;
     }
-    return gst_pad_event_default(pad, parent, event);
+    priv->captions->flush_stop(gst_event_ref(event));
+    return forward_audio_event(self, event);
   default:
     return gst_pad_event_default(pad, parent, event);
   }
@@ -910,6 +1086,45 @@ static uint64_t measure_quiet(SttFailoverPrivate *priv, GstBuffer *buffer, gsize
   return before;
 }
 
+/* Once per stream: is upstream live? Live input goes to the stream and never
+ * waits; input that is not live waits for room and, in mode auto, goes to
+ * the batch branch (docs/sttfailover.md, "Files"). */
+static FailoverActions decide_liveness(GstSttFailover *self, uint64_t now) {
+  SttFailoverPrivate *priv = self->priv;
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+  GstQuery *query = gst_query_new_latency();
+  if (gst_pad_peer_query(self->sinkpad, query))
+    gst_query_parse_latency(query, &live, &min, &max);
+  gst_query_unref(query);
+  priv->live_known = true;
+  priv->upstream_live = live;
+  GST_INFO_OBJECT(self, "upstream is %s", live ? "live" : "not live");
+  priv->captions->set_live(live);
+  std::lock_guard<std::mutex> guard(priv->lock);
+  priv->upstream_latency = min;
+  priv->input_live = live;
+  priv->core.set_settings(priv->settings.core_settings(live));
+  return priv->core.set_input_live(live, now);
+}
+
+/* The input itself lost audio (packets, a weak link): say so once. */
+static void warn_input_loss(GstSttFailover *self) {
+  InputStats in;
+  double ratio;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    in = self->priv->input.stats();
+    ratio = self->priv->input.warned_ratio();
+  }
+  GST_ELEMENT_WARNING(self, STREAM, DECODE,
+                      ("The input is losing audio: %.1f %% of the last %u s never arrived",
+                       ratio * 100.0, static_cast<unsigned>(InputMonitor::kWindow / GST_SECOND)),
+                      ("%u holes in the timestamps, %.1f s missing in all; words in them cannot be "
+                       "transcribed (stats: input-gaps, input-missing)",
+                       in.gaps, in.missing / 1e9));
+}
+
 static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) {
   auto *self = GST_STT_FAILOVER(parent);
   SttFailoverPrivate *priv = self->priv;
@@ -932,23 +1147,48 @@ static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) 
     /* Only one branch gets audio and captions come later, but every sink
      * must preroll for the pipeline to reach PLAYING: an empty GAP each. */
     priv->preroll_gaps = false;
-    for (GstPad *pad : {self->streampad, self->batchpad, self->textpad})
+    for (GstPad *pad : {self->streampad, self->batchpad})
       gst_pad_push_event(pad, gst_event_new_gap(pts, 0));
+    priv->captions->queue_event(gst_event_new_gap(pts, 0));
   }
   /* The core reads the time only at its first buffer: spare the clock after. */
   uint64_t now = priv->routed_since_reset ? 0 : now_ns(self);
   priv->routed_since_reset = true;
+  if (!priv->live_known) {
+    GstFlowReturn ret = run_actions(self, decide_liveness(self, now));
+    if (ret != GST_FLOW_OK) {
+      gst_buffer_unref(buffer);
+      return ret;
+    }
+  }
+  bool lossy;
   FailoverActions actions;
   {
-    std::lock_guard<std::mutex> guard(priv->lock);
+    std::unique_lock<std::mutex> guard(priv->lock);
+    if (!priv->upstream_live) {
+      /* A file never loses audio for lack of room: wait for the stream's acks. */
+      priv->cond.wait(guard, [&] {
+        return priv->flushing || priv->core.fatal() || priv->core.has_room(duration);
+      });
+      if (priv->flushing) {
+        gst_buffer_unref(buffer);
+        return GST_FLOW_FLUSHING;
+      }
+    }
+    lossy = priv->input.on_buffer(pts, duration);
     uint64_t quiet_before = measure_quiet(priv, buffer, frames);
     auto payload = std::make_shared<BufferPayload>(buffer, rate, bpf);
     actions = priv->core.on_buffer(pts, duration, std::move(payload), now, quiet_before);
   }
+  if (lossy)
+    warn_input_loss(self);
   GstFlowReturn flow = run_actions(self, actions);
-  GstFlowReturn text_flow = push_text(self);
-  if (flow == GST_FLOW_OK && text_flow <= GST_FLOW_NOT_NEGOTIATED)
-    flow = text_flow; /* only real errors: captions must not stop the audio */
+  wake_captions(self);
+  if (flow == GST_FLOW_OK) {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (priv->core.fatal())
+      flow = GST_FLOW_ERROR; /* the ERROR is on the bus: stop the stream */
+  }
   return flow;
 }
 
@@ -965,6 +1205,14 @@ static void reset_core(GstSttFailover *self) {
   priv->next_pts = 0;
   priv->quiet.reset();
   priv->routed_since_reset = false;
+  priv->live_known = false;
+  priv->upstream_live = true;
+  priv->input_live = true;
+  priv->draining = false;
+  gst_segment_init(&priv->segment, GST_FORMAT_UNDEFINED);
+  priv->configured_latency = GST_CLOCK_TIME_NONE;
+  priv->max_delay = priv->warned_delay = 0;
+  priv->input = InputMonitor();
 }
 
 static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition) {
@@ -989,10 +1237,21 @@ static GstStateChangeReturn change_state(GstElement *element, GstStateChange tra
     break;
   }
   GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
   switch (transition) {
+  case GST_STATE_CHANGE_READY_TO_PAUSED:
+  case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+    /* Captions come from a service that only hears audio in PLAYING (the
+     * sinks block in PAUSED): like a live source, the text pad cannot
+     * produce data in PAUSED, so nothing downstream of it (textoverlay and
+     * its video sink) may wait for a preroll that never comes. */
+    ret = GST_STATE_CHANGE_NO_PREROLL;
+    break;
   case GST_STATE_CHANGE_PAUSED_TO_READY:
     arm_timer(self, &SttFailoverPrivate::recovery_timer, std::nullopt, nullptr);
     arm_timer(self, &SttFailoverPrivate::drain_timer, std::nullopt, nullptr);
+    arm_timer(self, &SttFailoverPrivate::giveup_timer, std::nullopt, nullptr);
     reset_core(self);
     break;
   case GST_STATE_CHANGE_READY_TO_NULL:
@@ -1008,14 +1267,18 @@ static GstStructure *build_stats(GstSttFailover *self) {
   FailoverStats s;
   FailoverMode mode;
   FailoverState state;
+  InputStats in;
+  GstClockTime max_delay;
   uint64_t now = now_ns(self);
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     s = self->priv->core.stats(now);
     mode = self->priv->core.mode();
     state = self->priv->core.state();
+    in = self->priv->input.stats();
+    max_delay = self->priv->max_delay;
   }
-  return gst_structure_new(
+  GstStructure *st = gst_structure_new(
       "sttfailover-stats", "state", G_TYPE_STRING, failover_state_name(state), "mode",
       G_TYPE_STRING, failover_mode_name(mode), "degraded", G_TYPE_UINT, s.degraded, "recovered",
       G_TYPE_UINT, s.recovered, "recovery-attempts", G_TYPE_UINT, s.recovery_attempts,
@@ -1025,6 +1288,12 @@ static GstStructure *build_stats(GstSttFailover *self) {
       G_TYPE_UINT64, s.ledger_held, "captions", G_TYPE_UINT64, s.captions, "ignored-stream",
       G_TYPE_UINT64, s.ignored_stream, "cuts-at-pause", G_TYPE_UINT, s.cuts_at_pause, "cuts-forced",
       G_TYPE_UINT, s.cuts_forced, nullptr);
+  gst_structure_set(st, "recoveries-failed", G_TYPE_UINT, s.recoveries_failed, "last-retry-reason",
+                    G_TYPE_STRING, s.last_retry_reason.c_str(), nullptr);
+  gst_structure_set(st, "input-gaps", G_TYPE_UINT, in.gaps, "input-missing", G_TYPE_UINT64,
+                    in.missing, "input-pauses", G_TYPE_UINT, in.pauses, "max-observed-delay",
+                    G_TYPE_UINT64, static_cast<guint64>(max_delay), nullptr);
+  return st;
 }
 
 static void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
@@ -1076,15 +1345,15 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
       break;
     case PROP_REPLAY_WINDOW:
       s.replay_window_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings());
+      priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_BACKOFF_MIN:
       s.backoff_min_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings());
+      priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_BACKOFF_MAX:
       s.backoff_max_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings());
+      priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_LATENCY:
       latency_changed = s.latency_ms != g_value_get_uint(value);
@@ -1095,11 +1364,15 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
       break;
     case PROP_CUT_PAUSE:
       s.cut_pause_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings());
+      priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_CUT_MAX_WAIT:
       s.cut_max_wait_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings());
+      priv->core.set_settings(s.core_settings(priv->input_live));
+      break;
+    case PROP_MAX_OUTAGE:
+      s.max_outage_ms = g_value_get_int(value);
+      priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_PAUSE_THRESHOLD:
       s.pause_threshold = g_value_get_double(value);
@@ -1127,6 +1400,12 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
   std::lock_guard<std::mutex> guard(priv->lock);
   const Settings &s = priv->settings;
   switch (prop_id) {
+  case PROP_MAX_OBSERVED_DELAY:
+    g_value_set_uint(value, static_cast<guint>(priv->max_delay / GST_MSECOND));
+    break;
+  case PROP_MAX_OUTAGE:
+    g_value_set_int(value, s.max_outage_ms);
+    break;
   case PROP_CAPTION_MAX_CHARS:
     g_value_set_uint(value, s.captions.max_line_chars);
     break;
@@ -1314,6 +1593,20 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
                           "per 20 ms window, loudest channel",
                           -120.0, 0.0, DEFAULT_PAUSE_THRESHOLD, rw_playing));
   g_object_class_install_property(
+      gobject_class, PROP_MAX_OUTAGE,
+      g_param_spec_int("max-outage", "Max outage",
+                       "Give up with an ERROR once neither branch could transcribe for this many "
+                       "ms (both APIs failing, or the one in use refusing for good); 0: never; "
+                       "-1: 120000 for input that is not live, never for live input (a captioner "
+                       "must come back by itself; WARNINGs say what is wrong meanwhile)",
+                       -1, G_MAXINT, DEFAULT_MAX_OUTAGE_MS, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_OBSERVED_DELAY,
+      g_param_spec_uint("max-observed-delay", "Max observed delay",
+                        "Live input: the longest a caption has left the text pad after its audio, "
+                        "in ms (notifies; a WARNING when it passes the latency)",
+                        0, G_MAXUINT, 0, ro));
+  g_object_class_install_property(
       gobject_class, PROP_STATE,
       g_param_spec_enum("state", "State", "streaming, degraded or recovering (notifies)",
                         GST_TYPE_STT_FAILOVER_STATE, GST_STT_FAILOVER_STATE_STREAMING, ro));
@@ -1387,8 +1680,24 @@ static void gst_stt_failover_init(GstSttFailover *self) {
 
   self->textpad = gst_pad_new_from_static_template(&text_template, "text");
   gst_pad_set_query_function(self->textpad, text_query);
+  gst_pad_set_event_function(self->textpad, text_event);
+  gst_pad_set_activatemode_function(self->textpad, text_activate_mode);
   gst_pad_use_fixed_caps(self->textpad);
   gst_element_add_pad(GST_ELEMENT(self), self->textpad);
+  CaptionSource source;
+  source.take = [self](uint64_t clock_position) {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    return self->priv->core.take_text(clock_position);
+  };
+  source.finish = [self] {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    return self->priv->core.finish_text();
+  };
+  source.to_buffer = [self](const Caption &c) { return caption_buffer(self, c); };
+  source.clock_position = [self] { return caption_clock_position(self); };
+  source.delay_of = [self](uint64_t pts) { return caption_delay(self, pts); };
+  source.on_delay = [self](GstClockTime delay) { note_caption_delay(self, delay); };
+  self->priv->captions = std::make_unique<CaptionPad>(self->textpad, std::move(source));
 
   /* Held from creation (and re-got when its properties change): the sinks
    * get the breaker in their start() at NULL->READY, before this element's

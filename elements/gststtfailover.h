@@ -13,9 +13,10 @@ G_DECLARE_FINAL_TYPE(GstSttFailover, gst_stt_failover, GST, STT_FAILOVER, GstEle
 
 /* The `mode` property: an operator's override of the routing. */
 typedef enum {
-  GST_STT_FAILOVER_MODE_AUTO = 0,         /* stream while healthy, batch while not */
+  GST_STT_FAILOVER_MODE_AUTO = 0,         /* live: stream, batch while down; not live: batch */
   GST_STT_FAILOVER_MODE_FORCE_STREAM = 1, /* never batch; audio is reported dropped while down */
   GST_STT_FAILOVER_MODE_FORCE_BATCH = 2,  /* always batch; no recovery attempts */
+  GST_STT_FAILOVER_MODE_STREAM_FIRST = 3, /* stream, batch while down, live or not */
 } GstSttFailoverMode;
 #define GST_TYPE_STT_FAILOVER_MODE (gst_stt_failover_mode_get_type())
 GType gst_stt_failover_mode_get_type(void);
@@ -25,6 +26,7 @@ typedef enum {
   GST_STT_FAILOVER_STATE_STREAMING = 0,
   GST_STT_FAILOVER_STATE_DEGRADED = 1,
   GST_STT_FAILOVER_STATE_RECOVERING = 2,
+  GST_STT_FAILOVER_STATE_BATCH = 3, /* batch by choice: the input is not live */
 } GstSttFailoverState;
 #define GST_TYPE_STT_FAILOVER_STATE (gst_stt_failover_state_get_type())
 GType gst_stt_failover_state_get_type(void);

@@ -250,10 +250,12 @@ int main(int argc, char **argv) {
                      "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1 ! " +
                      (o.realtime ? "identity sync=true ! " : "") +
                      /* Probe for recovery every few seconds rather than the 30 s default, so a
-                      * short outage ends visibly within a short clip. */
-                     "sttfailover name=f reset-timeout=2000 reset-timeout-max=8000 "
-                     "f.stream ! queue ! dgstreamsink url=" +
-                     o.live_url +
+                      * short outage ends visibly within a short clip. Played in real time the
+                      * file stands in for a live feed: stream-first keeps it on the live API
+                      * (mode auto would send a file, which is not live, to the batch API). */
+                     "sttfailover name=f reset-timeout=2000 reset-timeout-max=8000 " +
+                     (o.realtime ? "mode=stream-first " : "") +
+                     "f.stream ! queue ! dgstreamsink url=" + o.live_url +
                      " "
                      "f.batch ! queue ! dgbatchsink url=" +
                      o.batch_url +

@@ -21,14 +21,9 @@
 #include <utility>
 #include <vector>
 
-namespace dgf {
+#include "timeline.h"
 
-struct TimeRange {
-  uint64_t start = 0;
-  uint64_t end = 0;
-  uint64_t duration() const { return end - start; }
-  bool operator==(const TimeRange &o) const { return start == o.start && end == o.end; }
-};
+namespace dgf {
 
 template <typename Payload> class AudioLedger {
 public:
@@ -64,9 +59,10 @@ public:
     evict_over_window();
   }
 
-  /* Everything before `position` has final results. */
+  /* Everything before `position` has final results. Audio that ends within
+   * the jitter tolerance after it counts as acked too (timeline.h). */
   void ack(uint64_t position) {
-    while (!entries_.empty() && entries_.front().end() <= position) {
+    while (!entries_.empty() && entries_.front().end() <= position + kJitterTolerance) {
       held_ -= entries_.front().duration;
       entries_.pop_front();
     }
@@ -78,10 +74,7 @@ public:
       e.duration -= skip;
       held_ -= skip;
     }
-    while (!at_risk_.empty() && at_risk_.front().end <= position)
-      at_risk_.erase(at_risk_.begin());
-    if (!at_risk_.empty() && at_risk_.front().start < position)
-      at_risk_.front().start = position;
+    at_risk_.remove_before(position);
     acked_ = std::max(acked_, position);
   }
 
@@ -90,7 +83,7 @@ public:
     Takeover out;
     out.replay.assign(std::make_move_iterator(entries_.begin()),
                       std::make_move_iterator(entries_.end()));
-    out.lost = std::move(at_risk_);
+    out.lost = at_risk_.take();
     clear();
     return out;
   }
@@ -104,29 +97,22 @@ public:
   uint64_t held() const { return held_; }   /* ns of audio held for replay */
   uint64_t acked() const { return acked_; } /* highest ack seen */
   size_t size() const { return entries_.size(); }
-  const std::vector<TimeRange> &at_risk() const { return at_risk_; }
+  const std::vector<TimeRange> &at_risk() const { return at_risk_.list(); }
 
 private:
   void evict_over_window() {
     while (held_ > window_ && !entries_.empty()) {
       Entry &e = entries_.front();
-      mark_at_risk(TimeRange{e.start, e.end()});
+      at_risk_.insert(TimeRange{e.start, e.end()});
       held_ -= e.duration;
       entries_.pop_front();
     }
   }
 
-  void mark_at_risk(TimeRange r) {
-    if (!at_risk_.empty() && at_risk_.back().end == r.start)
-      at_risk_.back().end = r.end; /* contiguous: keep one range */
-    else
-      at_risk_.push_back(r);
-  }
-
   uint64_t window_;
   Trim trim_;
   std::deque<Entry> entries_;
-  std::vector<TimeRange> at_risk_;
+  TimeRanges at_risk_;
   uint64_t held_ = 0;
   uint64_t acked_ = 0;
 };

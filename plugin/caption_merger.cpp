@@ -9,25 +9,6 @@ namespace {
 
 constexpr size_t kSeenLimit = 4096;
 
-void insert_range(std::vector<TimeRange> &ranges, TimeRange r) {
-  if (!ranges.empty() && ranges.back().end == r.start) {
-    ranges.back().end = r.end; /* contiguous audio: the usual case */
-    return;
-  }
-  auto at =
-      std::upper_bound(ranges.begin(), ranges.end(), r,
-                       [](const TimeRange &a, const TimeRange &b) { return a.start < b.start; });
-  ranges.insert(at, r);
-  std::vector<TimeRange> merged;
-  for (const TimeRange &x : ranges) {
-    if (!merged.empty() && x.start <= merged.back().end)
-      merged.back().end = std::max(merged.back().end, x.end);
-    else
-      merged.push_back(x);
-  }
-  ranges = std::move(merged);
-}
-
 } // namespace
 
 const char *branch_name(Branch branch) {
@@ -45,16 +26,12 @@ void CaptionMerger::routed(Branch branch, uint64_t start, uint64_t duration) {
   if (duration == 0)
     return;
   note_origin(start);
-  insert_range(owed_[static_cast<int>(branch)], TimeRange{start, start + duration});
+  owed_[static_cast<int>(branch)].insert(TimeRange{start, start + duration});
   live_edge_ = std::max(live_edge_, start + duration);
 }
 
 void CaptionMerger::acked(Branch branch, uint64_t position) {
-  auto &ranges = owed_[static_cast<int>(branch)];
-  while (!ranges.empty() && ranges.front().end <= position)
-    ranges.erase(ranges.begin());
-  if (!ranges.empty() && ranges.front().start < position)
-    ranges.front().start = position;
+  owed_[static_cast<int>(branch)].remove_before(position);
 }
 
 void CaptionMerger::abandon(Branch branch) {
@@ -105,15 +82,21 @@ void CaptionMerger::gap_to(std::vector<CaptionOutput> &out, uint64_t position) {
   stats_.gaps++;
 }
 
-void CaptionMerger::emit(std::vector<CaptionOutput> &out, Caption caption, uint64_t clip_end) {
+void CaptionMerger::emit(std::vector<CaptionOutput> &out, Caption caption, uint64_t next_start) {
   uint64_t start = caption.start;
-  uint64_t end = std::max(clip_end, start);
+  uint64_t end = start + caption.duration;
   if (start < emitted_to_) {
-    /* Output already went past it: show it now rather than lose the words. */
-    stats_.late++;
+    /* Output already went past it: show it now rather than lose the words,
+     * until its own end or for half its duration, whichever is later, so a
+     * run of late captions is readable and still catches up with the audio. */
+    if (!continues(emitted_to_, start))
+      stats_.late++; /* more than jitter */
+    caption.spoken_at = start;
     start = emitted_to_;
-    end = std::max(end, start);
+    end = std::max(end, start + caption.duration / 2);
   }
+  if (next_start > start)
+    end = std::min(end, next_start); /* the next caption takes over */
   gap_to(out, start);
   caption.start = start;
   caption.duration = end - start;
@@ -122,23 +105,37 @@ void CaptionMerger::emit(std::vector<CaptionOutput> &out, Caption caption, uint6
   out.push_back(std::move(caption));
 }
 
-std::vector<CaptionOutput> CaptionMerger::take() {
+bool CaptionMerger::join_same_start(std::multimap<uint64_t, Caption>::iterator first) {
+  auto next = std::next(first);
+  if (next == pending_.end() || next->first != first->first)
+    return false;
+  /* Two captions from one instant would make a zero-length cue: one cue. */
+  next->second.text = first->second.text + "\n" + next->second.text;
+  next->second.duration = std::max(next->second.duration, first->second.duration);
+  pending_.erase(first);
+  return true;
+}
+
+std::vector<CaptionOutput> CaptionMerger::take(uint64_t clock_position) {
   std::vector<CaptionOutput> out;
-  const uint64_t w = watermark();
+  const uint64_t known = watermark();
+  const bool forced = clock_position > known;
+  const uint64_t w = forced ? clock_position : known;
   while (!pending_.empty()) {
     auto first = pending_.begin();
     if (first->first >= w)
       break;
     uint64_t end = first->second.start + first->second.duration;
     auto next = std::next(first);
-    uint64_t clip = end;
-    if (next != pending_.end() && next->first < w)
-      clip = std::min(end, next->first);
-    else if (w < end)
+    bool next_known = next != pending_.end() && next->first < w;
+    if (!next_known && known < end && !forced)
       break; /* something may still start inside it: wait to know where to cut */
+    if (join_same_start(first))
+      continue;
+    uint64_t next_start = next != pending_.end() ? next->first : UINT64_MAX;
     Caption c = std::move(first->second);
     pending_.erase(first);
-    emit(out, std::move(c), clip);
+    emit(out, std::move(c), next_start);
   }
   gap_to(out, pending_.empty() ? w : std::min(w, pending_.begin()->first));
   return out;
@@ -148,13 +145,13 @@ std::vector<CaptionOutput> CaptionMerger::finish() {
   std::vector<CaptionOutput> out;
   while (!pending_.empty()) {
     auto first = pending_.begin();
-    uint64_t end = first->second.start + first->second.duration;
     auto next = std::next(first);
-    if (next != pending_.end())
-      end = std::min(end, next->first);
+    if (join_same_start(first))
+      continue;
+    uint64_t next_start = next != pending_.end() ? next->first : UINT64_MAX;
     Caption c = std::move(first->second);
     pending_.erase(first);
-    emit(out, std::move(c), end);
+    emit(out, std::move(c), next_start);
   }
   owed_[0].clear();
   owed_[1].clear();

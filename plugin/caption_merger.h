@@ -23,7 +23,7 @@
 #include <variant>
 #include <vector>
 
-#include "audio_ledger.h"
+#include "timeline.h"
 
 namespace dgf {
 
@@ -37,6 +37,9 @@ struct Caption {
   std::string text;
   Branch branch = Branch::Stream;
   std::string session_id; /* speaker labels compare only within one session */
+  /* When its audio was: `start` unless the caption came late and was moved. */
+  uint64_t spoken_at = UINT64_MAX;
+  uint64_t audio_start() const { return spoken_at != UINT64_MAX ? spoken_at : start; }
 };
 
 /* Nothing will be said from start for duration. */
@@ -65,7 +68,7 @@ public:
   void abandon(Branch branch);
   /* What `branch` still owes a result for, oldest first. */
   const std::vector<TimeRange> &owed(Branch branch) const {
-    return owed_[static_cast<int>(branch)];
+    return owed_[static_cast<int>(branch)].list();
   }
   /* Audio up to `position` exists but went nowhere (an audio GAP, a drop). */
   void advance_live_edge(uint64_t position);
@@ -73,8 +76,11 @@ public:
   /* A final transcript. Empty text is ignored. Returns false for a repeat. */
   bool add_final(Caption caption);
 
-  /* Everything releasable now, in order. */
-  std::vector<CaptionOutput> take();
+  /* Everything releasable now, in order. A live pipeline's clock may force
+   * the output on to `clock_position`: captions starting before it are
+   * released, and a gap covers the rest, even over audio still owed (its
+   * captions then come late, moved after what was already output). */
+  std::vector<CaptionOutput> take(uint64_t clock_position = 0);
   /* EOS: everything still held, in order, then a gap to the live edge. */
   std::vector<CaptionOutput> finish();
 
@@ -87,11 +93,14 @@ public:
 
 private:
   bool releasable(uint64_t watermark) const;
-  void emit(std::vector<CaptionOutput> &out, Caption caption, uint64_t clip_end);
+  /* Merges the first pending caption into the next when both start at once. */
+  bool join_same_start(std::multimap<uint64_t, Caption>::iterator first);
+  /* Outputs `caption` after what was output; it ends by `next_start`. */
+  void emit(std::vector<CaptionOutput> &out, Caption caption, uint64_t next_start);
   void gap_to(std::vector<CaptionOutput> &out, uint64_t position);
   void note_origin(uint64_t position);
 
-  std::vector<TimeRange> owed_[2]; /* sorted, non-overlapping */
+  TimeRanges owed_[2];
   uint64_t live_edge_ = 0;
   bool have_origin_ = false;
   uint64_t emitted_to_ = 0; /* end of the last output */

@@ -9,6 +9,7 @@ namespace {
 
 constexpr uint64_t kNone = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kMs = 1000000;
+/* Drops while the stream is down (force-stream) are reported each second. */
 constexpr uint64_t kDropRunMax = 1000 * kMs;
 /* Even a jittered draw of 0 waits a little: no tight reconnect loop. */
 constexpr std::chrono::milliseconds kMinRetry{10};
@@ -23,6 +24,8 @@ const char *failover_state_name(FailoverState state) {
     return "degraded";
   case FailoverState::Recovering:
     return "recovering";
+  case FailoverState::Batch:
+    return "batch";
   }
   return "?";
 }
@@ -35,6 +38,8 @@ const char *failover_mode_name(FailoverMode mode) {
     return "force-stream";
   case FailoverMode::ForceBatch:
     return "force-batch";
+  case FailoverMode::StreamFirst:
+    return "stream-first";
   }
   return "?";
 }
@@ -42,7 +47,8 @@ const char *failover_mode_name(FailoverMode mode) {
 FailoverCore::FailoverCore(FailoverSettings settings, Random random)
     : settings_(settings), random_(random ? std::move(random) : Random(default_unit_random)),
       ledger_(settings.replay_window,
-              [](const PayloadRef &p, uint64_t skip) { return p ? p->trimmed(skip) : p; }) {}
+              [](const PayloadRef &p, uint64_t skip) { return p ? p->trimmed(skip) : p; }),
+      drops_(kDropRunMax) {}
 
 void FailoverCore::set_settings(const FailoverSettings &settings) {
   settings_ = settings;
@@ -59,7 +65,8 @@ void FailoverCore::set_state(FailoverState state, FailoverActions &out) {
 }
 
 bool FailoverCore::recovery_wanted() const {
-  return started_ && !eos_ && mode_ != FailoverMode::ForceBatch;
+  return started_ && !eos_ && mode_ != FailoverMode::ForceBatch && !batch_primary() &&
+         !stream_permanent_ && !fatal_;
 }
 
 bool FailoverCore::accept_stream(const std::string &session_id) const {
@@ -87,32 +94,24 @@ void FailoverCore::schedule_attempt(uint64_t now, FailoverActions &out) {
 }
 
 void FailoverCore::post_drop(uint64_t start, uint64_t duration, const std::string &reason,
-                             FailoverActions &out) {
+                             FailoverActions &out, uint32_t buffers) {
   if (duration == 0)
     return;
   stats_.dropped += duration;
   stats_.drops++;
-  out.push_back(act::PostDropped{start, duration, reason});
+  out.push_back(act::PostDropped{start, duration, reason, buffers});
 }
 
 void FailoverCore::drop(uint64_t start, uint64_t duration, const std::string &reason,
                         FailoverActions &out) {
   merger_.advance_live_edge(start + duration);
-  if (drop_run_ && drop_run_->end == start && drop_reason_ == reason &&
-      drop_run_->duration() < kDropRunMax) {
-    drop_run_->end = start + duration;
-    return;
-  }
-  flush_drop_run(out);
-  drop_run_ = TimeRange{start, start + duration};
-  drop_reason_ = reason;
+  if (auto done = drops_.add(start, duration, reason))
+    post_drop(done->start, done->duration, done->reason, out, done->buffers);
 }
 
 void FailoverCore::flush_drop_run(FailoverActions &out) {
-  if (!drop_run_)
-    return;
-  post_drop(drop_run_->start, drop_run_->duration(), drop_reason_, out);
-  drop_run_.reset();
+  if (auto done = drops_.flush())
+    post_drop(done->start, done->duration, done->reason, out, done->buffers);
 }
 
 void FailoverCore::route_stream(uint64_t pts, uint64_t duration, PayloadRef payload,
@@ -129,7 +128,7 @@ void FailoverCore::route_batch(uint64_t pts, uint64_t duration, PayloadRef paylo
                                FailoverActions &out) {
   if (!replay)
     merger_.routed(Branch::Batch, pts, duration); /* replays were owed when taken over */
-  bool discont = batch_end_ && *batch_end_ != pts;
+  bool discont = batch_end_ && !continues(*batch_end_, pts);
   batch_end_ = pts + duration;
   batch_dirty_ = true;
   stats_.batch_audio += duration;
@@ -153,7 +152,10 @@ void FailoverCore::drain_pending(FailoverActions &out) {
 
 void FailoverCore::start(uint64_t now, FailoverActions &out) {
   started_ = true;
-  if (mode_ == FailoverMode::ForceBatch) {
+  if (batch_primary()) {
+    if (!outage_open_)
+      set_state(FailoverState::Batch, out); /* a choice, not an outage: no message */
+  } else if (mode_ == FailoverMode::ForceBatch) {
     degrade("mode force-batch", 0, now, out);
   } else if (breaker_.state == BreakerState::Open && state_ == FailoverState::Streaming) {
     /* Another pipeline found the service down: don't even try to connect. */
@@ -163,9 +165,9 @@ void FailoverCore::start(uint64_t now, FailoverActions &out) {
   }
 }
 
-void FailoverCore::degrade(const std::string &reason, int code, uint64_t now,
-                           FailoverActions &out) {
-  if (state_ == FailoverState::Degraded)
+void FailoverCore::degrade(const std::string &reason, int code, uint64_t now, FailoverActions &out,
+                           bool announce) {
+  if (state_ == FailoverState::Degraded || state_ == FailoverState::Batch)
     return;
   /* Everything the stream has not acknowledged goes to batch, before any
    * newer audio; what the window could not keep is reported, never lost
@@ -185,13 +187,22 @@ void FailoverCore::degrade(const std::string &reason, int code, uint64_t now,
   stream_from_ = kNone; /* late results of the dead session would duplicate the replay */
   cut_pending_ = false;
   cut_wait_from_.reset();
-  if (!outage_open_) {
+  if (!outage_open_ && announce) {
     outage_open_ = true;
     degraded_since_ = now;
     period_batch_audio_ = 0;
     period_replayed_ = 0;
     stats_.degraded++;
     out.push_back(act::PostDegraded{reason, code, breaker_state_name(breaker_.state)});
+    if (mode_ != FailoverMode::ForceBatch) {
+      std::string what = stream_permanent_ ? "refused for good" : "failed";
+      std::string then = mode_ == FailoverMode::ForceStream ? "audio is dropped (mode force-stream)"
+                         : stream_permanent_ ? "captions continue from the pre-recorded API"
+                                             : "captions continue from the pre-recorded API "
+                                               "until it recovers";
+      out.push_back(act::Warn{"Deepgram's live API " + what + ": " + reason + "; " + then,
+                              "stt/degraded posted; stt/recovered follows when it is back"});
+    }
   }
   set_state(FailoverState::Degraded, out);
   if (recovery_wanted())
@@ -200,8 +211,9 @@ void FailoverCore::degrade(const std::string &reason, int code, uint64_t now,
 
 void FailoverCore::declare_recovered(uint64_t now, FailoverActions &out) {
   flush_drop_run(out);
-  set_state(FailoverState::Streaming, out);
+  set_state(batch_primary() ? FailoverState::Batch : FailoverState::Streaming, out);
   attempt_ = 0;
+  update_outage(now, out);
   if (!outage_open_)
     return;
   outage_open_ = false;
@@ -232,9 +244,18 @@ bool FailoverCore::cut_due(uint64_t pts, uint64_t quiet_before) {
 FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, PayloadRef payload,
                                         uint64_t now, uint64_t quiet_before) {
   FailoverActions out;
+  if (fatal_) {
+    drop(pts, duration, "error", out); /* an ERROR is on the bus: the pipeline stops */
+    return out;
+  }
   if (!started_)
     start(now, out);
   drain_pending(out);
+  if (batch_primary()) {
+    flush_drop_run(out);
+    route_batch(pts, duration, std::move(payload), false, out);
+    return out;
+  }
   if (awaiting_cut() && cut_due(pts, quiet_before)) {
     /* The cut: batch finishes everything before T, the stream takes T on. */
     cut_pending_ = false;
@@ -305,7 +326,7 @@ FailoverActions FailoverCore::on_batch_drain_timeout(uint64_t /*now*/) {
 FailoverActions FailoverCore::on_stream_drain_timeout(uint64_t now) {
   FailoverActions out;
   stream_drained_ = true;
-  if (state_ != FailoverState::Degraded)
+  if (!batch_primary())
     degrade("stream drain timeout", 0, now, out);
   drain_pending(out);
   return out;
@@ -315,15 +336,58 @@ FailoverActions FailoverCore::on_stream_drain_timeout(uint64_t now) {
 
 FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &health, uint64_t now) {
   FailoverActions out;
-  if (branch != Branch::Stream)
-    return out; /* batch retries on its own; its health does not route audio */
+  if (fatal_)
+    return out;
+  if (branch == Branch::Batch) {
+    /* Batch retries on its own; its health routes no audio, but while it is
+     * the primary branch its outage is the degraded period. */
+    batch_healthy_ = health.healthy;
+    if (!health.healthy)
+      batch_reason_ = health.reason;
+    if (!health.healthy && !health.retryable && !batch_permanent_) {
+      batch_permanent_ = true;
+      if (batch_primary() || stream_permanent_ || mode_ == FailoverMode::ForceBatch) {
+        go_fatal("Deepgram refused the audio for good: " + health.reason,
+                 stream_permanent_ ? "live API: " + stream_reason_ : "", out);
+        return out;
+      }
+      out.push_back(act::Warn{"Deepgram's pre-recorded API refused for good: " + health.reason +
+                                  "; there is no fallback while it does",
+                              "the live API carries the captions alone"});
+    }
+    if (batch_primary())
+      on_batch_primary_health(health, now, out);
+    update_outage(now, out);
+    return out;
+  }
+  if (batch_primary())
+    return out; /* the stream branch gets no audio */
   if (!health.healthy) {
+    stream_reason_ = health.reason;
+    bool attempt_failed = reconnect_outstanding_ || state_ == FailoverState::Recovering;
+    reconnect_outstanding_ = false;
+    if (!health.retryable && !stream_permanent_) {
+      stream_permanent_ = true; /* no recovery attempts: each would fail the same way */
+      scheduled_at_.reset();
+      out.push_back(act::CancelRecovery{});
+      if (batch_permanent_ || mode_ == FailoverMode::ForceStream) {
+        go_fatal("Deepgram refused the audio for good: " + health.reason,
+                 batch_permanent_ ? "pre-recorded API: " + batch_reason_ : "", out);
+        return out;
+      }
+    }
+    if (attempt_failed && state_ != FailoverState::Streaming)
+      recovery_failed(health, now, out);
     /* From recovering this re-enters degraded without a second message. */
     if (state_ != FailoverState::Degraded)
       degrade(health.reason, health.code, now, out);
+    update_outage(now, out);
     return out;
   }
+  reconnect_outstanding_ = false;
   switch (state_) {
+  case FailoverState::Batch:
+    break; /* not reached: batch primary returned above */
   case FailoverState::Streaming:
     if (stream_session_ != health.session_id)
       stream_session_ = health.session_id; /* the first connection */
@@ -337,6 +401,7 @@ FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &healt
     set_state(FailoverState::Recovering, out);
     scheduled_at_.reset();
     out.push_back(act::CancelRecovery{});
+    update_outage(now, out);
     break;
   case FailoverState::Recovering:
     if (health.session_id == stream_session_)
@@ -352,6 +417,133 @@ FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &healt
     break;
   }
   return out;
+}
+
+void FailoverCore::on_batch_primary_health(const HealthReport &health, uint64_t now,
+                                           FailoverActions &out) {
+  if (!health.healthy && !outage_open_) {
+    outage_open_ = true;
+    degraded_since_ = now;
+    period_batch_audio_ = 0;
+    period_replayed_ = 0;
+    stats_.degraded++;
+    out.push_back(act::PostDegraded{"pre-recorded API: " + health.reason, health.code,
+                                    breaker_state_name(breaker_.state)});
+    out.push_back(act::Warn{"Deepgram's pre-recorded API failed: " + health.reason +
+                                "; the file waits for it, nothing is lost",
+                            "stt/degraded posted; stt/recovered follows when it answers again"});
+    set_state(FailoverState::Degraded, out);
+  } else if (health.healthy && outage_open_) {
+    declare_recovered(now, out);
+  }
+}
+
+void FailoverCore::recovery_failed(const HealthReport &health, uint64_t now, FailoverActions &out) {
+  stats_.recoveries_failed++;
+  stats_.last_retry_reason = health.reason;
+  out.push_back(act::PostRecoveryFailed{attempt_, health.reason, health.code});
+  if (last_recovery_warning_ && now < *last_recovery_warning_ + settings_.warn_interval)
+    return; /* the bus message says it each time; the WARNING now and then */
+  last_recovery_warning_ = now;
+  out.push_back(act::Warn{"Attempt " + std::to_string(attempt_) +
+                              " to get back to Deepgram's live API failed: " + health.reason,
+                          "captions continue from the pre-recorded API; stt/recovery-failed "
+                          "reports every attempt"});
+}
+
+bool FailoverCore::nothing_transcribes() const {
+  if (fatal_ || !started_ || eos_)
+    return false;
+  if (batch_primary() || mode_ == FailoverMode::ForceBatch)
+    return !batch_healthy_;
+  bool stream_down =
+      state_ == FailoverState::Degraded || (state_ == FailoverState::Recovering && cut_pending_);
+  return stream_down && (mode_ == FailoverMode::ForceStream || !batch_healthy_);
+}
+
+void FailoverCore::update_outage(uint64_t now, FailoverActions &out) {
+  bool nothing = nothing_transcribes();
+  if (nothing && !nothing_since_) {
+    nothing_since_ = now;
+    if (!batch_primary() && mode_ != FailoverMode::ForceBatch)
+      out.push_back(act::Warn{
+          "Neither Deepgram API transcribes now: live: " + stream_reason_ +
+              "; pre-recorded: " + (batch_healthy_ ? std::string("not used") : batch_reason_),
+          "audio waits in the pre-recorded branch (or is reported in stt/audio-dropped) until "
+          "one of them is back"});
+    if (settings_.max_outage)
+      out.push_back(act::ScheduleGiveUp{now + settings_.max_outage});
+  } else if (!nothing && nothing_since_) {
+    nothing_since_.reset();
+    out.push_back(act::CancelGiveUp{});
+  }
+}
+
+FailoverActions FailoverCore::on_give_up_due(uint64_t now) {
+  FailoverActions out;
+  if (fatal_ || !nothing_since_ || !settings_.max_outage ||
+      now < *nothing_since_ + settings_.max_outage)
+    return out;
+  std::string detail = "live API: " + (stream_reason_.empty() ? "not used" : stream_reason_) +
+                       "; pre-recorded API: " + (batch_reason_.empty() ? "ok" : batch_reason_);
+  go_fatal("Deepgram could not transcribe for " +
+               std::to_string(settings_.max_outage / 1000000000ull) + " s (max-outage)",
+           detail, out);
+  return out;
+}
+
+void FailoverCore::go_fatal(const std::string &message, const std::string &detail,
+                            FailoverActions &out) {
+  if (fatal_)
+    return;
+  fatal_ = true;
+  if (scheduled_at_) {
+    scheduled_at_.reset();
+    out.push_back(act::CancelRecovery{});
+  }
+  nothing_since_.reset();
+  out.push_back(act::CancelGiveUp{});
+  out.push_back(act::Fatal{message, detail});
+}
+
+FailoverActions FailoverCore::set_input_live(bool live, uint64_t now) {
+  FailoverActions out;
+  bool was = batch_primary();
+  input_known_ = true;
+  input_live_ = live;
+  primary_changed(was, now, out);
+  return out;
+}
+
+void FailoverCore::primary_changed(bool was_batch_primary, uint64_t now, FailoverActions &out) {
+  bool is = batch_primary();
+  if (!started_ || is == was_batch_primary)
+    return;
+  if (is) {
+    /* Stream audio not yet acked goes to batch first, as in an outage. */
+    degrade("input is not live", 0, now, out, false);
+    scheduled_at_.reset();
+    out.push_back(act::CancelRecovery{});
+    if (!outage_open_)
+      set_state(FailoverState::Batch, out);
+  } else if (state_ == FailoverState::Batch || state_ == FailoverState::Degraded) {
+    /* Back to the stream the usual way: connect, then cut at a pause. */
+    set_state(FailoverState::Degraded, out);
+    attempt_ = 0;
+    if (recovery_wanted())
+      schedule(now, out);
+  }
+}
+
+bool FailoverCore::has_room(uint64_t duration) const {
+  if (batch_primary())
+    return true; /* the batch sink holds the stream back itself */
+  if (state_ == FailoverState::Degraded)
+    return mode_ != FailoverMode::ForceStream; /* force-stream waits for the stream */
+  if (cut_pending_)
+    return true;
+  uint64_t held = ledger_.held();
+  return held == 0 || held + duration <= settings_.replay_window;
 }
 
 FailoverActions FailoverCore::on_ack(Branch branch, const AckReport &ack, uint64_t now) {
@@ -392,8 +584,8 @@ FailoverActions FailoverCore::on_transcript(Branch branch, const TranscriptRepor
   if (!t.is_final)
     return out; /* interims would be replaced: captions carry finals only */
   if (branch == Branch::Stream) {
-    if (state_ == FailoverState::Degraded || cut_pending_ || !accept_stream(t.session_id) ||
-        t.start < stream_from_) {
+    if (batch_primary() || state_ == FailoverState::Degraded || cut_pending_ ||
+        !accept_stream(t.session_id) || t.start < stream_from_) {
       stats_.ignored_stream++;
       return out;
     }
@@ -434,6 +626,7 @@ FailoverActions FailoverCore::on_recovery_due(const BreakerView &view, uint64_t 
   }
   attempt_++;
   stats_.recovery_attempts++;
+  reconnect_outstanding_ = true;
   out.push_back(act::SendReconnect{attempt_});
   /* Also the safety net: no answer at all still leads to another attempt. */
   schedule(now + backoff_ns(attempt_), out);
@@ -445,9 +638,16 @@ FailoverActions FailoverCore::set_mode(FailoverMode mode, uint64_t now) {
   if (mode == mode_)
     return out;
   FailoverMode old = mode_;
+  bool was_batch_primary = batch_primary();
   mode_ = mode;
   if (!started_)
     return out;
+  if (was_batch_primary != batch_primary()) {
+    primary_changed(was_batch_primary, now, out);
+    if (mode == FailoverMode::ForceBatch)
+      degrade("mode force-batch", 0, now, out);
+    return out;
+  }
   if (mode == FailoverMode::ForceBatch) {
     if (state_ != FailoverState::Degraded)
       degrade("mode force-batch", 0, now, out);
@@ -468,8 +668,8 @@ FailoverActions FailoverCore::set_mode(FailoverMode mode, uint64_t now) {
 
 /* ---- output and state ---------------------------------------------------- */
 
-std::vector<CaptionOutput> FailoverCore::take_text() {
-  return merger_.take();
+std::vector<CaptionOutput> FailoverCore::take_text(uint64_t clock_position) {
+  return merger_.take(clock_position);
 }
 
 std::vector<CaptionOutput> FailoverCore::finish_text() {
@@ -483,11 +683,19 @@ void FailoverCore::reset() {
   fresh.mode_ = mode_;
   fresh.breaker_ = breaker_;
   fresh.stats_ = stats_;
+  fresh.input_known_ = input_known_;
+  fresh.input_live_ = input_live_;
+  fresh.batch_healthy_ = batch_healthy_;
+  fresh.stream_permanent_ = stream_permanent_;
+  fresh.batch_permanent_ = batch_permanent_;
+  fresh.fatal_ = fatal_;
   fresh.outage_open_ = outage_open_;
   fresh.degraded_since_ = degraded_since_;
   fresh.period_batch_audio_ = period_batch_audio_;
   fresh.period_replayed_ = period_replayed_;
-  fresh.state_ = outage_open_ ? FailoverState::Degraded : FailoverState::Streaming;
+  fresh.state_ = outage_open_      ? FailoverState::Degraded
+                 : batch_primary() ? FailoverState::Batch
+                                   : FailoverState::Streaming;
   fresh.stream_from_ = outage_open_ ? kNone : 0;
   fresh.next_flush_id_ = next_flush_id_;
   *this = std::move(fresh);

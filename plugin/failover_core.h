@@ -6,6 +6,10 @@
  *   recovering -- the stream reported healthy; from the cut T audio goes to
  *                 the stream again, but recovery counts only once the new
  *                 session returned a final result for audio >= T
+ *   batch      -- mode auto with input that is not live (a file): the batch
+ *                 branch is the primary one (docs/sttfailover.md says why);
+ *                 while it fails the state is degraded, with no recovery
+ *                 attempts on the stream: the batch sink retries and holds
  *
  * Every input returns the actions to carry out, in order. Audio pushes,
  * flushes and replays are only returned from calls made on the streaming
@@ -32,11 +36,12 @@
 #include "backoff.h"
 #include "breaker.h"
 #include "caption_merger.h"
+#include "drop_coalescer.h"
 
 namespace dgf {
 
-enum class FailoverState { Streaming, Degraded, Recovering };
-enum class FailoverMode { Auto, ForceStream, ForceBatch };
+enum class FailoverState { Streaming, Degraded, Recovering, Batch };
+enum class FailoverMode { Auto, ForceStream, ForceBatch, StreamFirst };
 const char *failover_state_name(FailoverState state); /* "streaming", ... */
 const char *failover_mode_name(FailoverMode mode);    /* "auto", "force-stream", ... */
 
@@ -58,6 +63,10 @@ struct FailoverSettings {
   uint64_t cut_pause = 200ull * 1000000;
   /* ...unless no such pause came in this much audio: then cut anyway. */
   uint64_t cut_max_wait = 5ull * 1000000000;
+  /* No branch able to transcribe for this long: give up (an ERROR). 0: never. */
+  uint64_t max_outage = 0;
+  /* Failed recovery attempts warn at most this often (the first always). */
+  uint64_t warn_interval = 60ull * 1000000000;
 };
 
 /* What the shared breaker says now. */
@@ -119,36 +128,61 @@ struct PostDropped {
   uint64_t start = 0;
   uint64_t duration = 0;
   std::string reason;
+  uint32_t buffers = 1; /* pieces of audio the report covers */
 };
 struct ScheduleRecovery { /* replaces any earlier schedule */
   uint64_t at = 0;        /* `now` timeline */
 };
 struct CancelRecovery {};
+/* Something a gst-launch user must see: a WARNING. */
+struct Warn {
+  std::string message;
+  std::string detail;
+};
+/* An attempt to get back to streaming failed (stt/recovery-failed). */
+struct PostRecoveryFailed {
+  uint32_t attempt = 0;
+  std::string reason;
+  int code = 0;
+};
+/* Nothing can transcribe and nothing will: an ERROR; the element stops. */
+struct Fatal {
+  std::string message;
+  std::string detail;
+};
+struct ScheduleGiveUp { /* no branch transcribes: give up at `at` (`now` timeline) */
+  uint64_t at = 0;
+};
+struct CancelGiveUp {};
 struct StateChanged {
   FailoverState state = FailoverState::Streaming;
 };
 } // namespace act
 
-using FailoverAction = std::variant<act::PushAudio, act::SendFlush, act::SendReconnect,
-                                    act::PostDegraded, act::PostRecovered, act::PostDropped,
-                                    act::ScheduleRecovery, act::CancelRecovery, act::StateChanged>;
+using FailoverAction =
+    std::variant<act::PushAudio, act::SendFlush, act::SendReconnect, act::PostDegraded,
+                 act::PostRecovered, act::PostDropped, act::ScheduleRecovery, act::CancelRecovery,
+                 act::StateChanged, act::Warn, act::PostRecoveryFailed, act::Fatal,
+                 act::ScheduleGiveUp, act::CancelGiveUp>;
 using FailoverActions = std::vector<FailoverAction>;
 
 struct FailoverStats {
   uint32_t degraded = 0;  /* stt/degraded posted */
   uint32_t recovered = 0; /* stt/recovered posted */
   uint32_t recovery_attempts = 0;
-  uint64_t time_degraded = 0;  /* ns, closed periods plus the open one */
-  uint64_t stream_audio = 0;   /* ns of live audio sent to stream */
-  uint64_t batch_audio = 0;    /* ns sent to batch, replays included */
-  uint64_t replayed = 0;       /* ns replayed from the ledger to batch */
-  uint64_t dropped = 0;        /* ns reported in stt/audio-dropped */
-  uint32_t drops = 0;          /* stt/audio-dropped posted */
-  uint64_t ledger_held = 0;    /* ns held for replay now */
-  uint64_t captions = 0;       /* captions released by the merger */
-  uint64_t ignored_stream = 0; /* stream results from an abandoned session */
-  uint32_t cuts_at_pause = 0;  /* cuts back to streaming at a pause */
-  uint32_t cuts_forced = 0;    /* cuts after cut_max_wait without a pause */
+  uint64_t time_degraded = 0;     /* ns, closed periods plus the open one */
+  uint64_t stream_audio = 0;      /* ns of live audio sent to stream */
+  uint64_t batch_audio = 0;       /* ns sent to batch, replays included */
+  uint64_t replayed = 0;          /* ns replayed from the ledger to batch */
+  uint64_t dropped = 0;           /* ns reported in stt/audio-dropped */
+  uint32_t drops = 0;             /* stt/audio-dropped posted */
+  uint64_t ledger_held = 0;       /* ns held for replay now */
+  uint64_t captions = 0;          /* captions released by the merger */
+  uint64_t ignored_stream = 0;    /* stream results from an abandoned session */
+  uint32_t cuts_at_pause = 0;     /* cuts back to streaming at a pause */
+  uint32_t cuts_forced = 0;       /* cuts after cut_max_wait without a pause */
+  uint32_t recoveries_failed = 0; /* stt/recovery-failed posted */
+  std::string last_retry_reason;  /* why the last recovery attempt failed */
 };
 
 class FailoverCore {
@@ -183,6 +217,13 @@ public:
    * but the text pad ends now: what it owed is reported dropped. */
   FailoverActions on_batch_drain_timeout(uint64_t now);
 
+  /* The streaming thread, before the first buffer of a stream: whether the
+   * input is live. Mode auto sends input that is not live to batch. */
+  FailoverActions set_input_live(bool live, uint64_t now);
+  /* Non-live input waits (backpressure) instead of overflowing the ledger:
+   * may a buffer of `duration` be routed now? */
+  bool has_room(uint64_t duration) const;
+
   /* Any thread (the sinks'): upstream reports. */
   FailoverActions on_health(Branch branch, const HealthReport &health, uint64_t now);
   FailoverActions on_ack(Branch branch, const AckReport &ack, uint64_t now);
@@ -191,10 +232,13 @@ public:
   /* Any thread: the breaker changed; a recovery timer fired; the operator. */
   FailoverActions on_breaker(const BreakerView &view, uint64_t now);
   FailoverActions on_recovery_due(const BreakerView &view, uint64_t now);
+  /* Any thread: the give-up timer fired. */
+  FailoverActions on_give_up_due(uint64_t now);
   FailoverActions set_mode(FailoverMode mode, uint64_t now);
 
-  /* Captions and gaps ready for the text pad, in order. */
-  std::vector<CaptionOutput> take_text();
+  /* Captions and gaps ready for the text pad, in order; `clock_position`
+   * (a live pipeline's clock) releases everything before it. */
+  std::vector<CaptionOutput> take_text(uint64_t clock_position = 0);
   /* EOS: everything the merger still holds. */
   std::vector<CaptionOutput> finish_text();
 
@@ -210,6 +254,13 @@ public:
   bool has_pending() const { return !pending_replay_.empty(); }
   /* Recovering, waiting for a pause to cut back to streaming at. */
   bool awaiting_cut() const { return state_ == FailoverState::Recovering && cut_pending_; }
+  /* Mode auto with input that is not live: batch is the primary branch. */
+  bool batch_primary() const { return mode_ == FailoverMode::Auto && input_known_ && !input_live_; }
+  /* The batch branch's last health report (true before any). */
+  bool batch_healthy() const { return batch_healthy_; }
+  /* An ERROR was posted: nothing can transcribe (permanent failures, or
+   * max_outage passed). Audio is refused from then on. */
+  bool fatal() const { return fatal_; }
   uint64_t watermark() const { return merger_.watermark(); }
 
 private:
@@ -217,8 +268,19 @@ private:
 
   void start(uint64_t now, FailoverActions &out);
   /* Leave streaming/recovering: replay un-acked stream audio to batch. */
-  void degrade(const std::string &reason, int code, uint64_t now, FailoverActions &out);
+  void degrade(const std::string &reason, int code, uint64_t now, FailoverActions &out,
+               bool announce = true);
   void declare_recovered(uint64_t now, FailoverActions &out);
+  /* Batch primary: its outage opens and closes the stt/degraded period. */
+  void on_batch_primary_health(const HealthReport &health, uint64_t now, FailoverActions &out);
+  /* Mode or liveness changed which branch is primary. */
+  void primary_changed(bool was_batch_primary, uint64_t now, FailoverActions &out);
+  /* A recovery attempt (or the session it gave) failed. */
+  void recovery_failed(const HealthReport &health, uint64_t now, FailoverActions &out);
+  /* Re-judges "no branch transcribes": warns, arms or disarms the give-up. */
+  void update_outage(uint64_t now, FailoverActions &out);
+  bool nothing_transcribes() const;
+  void go_fatal(const std::string &message, const std::string &detail, FailoverActions &out);
   /* Awaiting the cut: is this buffer the place (a pause, or waited long enough)? */
   bool cut_due(uint64_t pts, uint64_t quiet_before);
   void schedule(uint64_t at, FailoverActions &out);
@@ -233,8 +295,8 @@ private:
    * in runs of up to a second rather than one message per buffer. */
   void drop(uint64_t start, uint64_t duration, const std::string &reason, FailoverActions &out);
   void flush_drop_run(FailoverActions &out);
-  void post_drop(uint64_t start, uint64_t duration, const std::string &reason,
-                 FailoverActions &out);
+  void post_drop(uint64_t start, uint64_t duration, const std::string &reason, FailoverActions &out,
+                 uint32_t buffers = 1);
   void set_state(FailoverState state, FailoverActions &out);
   bool recovery_wanted() const;
   bool accept_stream(const std::string &session_id) const;
@@ -249,6 +311,17 @@ private:
   BreakerView breaker_;
   bool started_ = false;
   bool eos_ = false;
+  bool input_known_ = false;
+  bool input_live_ = true;
+  bool batch_healthy_ = true;
+  bool stream_permanent_ = false; /* the live API refused for good (401, 402, 1008...) */
+  bool batch_permanent_ = false;
+  std::string stream_reason_; /* last unhealthy reports, for messages */
+  std::string batch_reason_;
+  bool reconnect_outstanding_ = false; /* a SendReconnect not answered yet */
+  std::optional<uint64_t> last_recovery_warning_;
+  std::optional<uint64_t> nothing_since_; /* no branch transcribes since */
+  bool fatal_ = false;
 
   /* The stream session whose results count; empty until it reports. */
   std::string stream_session_;
@@ -271,8 +344,7 @@ private:
   uint32_t attempt_ = 0;
   std::optional<uint64_t> scheduled_at_;
 
-  std::optional<TimeRange> drop_run_;
-  std::string drop_reason_;
+  DropCoalescer drops_;
 
   bool stream_drained_ = false;
   bool batch_drained_ = false;

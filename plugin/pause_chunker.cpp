@@ -1,6 +1,7 @@
 #include "pause_chunker.h"
 
 #include "quiet_detector.h"
+#include "timeline.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +30,7 @@ uint64_t ns_to_frames(uint64_t ns, int rate) {
 } // namespace
 
 PauseChunker::PauseChunker(const ChunkerSettings &settings, int rate, int channels)
-    : settings_(settings), rate_(std::max(rate, 1)), channels_(std::max(channels, 1)) {
+    : settings_(settings), rate_(std::max(rate, 1)), channels_(std::max(channels, 1)), map_(rate_) {
   window_frames_ = std::max<size_t>(1, ns_to_frames(settings_.window, rate_));
   max_frames_ = std::max<size_t>(window_frames_, ns_to_frames(settings_.max_chunk, rate_));
   min_frames_ = std::min<size_t>(ns_to_frames(settings_.min_chunk, rate_), max_frames_);
@@ -45,17 +46,11 @@ uint64_t PauseChunker::frames_to_ns(uint64_t frames) const {
 
 std::vector<AudioChunk> PauseChunker::push(uint64_t pts, const int16_t *samples, size_t frames) {
   std::vector<AudioChunk> out;
-  if (pending_frames_ > 0) {
-    uint64_t expected = pending_start_ + frames_to_ns(pending_frames_);
-    uint64_t slack = frames_to_ns(1);
-    uint64_t distance = pts > expected ? pts - expected : expected - pts;
-    if (distance > slack)
-      out.push_back(cut(pending_frames_, CutReason::Gap));
-  }
-  if (pending_frames_ == 0) {
-    anchor_pts_ = pending_start_ = pts;
-    consumed_frames_ = 0;
-  }
+  if (frames == 0)
+    return out;
+  if (pending_frames_ > 0 && !continues(map_.end_pts(), pts) && pending_frames_ >= min_frames_)
+    out.push_back(cut(pending_frames_, CutReason::Gap));
+  map_.append(pts, frames);
 
   const size_t frame_bytes = sizeof(int16_t) * channels_;
   size_t done = 0;
@@ -134,7 +129,8 @@ AudioChunk PauseChunker::cut(size_t at, CutReason reason) {
   at = std::min(at, pending_frames_);
   const size_t frame_bytes = sizeof(int16_t) * channels_;
   AudioChunk chunk;
-  chunk.start = pending_start_;
+  chunk.map = map_.slice(consumed_frames_, at);
+  chunk.start = chunk.map.start_pts();
   chunk.frames = at;
   chunk.duration = frames_to_ns(consumed_frames_ + at) - frames_to_ns(consumed_frames_);
   chunk.reason = reason;
@@ -151,7 +147,7 @@ AudioChunk PauseChunker::cut(size_t at, CutReason reason) {
 
   pending_frames_ -= at;
   consumed_frames_ += at;
-  pending_start_ = anchor_pts_ + frames_to_ns(consumed_frames_);
+  map_.forget_frames_before(consumed_frames_);
   if (at % window_frames_ == 0) {
     window_energy_.erase(window_energy_.begin(),
                          window_energy_.begin() +

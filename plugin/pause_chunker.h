@@ -1,7 +1,10 @@
 /* Cuts a stream of interleaved S16LE audio into chunks for the pre-recorded
  * API: at a pause (energy-based) once a chunk is at least min_chunk long, at
  * the quietest point before max_chunk when no pause came, at a gap in the
- * timestamps, or when asked (stt/flush, EOS).
+ * timestamps once the chunk is at least min_chunk long, or when asked
+ * (stt/flush, EOS). A gap in a shorter chunk joins the audio on both sides in
+ * one upload, so jitter and dropped packets never make tiny requests: the
+ * chunk's time map puts every word back at its pipeline time.
  *
  * A pause is a run of windows whose loudest channel stays under the
  * threshold, so a speaker on one channel is never cut because another channel
@@ -16,6 +19,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "time_map.h"
 
 namespace dgf {
 
@@ -32,8 +37,10 @@ const char *cut_reason_name(CutReason reason);
 
 struct AudioChunk {
   uint64_t start = 0;    /* pipeline time of the first sample, ns */
-  uint64_t duration = 0; /* ns */
+  uint64_t duration = 0; /* ns of audio (a chunk joined over a gap spans more) */
   size_t frames = 0;
+  TimeMap map; /* chunk-relative frames -> pipeline time */
+  uint64_t end() const { return map.end_pts(); }
   CutReason reason = CutReason::Flush;
   /* kHeadroom spare bytes, then frames * channels S16LE samples. */
   std::shared_ptr<std::vector<uint8_t>> storage;
@@ -47,8 +54,8 @@ public:
   PauseChunker(const ChunkerSettings &settings, int rate, int channels);
 
   /* Appends audio starting at `pts`. A pts that does not continue the
-   * pending audio (a gap or an overlap of more than one frame) first cuts the
-   * pending chunk. Returns the chunks this append completed, oldest first. */
+   * pending audio (timeline.h) first cuts the pending chunk if it is at least
+   * min_chunk long. Returns the chunks this append completed, oldest first. */
   std::vector<AudioChunk> push(uint64_t pts, const int16_t *samples, size_t frames);
 
   /* Cuts whatever is pending (nothing if empty). */
@@ -74,10 +81,10 @@ private:
 
   std::vector<uint8_t> pending_; /* kHeadroom, then the pending audio */
   size_t pending_frames_ = 0;
-  uint64_t pending_start_ = 0;
-  /* Chunk times derive from one anchor, so rounding never accumulates. */
-  uint64_t anchor_pts_ = 0;
-  uint64_t consumed_frames_ = 0;
+  /* Frames since the first push -> pipeline time; chunk times derive from
+   * its runs, so rounding never accumulates. */
+  TimeMap map_;
+  uint64_t consumed_frames_ = 0;      /* frames already cut into chunks */
   std::vector<double> window_energy_; /* per complete window of the pending chunk */
 };
 

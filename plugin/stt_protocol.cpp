@@ -99,6 +99,19 @@ TimedTranscript to_pipeline_time(const Transcript &t, uint64_t origin,
   return out;
 }
 
+TimedTranscript to_pipeline_time(const Transcript &t, const TimeMap &map,
+                                 const std::string &session_id, const std::string &branch) {
+  TimedTranscript out = to_pipeline_time(t, 0, session_id, branch);
+  out.start = map.to_pipeline(t.start);
+  uint64_t end = map.to_pipeline(t.start + t.duration);
+  out.duration = end > out.start ? end - out.start : 0;
+  for (size_t i = 0; i < t.words.size(); i++) {
+    out.words[i].start = map.to_pipeline(t.words[i].start);
+    out.words[i].end = map.to_pipeline(t.words[i].end);
+  }
+  return out;
+}
+
 GstStructure *to_structure(const Flush &v) {
   return gst_structure_new(Flush::kName, "flush-id", G_TYPE_UINT, v.flush_id, "reason",
                            G_TYPE_STRING, v.reason.c_str(), nullptr);
@@ -281,13 +294,16 @@ template <> std::optional<Recovered> from_structure<Recovered>(const GstStructur
 GstStructure *to_structure(const AudioDropped &v) {
   return gst_structure_new(AudioDropped::kName, "start", G_TYPE_UINT64, v.start, "duration",
                            G_TYPE_UINT64, v.duration, "reason", G_TYPE_STRING, v.reason.c_str(),
-                           nullptr);
+                           "buffers", G_TYPE_UINT, v.buffers, "detail", G_TYPE_STRING,
+                           v.detail.c_str(), nullptr);
 }
 template <> std::optional<AudioDropped> from_structure<AudioDropped>(const GstStructure *s) {
   AudioDropped v;
   if (!is<AudioDropped>(s) || !get(s, "start", &v.start) || !get(s, "duration", &v.duration))
     return std::nullopt;
   get_optional(s, "reason", &v.reason);
+  get_optional(s, "buffers", &v.buffers);
+  get_optional(s, "detail", &v.detail);
   return v;
 }
 
@@ -309,6 +325,21 @@ template <> std::optional<BreakerChange> from_structure<BreakerChange>(const Gst
   get_optional(s, "open-for", &v.open_for);
   get_optional(s, "trip", &v.trip);
   get_optional(s, "open-window", &v.open_window);
+  return v;
+}
+
+GstStructure *to_structure(const RecoveryFailed &v) {
+  return gst_structure_new(RecoveryFailed::kName, "attempt", G_TYPE_UINT, v.attempt, "reason",
+                           G_TYPE_STRING, v.reason.c_str(), "code", G_TYPE_INT, v.code,
+                           "running-time", G_TYPE_UINT64, v.running_time, nullptr);
+}
+template <> std::optional<RecoveryFailed> from_structure<RecoveryFailed>(const GstStructure *s) {
+  RecoveryFailed v;
+  if (!is<RecoveryFailed>(s) || !get(s, "attempt", &v.attempt))
+    return std::nullopt;
+  get_optional(s, "reason", &v.reason);
+  get_optional(s, "code", &v.code);
+  get_optional(s, "running-time", &v.running_time);
   return v;
 }
 

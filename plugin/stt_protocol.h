@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "time_map.h"
 #include "transcript.h"
 
 namespace dgf::stt {
@@ -120,7 +121,9 @@ struct AudioDropped {
   static constexpr Direction kDirection = Direction::Message;
   uint64_t start = 0;    /* pipeline time, ns */
   uint64_t duration = 0; /* ns */
-  std::string reason;
+  std::string reason;    /* a token: the cause (docs/protocol.md lists them) */
+  uint32_t buffers = 1;  /* pieces of audio the report covers (contiguous, one reason) */
+  std::string detail;    /* what happened, in words (the server's error...); may be empty */
 };
 
 /* Bus: Deepgram's UtteranceEnd (utterance-end-ms set): speech ended. */
@@ -139,6 +142,17 @@ struct SpeechStartedMessage {
   uint64_t timestamp = 0; /* pipeline time, ns */
   int channel = 0;
   std::string session_id;
+};
+
+/* Bus: an attempt to get back to streaming failed (the sink could not
+ * connect, or the session it connected died before it answered). */
+struct RecoveryFailed {
+  static constexpr const char *kName = "stt/recovery-failed";
+  static constexpr Direction kDirection = Direction::Message;
+  uint32_t attempt = 0; /* since the outage began, 1, 2, ... */
+  std::string reason;
+  int code = 0; /* close code or HTTP status, 0 when none applies */
+  uint64_t running_time = GST_CLOCK_TIME_NONE;
 };
 
 /* Bus: a shared breaker changed state. */
@@ -169,6 +183,7 @@ GstStructure *to_structure(const Degraded &v);
 GstStructure *to_structure(const Recovered &v);
 GstStructure *to_structure(const AudioDropped &v);
 GstStructure *to_structure(const BreakerChange &v);
+GstStructure *to_structure(const RecoveryFailed &v);
 
 template <typename T> std::optional<T> from_structure(const GstStructure *s);
 template <> std::optional<Flush> from_structure<Flush>(const GstStructure *s);
@@ -185,6 +200,7 @@ template <> std::optional<Degraded> from_structure<Degraded>(const GstStructure 
 template <> std::optional<Recovered> from_structure<Recovered>(const GstStructure *s);
 template <> std::optional<AudioDropped> from_structure<AudioDropped>(const GstStructure *s);
 template <> std::optional<BreakerChange> from_structure<BreakerChange>(const GstStructure *s);
+template <> std::optional<RecoveryFailed> from_structure<RecoveryFailed>(const GstStructure *s);
 
 /* Events: downstream ones are serialized with the data flow. */
 template <typename T> GstEvent *make_event(const T &v) {
@@ -226,6 +242,9 @@ uint64_t seconds_to_ns(double seconds);
  * second is added to `session_origin` (the pipeline time of the session's
  * first sample). */
 TimedTranscript to_pipeline_time(const Transcript &t, uint64_t session_origin,
+                                 const std::string &session_id, const std::string &branch);
+/* The same through a session's time map, gaps and all (time_map.h). */
+TimedTranscript to_pipeline_time(const Transcript &t, const TimeMap &map,
                                  const std::string &session_id, const std::string &branch);
 
 } // namespace dgf::stt

@@ -1,5 +1,6 @@
 #include "time_map.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dgf {
@@ -19,9 +20,7 @@ void TimeMap::append(uint64_t pts, uint64_t frames) {
     return;
   if (!runs_.empty()) {
     Run &last = runs_.back();
-    uint64_t expected = last.pts + frames_to_ns(last.frames);
-    uint64_t distance = pts > expected ? pts - expected : expected - pts;
-    if (distance <= frames_to_ns(1)) {
+    if (continues(last.pts + frames_to_ns(last.frames), pts)) {
       last.frames += frames;
       sent_frames_ += frames;
       return;
@@ -59,6 +58,32 @@ void TimeMap::forget_before(double seconds) {
   while (runs_.size() > 1 &&
          static_cast<double>(runs_.front().first_frame + runs_.front().frames) <= f)
     runs_.pop_front();
+}
+
+void TimeMap::forget_frames_before(uint64_t frame) {
+  while (runs_.size() > 1 && runs_.front().first_frame + runs_.front().frames <= frame)
+    runs_.pop_front();
+}
+
+TimeMap TimeMap::slice(uint64_t first, uint64_t count) const {
+  TimeMap out(rate_);
+  uint64_t end = first + count;
+  for (const Run &r : runs_) {
+    uint64_t from = std::max(first, r.first_frame);
+    uint64_t to = std::min(end, r.first_frame + r.frames);
+    if (from >= to)
+      continue;
+    out.runs_.push_back(Run{from - first, r.pts + frames_to_ns(from - r.first_frame), to - from});
+    out.sent_frames_ = to - first;
+  }
+  return out;
+}
+
+std::vector<TimeRange> TimeMap::spans() const {
+  std::vector<TimeRange> out;
+  for (const Run &r : runs_)
+    out.push_back(TimeRange{r.pts, r.pts + frames_to_ns(r.frames)});
+  return out;
 }
 
 } // namespace dgf

@@ -10,6 +10,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <vector>
+
+#include "timeline.h"
 
 namespace dgf {
 
@@ -21,7 +24,9 @@ public:
   void reset(int rate);
 
   /* `frames` frames were sent, the first at pipeline time `pts`. Audio that
-   * continues the previous run (within one frame) extends it. */
+   * continues the previous run (within the jitter tolerance, timeline.h)
+   * extends it, so a jittery source is one run; a run drifting further than
+   * the tolerance from its timestamps starts a new run there. */
   void append(uint64_t pts, uint64_t frames);
 
   /* Pipeline time of connection-relative `seconds`; times past the audio
@@ -37,6 +42,16 @@ public:
   /* Drops runs that end at or before connection-relative `seconds`, keeping
    * the map small on a long connection. */
   void forget_before(double seconds);
+  /* The same, in frames. */
+  void forget_frames_before(uint64_t frame);
+
+  /* Frames [first, first + count) as a map of their own (its frame 0 is
+   * `first` here), each run's time taken from the run it came from. */
+  TimeMap slice(uint64_t first, uint64_t count) const;
+  /* Pipeline time of the first frame kept (0 when empty). */
+  uint64_t start_pts() const { return runs_.empty() ? 0 : runs_.front().pts; }
+  /* The pipeline time each run covers, oldest first. */
+  std::vector<TimeRange> spans() const;
 
 private:
   struct Run {

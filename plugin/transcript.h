@@ -19,7 +19,9 @@ struct Word {
   double start = 0.0;          /* seconds, session-relative */
   double end = 0.0;            /* seconds, session-relative */
   double confidence = 0.0;
-  int speaker = -1; /* diarization speaker, -1 when not diarized */
+  int speaker = -1;                 /* diarization speaker, -1 when not diarized */
+  std::string language;             /* the word's language (language=multi), "" when not sent */
+  double speaker_confidence = -1.0; /* 0..1 (pre-recorded diarize), -1 when not sent */
 };
 
 struct Transcript {
@@ -34,6 +36,13 @@ struct Transcript {
   int channel = 0;       /* channel_index[0] */
   int channel_count = 1; /* channel_index[1] */
   std::string request_id;
+  /* The channel's detected_language (detect_language=true), else the first
+   * (most used) of the alternative's languages (language=multi); "" when
+   * neither was sent. */
+  std::string language;
+  int speaker = -1; /* a pre-recorded utterance's speaker (diarize), -1 otherwise */
+  /* Live Results: what reading the frame let pass (deepgram_json.h). */
+  std::vector<std::string> tolerated;
 };
 
 } // namespace dgf

@@ -60,6 +60,9 @@ def pipeline_description(args):
     else:
         source = "filesrc location=%s ! decodebin" % quoted(args.input)
     pace = "identity sync=true ! " if args.realtime and not args.mic else ""
+    # A file played in real time stands in for a live feed: stream-first keeps it on the live
+    # API (mode auto sends input that is not live to the pre-recorded API).
+    mode = "mode=stream-first " if pace else ""
     text_sinks = "t. ! queue ! appsink name=captions sync=false emit-signals=true "
     if args.vtt:
         text_sinks += "t. ! queue ! webvttenc ! filesink location=%s " % quoted(args.vtt)
@@ -67,7 +70,7 @@ def pipeline_description(args):
     return (
         f"{source} ! audioconvert ! audioresample ! "
         "audio/x-raw,format=S16LE,layout=interleaved,channels=1,rate=16000 ! "
-        f"{pace}sttfailover name=f reset-timeout={args.reset_timeout} "
+        f"{pace}sttfailover name=f reset-timeout={args.reset_timeout} {mode}"
         f"f.stream ! queue ! dgstreamsink url={quoted(args.live_url)} "
         f"f.batch ! queue ! dgbatchsink url={quoted(args.batch_url)} "
         "f.text ! tee name=t " + text_sinks

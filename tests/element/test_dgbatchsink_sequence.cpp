@@ -53,44 +53,52 @@ void check_cut_positions(const SequenceCase &c, const std::vector<stt::TimedTran
 void check_exactly_once(const SequenceCase &c, Rig &rig) {
   uint64_t total = c.blocks * kBlock;
   auto lock = rig.lock();
-  const auto &ts = rig.transcripts;
-  CHECK(!ts.empty(), "%s: no transcript", c.name);
+  CHECK(!rig.transcripts.empty(), "%s: no transcript", c.name);
 
-  /* Chunks tile the audio: contiguous, in order, one fresh session each. */
-  std::set<std::string> sessions;
-  uint64_t expected_start = 0;
-  for (const auto &t : ts) {
-    CHECK(t.start == expected_start,
-          "%s: chunk at %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT, c.name,
-          GST_TIME_ARGS(t.start), GST_TIME_ARGS(expected_start));
-    CHECK(t.branch == "batch" && t.is_final);
-    CHECK(is_session_id(t.session_id), "%s: session id '%s'", c.name, t.session_id.c_str());
-    CHECK(sessions.insert(t.session_id).second, "%s: session id reused", c.name);
-    CHECK(t.duration <= c.max_chunk + kTolerance);
-    expected_start = t.start + t.duration;
-  }
-  CHECK(expected_start == total, "%s: chunks end at %" GST_TIME_FORMAT, c.name,
-        GST_TIME_ARGS(expected_start));
-
-  /* Every block once, at its own time. */
-  std::vector<long> seen;
-  for (const auto &t : ts) {
-    for (const auto &w : t.words) {
-      long b = block_of(w.word);
-      CHECK(b >= 0, "%s: unexpected word '%s'", c.name, w.word.c_str());
-      uint64_t at = static_cast<uint64_t>(b) * kBlock;
-      CHECK(w.start + kTolerance >= at && w.start <= at + kTolerance,
-            "%s: %s starts at %" GST_TIME_FORMAT, c.name, w.word.c_str(), GST_TIME_ARGS(w.start));
-      uint64_t end = std::min(at + kBlock, t.start + t.duration);
-      CHECK(w.end + kTolerance >= end && w.end <= end + kTolerance,
-            "%s: %s ends at %" GST_TIME_FORMAT, c.name, w.word.c_str(), GST_TIME_ARGS(w.end));
-      CHECK(w.start >= t.start && w.end <= t.start + t.duration);
-      seen.push_back(b);
+  /* With several channels (multichannel=true) each chunk has one result per
+   * channel; every channel's results must hold all of the following. */
+  for (int channel = 0; channel < c.channels; channel++) {
+    std::vector<stt::TimedTranscript> ts_channel;
+    for (const auto &t : rig.transcripts)
+      if (t.channel == channel)
+        ts_channel.push_back(t);
+    const auto &ts = ts_channel;
+    /* Chunks tile the audio: contiguous, in order, one fresh session each. */
+    std::set<std::string> sessions;
+    uint64_t expected_start = 0;
+    for (const auto &t : ts) {
+      CHECK(t.start == expected_start,
+            "%s: chunk at %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT, c.name,
+            GST_TIME_ARGS(t.start), GST_TIME_ARGS(expected_start));
+      CHECK(t.branch == "batch" && t.is_final);
+      CHECK(is_session_id(t.session_id), "%s: session id '%s'", c.name, t.session_id.c_str());
+      CHECK(sessions.insert(t.session_id).second, "%s: session id reused", c.name);
+      CHECK(t.duration <= c.max_chunk + kTolerance);
+      expected_start = t.start + t.duration;
     }
+    CHECK(expected_start == total, "%s: chunks end at %" GST_TIME_FORMAT, c.name,
+          GST_TIME_ARGS(expected_start));
+
+    /* Every block once, at its own time. */
+    std::vector<long> seen;
+    for (const auto &t : ts) {
+      for (const auto &w : t.words) {
+        long b = block_of(w.word);
+        CHECK(b >= 0, "%s: unexpected word '%s'", c.name, w.word.c_str());
+        uint64_t at = static_cast<uint64_t>(b) * kBlock;
+        CHECK(w.start + kTolerance >= at && w.start <= at + kTolerance,
+              "%s: %s starts at %" GST_TIME_FORMAT, c.name, w.word.c_str(), GST_TIME_ARGS(w.start));
+        uint64_t end = std::min(at + kBlock, t.start + t.duration);
+        CHECK(w.end + kTolerance >= end && w.end <= end + kTolerance,
+              "%s: %s ends at %" GST_TIME_FORMAT, c.name, w.word.c_str(), GST_TIME_ARGS(w.end));
+        CHECK(w.start >= t.start && w.end <= t.start + t.duration);
+        seen.push_back(b);
+      }
+    }
+    CHECK(seen.size() == c.blocks, "%s: %zu words for %u blocks", c.name, seen.size(), c.blocks);
+    for (size_t i = 0; i < seen.size(); i++)
+      CHECK(seen[i] == static_cast<long>(i), "%s: word %zu is block %ld", c.name, i, seen[i]);
   }
-  CHECK(seen.size() == c.blocks, "%s: %zu words for %u blocks", c.name, seen.size(), c.blocks);
-  for (size_t i = 0; i < seen.size(); i++)
-    CHECK(seen[i] == static_cast<long>(i), "%s: word %zu is block %ld", c.name, i, seen[i]);
 
   /* Upstream: the same transcripts, each followed by its ack, then drained. */
   std::vector<stt::TimedTranscript> events;
@@ -107,6 +115,7 @@ void check_exactly_once(const SequenceCase &c, Rig &rig) {
       CHECK(!events.empty() && u.ack.position == events.back().start + events.back().duration);
     }
   }
+  const auto &ts = rig.transcripts;
   CHECK(events.size() == ts.size());
   for (size_t i = 0; i < ts.size(); i++)
     CHECK(events[i].session_id == ts[i].session_id && events[i].start == ts[i].start);
@@ -123,19 +132,19 @@ void run_case(const SequenceCase &c) {
   auto emu = start_emulator();
   Rig rig(emu->http_url(), c.rate, c.channels, [&](GstElement *sink) {
     g_object_set(sink, "min-chunk", c.min_chunk, "max-chunk", c.max_chunk, "min-pause", c.min_pause,
-                 "max-in-flight", c.in_flight, nullptr);
+                 "max-in-flight", c.in_flight, "multichannel", c.channels > 1, nullptr);
   });
   CHECK(rig.push_blocks(0, c.blocks, c.kind, c.buffer_frames) == GST_FLOW_OK);
   /* EOS returns once the backlog is transcribed: everything is here now. */
   CHECK(rig.eos());
   check_exactly_once(c, rig);
 
-  CHECK(rig.stat_u64("chunks-transcribed") == rig.transcripts.size());
+  CHECK(rig.stat_u64("chunks-transcribed") * c.channels == rig.transcripts.size());
   CHECK(std::abs(rig.stat_double("uploaded-seconds") - c.blocks / 10.0) < 1e-6);
   CHECK(rig.stat_double("backlog-seconds") == 0.0);
   CHECK(rig.stat_u64("failures") == 0 && rig.stat_u64("retries") == 0);
-  CHECK(rig.stat_u64("requests") == rig.transcripts.size());
-  CHECK(emu->counters().batch_ok == static_cast<long long>(rig.transcripts.size()));
+  CHECK(rig.stat_u64("requests") * c.channels == rig.transcripts.size());
+  CHECK(emu->counters().batch_ok * c.channels == static_cast<long long>(rig.transcripts.size()));
 }
 
 /* Silence runs of 1 to 5 blocks at pseudo-random places. */

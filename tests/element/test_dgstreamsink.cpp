@@ -4,6 +4,8 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 
+#include <cstring>
+
 #include "dg_test_support.h"
 
 using dgtest::BusLog;
@@ -174,6 +176,16 @@ void test_malformed_json_mid_stream() {
   check_recovers_from(R"({"type":"malformed","after_bytes":32000,"target":"new","count":1})");
 }
 
+/* A file (appsrc is not live) with a replay window of one second and a
+ * connection refused twice in the middle: render waits for room instead of
+ * reporting "reconnect-backlog" drops, and every block comes back once. */
+void test_file_waits_through_a_reconnect() {
+  check_recovers_from(
+      R"([{"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1},
+          {"type":"refuse","status":503,"count":2,"at":0.3}])",
+      "replay-window=1000", 2);
+}
+
 void test_undecodable_audio_is_an_error_naming_caps() {
   auto emu = dgtest::start_emulator();
   std::string error;
@@ -228,11 +240,27 @@ void test_open_breaker_spares_the_service() {
 
 void test_multichannel() {
   auto emu = dgtest::start_emulator();
-  Run run(*emu, "", "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=2");
+  Run run(*emu, "multichannel=true",
+          "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=2");
   stream_blocks(run, 40, 2);
   auto finals = run.log->finals();
   assert_perfect(dgtest::check_blocks(finals, 0, 40, 0, 0));
   assert_perfect(dgtest::check_blocks(finals, 0, 40, 0, 1));
+}
+
+/* Without multichannel the sink takes mono only, and the refusal of stereo
+ * names the caps and what to do (audioconvert downmixes). */
+void test_stereo_needs_multichannel_or_a_downmix() {
+  auto emu = dgtest::start_emulator();
+  Run run(*emu, "", "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=2");
+  gst_element_set_state(run.pipeline, GST_STATE_PLAYING);
+  dgtest::push_sequence(run.src, 16000, 2, 0, 5, 0);
+  g_assert_false(run.log->run_to_end(10 * GST_SECOND));
+  auto errors = run.log->errors();
+  g_assert_cmpuint(errors.size(), >=, 1);
+  g_assert_nonnull(strstr(errors[0].c_str(), "channels=(int)2"));
+  g_assert_nonnull(strstr(errors[0].c_str(), "audioconvert"));
+  g_assert_nonnull(strstr(errors[0].c_str(), "multichannel=true"));
 }
 
 void test_bad_url_is_a_settings_error() {
@@ -324,6 +352,10 @@ void test_key_never_printed() {
 
 int main(int argc, char **argv) {
   dgtest::init(&argc, &argv);
+  g_test_add_func("/dgstreamsink/file-waits-through-a-reconnect",
+                  test_file_waits_through_a_reconnect);
+  g_test_add_func("/dgstreamsink/stereo-needs-multichannel",
+                  test_stereo_needs_multichannel_or_a_downmix);
   g_test_add_func("/dgstreamsink/happy-path", test_happy_path);
   g_test_add_func("/dgstreamsink/interim-and-final", test_interim_and_final);
   g_test_add_func("/dgstreamsink/keepalive-across-gap", test_keepalive_across_gap);

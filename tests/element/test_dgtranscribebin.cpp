@@ -70,7 +70,10 @@ struct BinRun {
         breaker + " batch-breaker=" + breaker +
         "-batch recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 "
         "stream::finalize-timeout=5000 batch::min-chunk=500000000 batch::max-chunk=2000000000 "
-        "batch::retry-base=20 batch::retry-max=200 " +
+        "batch::retry-base=20 batch::retry-max=200 "
+        /* appsrc is not live: these runs test the live path, so ask for it (a
+         * later mode= in bin_props wins) */
+        "mode=stream-first " +
         bin_props + " ! tee name=tt tt. ! queue ! webvttenc ! filesink location=" + vtt +
         " tt. ! queue ! srtenc ! filesink location=" + srt;
     GError *err = nullptr;

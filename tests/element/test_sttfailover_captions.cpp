@@ -67,14 +67,23 @@ struct Rig {
     g_assert_true(gst_harness_push_upstream_event(batch, stt::make_event(t)));
     g_assert_true(gst_harness_push_upstream_event(batch, stt::make_event(stt::Ack{ack, "b1"})));
   }
-  std::vector<Cue> cues() {
+  /* Captions leave on the text pad's own task: pull until `done` says the
+   * expected ones are all here (each pull bounded by the harness), then
+   * nothing more may be waiting. */
+  template <typename Done> std::vector<Cue> cues_until(Done done) {
     std::vector<Cue> out;
-    while (GstBuffer *b = gst_harness_try_pull(text)) {
-      Cue c = dgtest::cue_of(b);
+    while (!done(out)) {
+      GstBuffer *b = gst_harness_pull(text);
+      g_assert_nonnull(b);
+      out.push_back(dgtest::cue_of(b));
       gst_buffer_unref(b);
-      out.push_back(c);
     }
+    GstBuffer *extra = gst_harness_try_pull(text);
+    g_assert_null(extra);
     return out;
+  }
+  std::vector<Cue> cues(size_t n) {
+    return cues_until([n](const std::vector<Cue> &got) { return got.size() >= n; });
   }
 };
 
@@ -120,8 +129,8 @@ void test_speaker_lines_on_the_text_pad() {
       transcript({{"How", 0}, {"are", 0}, {"you?", 0}, {"Fine,", 1}, {"thanks.", 1}, {"Good.", 0}},
                  0, 2000),
       3000 * MS);
-  rig.push(1); /* captions leave on the streaming thread */
-  auto cues = rig.cues();
+  rig.push(1);
+  auto cues = rig.cues(2);
   assert_timeline(cues);
   g_assert_cmpuint(cues.size(), ==, 2);
   g_assert_cmpstr(cues[0].text.c_str(), ==, "- How are you?\n- Fine, thanks.");
@@ -149,7 +158,14 @@ void test_long_transcript_split() {
     words.emplace_back(w, -1);
   rig.batch_says(transcript(words, 500, 3000), 4000 * MS);
   rig.push(1);
-  auto cues = rig.cues();
+  const std::string expected =
+      "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima";
+  auto cues = rig.cues_until([&](const std::vector<Cue> &got) {
+    size_t chars = 0;
+    for (const auto &c : got)
+      chars += c.text.size() + 1;
+    return chars >= expected.size() + 1;
+  });
   assert_timeline(cues);
   g_assert_cmpuint(cues.size(), >=, 3);
   std::string all;
@@ -159,8 +175,7 @@ void test_long_transcript_split() {
     g_assert_cmpuint(c.duration, <=, 1000 * MS);
     all += (all.empty() ? "" : " ") + c.text;
   }
-  g_assert_cmpstr(all.c_str(), ==,
-                  "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima");
+  g_assert_cmpstr(all.c_str(), ==, expected.c_str());
   g_assert_cmpuint(cues[0].pts, ==, 500 * MS);
 }
 
@@ -173,7 +188,7 @@ void test_splitting_off_passes_whole() {
     words.emplace_back("word", -1);
   rig.batch_says(transcript(words, 500, 3000), 4000 * MS);
   rig.push(1);
-  auto cues = rig.cues();
+  auto cues = rig.cues(1);
   g_assert_cmpuint(cues.size(), ==, 1);
   g_assert_cmpuint(cues[0].pts, ==, 500 * MS);
   g_assert_cmpuint(cues[0].duration, ==, 3000 * MS);

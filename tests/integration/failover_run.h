@@ -50,8 +50,11 @@ struct Run {
     std::string desc =
         "appsrc name=src format=time caps=" + std::string(kCaps) +
         " ! sttfailover name=f breaker=" + breaker +
-        /* cut-pause=0: sequence speech has no pauses; test_cut_at_pause has them */
-        " recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 cut-pause=0 " +
+        /* cut-pause=0: sequence speech has no pauses; test_cut_at_pause has them.
+         * appsrc is not live: stream-first tests the live path (a mode= in
+         * failover_props wins). */
+        " recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 cut-pause=0 "
+        "mode=stream-first " +
         failover_props +
         " f.stream ! queue ! dgstreamsink url=@WS@ api-key=test-key breaker=" + breaker +
         " finalize-timeout=5000 " + stream_props +

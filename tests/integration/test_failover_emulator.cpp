@@ -307,15 +307,16 @@ void test_flapping() {
   g_assert_cmpint(emu->counters().live_accepted, ==, 4);
 }
 
-/* Operator override: batch only, then back to auto. */
-void test_mode_force_batch_then_auto() {
+/* Operator override: batch only, then back to streaming with failover
+ * (stream-first: this appsrc is not live, so auto would stay on batch). */
+void test_mode_force_batch_then_stream_first() {
   auto emu = dgtest::start_emulator();
   Run run(*emu, "mode=force-batch");
   run.play();
   run.push(0, 30);
   run.wait_state(GST_STT_FAILOVER_STATE_DEGRADED);
   g_assert_cmpint(emu->counters().live_accepted, ==, 0);
-  g_object_set(run.failover, "mode", GST_STT_FAILOVER_MODE_AUTO, nullptr);
+  g_object_set(run.failover, "mode", GST_STT_FAILOVER_MODE_STREAM_FIRST, nullptr);
   run.wait_state(GST_STT_FAILOVER_STATE_RECOVERING);
   run.push(30, 30);
   run.finish();
@@ -358,11 +359,39 @@ void test_webvtt_file() {
   g_free(path);
 }
 
+/* A file (appsrc is not live) kept on the live API with a replay window far
+ * shorter than the audio, results slowed down, and the connection closed in
+ * the middle: the streaming thread waits for acks instead of overflowing the
+ * window, so nothing is reported dropped and every block comes back once. */
+void test_file_waits_for_room_in_the_ledger() {
+  auto emu = dgtest::start_emulator();
+  dgtest::inject(*emu, R"({"type":"delay","ms":400,"target":"new","count":1})");
+  dgtest::inject(
+      *emu,
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":160000,"target":"new","count":1})");
+  Run run(*emu, "replay-window=1000");
+  run.play();
+  run.push(0, 150, true);
+  bool eos = run.log->run_to_end();
+  g_assert_true(eos);
+  assert_blocks(run, 150); /* and no stt/audio-dropped */
+  assert_captions(run, 150);
+  g_assert_cmpuint(run.log->count("stt/degraded"), ==, 1);
+  /* A file outruns the recovery: the rest may well go to batch. */
+  g_assert_cmpuint(run.log->count("stt/recovered"), <=, 1);
+  GstStructure *st = run.stats();
+  guint64 dropped = 1;
+  g_assert_true(gst_structure_get_uint64(st, "dropped", &dropped));
+  gst_structure_free(st);
+  g_assert_cmpuint(dropped, ==, 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   dgtest::init(&argc, &argv);
   g_test_add_func("/failover/streaming-only", test_streaming_only);
+  g_test_add_func("/failover/file-waits-for-room", test_file_waits_for_room_in_the_ledger);
   g_test_add_func("/failover/close-1011", test_close_1011);
   g_test_add_func("/failover/tcp-drop", test_tcp_drop);
   g_test_add_func("/failover/stall", test_stall);
@@ -373,7 +402,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/cut-at-pause", test_cut_at_pause);
   g_test_add_func("/failover/both-apis-down", test_both_apis_down);
   g_test_add_func("/failover/breaker-backoff-visible", test_breaker_backoff_visible);
-  g_test_add_func("/failover/mode-force-batch-then-auto", test_mode_force_batch_then_auto);
+  g_test_add_func("/failover/mode-force-batch-then-stream-first",
+                  test_mode_force_batch_then_stream_first);
   g_test_add_func("/failover/webvtt-file", test_webvtt_file);
   return g_test_run();
 }

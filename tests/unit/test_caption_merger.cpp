@@ -152,7 +152,11 @@ static void test_late_caption_moved_not_lost() {
   auto out = m.take();
   auto &c = std::get<Caption>(out[0]);
   g_assert_cmpuint(c.start, ==, 2000 * MS);
-  g_assert_cmpuint(c.duration, ==, 500 * MS);
+  /* Until its own end or for half its duration, whichever is later: a
+   * caption later than its own end must not become a zero-length cue nobody
+   * sees, and a run of late ones still catches up with the audio. */
+  g_assert_cmpuint(c.duration, ==, 750 * MS);
+  g_assert_cmpuint(c.audio_start(), ==, 1000 * MS);
   g_assert_cmpuint(m.stats().late, ==, 1);
 }
 
@@ -219,8 +223,61 @@ static void test_random_invariants() {
   }
 }
 
+/* A live pipeline's clock moves the output on while the stream still owes:
+ * captions before the clock go out now, a gap covers the rest, and a caption
+ * arriving for owed audio afterwards is still shown, late, after the gap. */
+static void test_clock_forces_output_over_owed_audio() {
+  CaptionMerger m;
+  m.routed(Branch::Stream, 0, 10000 * MS);
+  m.add_final(cap(1000, 2000, "early"));
+  g_assert_cmpuint(m.take().size(), ==, 0); /* owed from 0: nothing is releasable */
+  auto out = m.take(4000 * MS);
+  g_assert_cmpuint(texts(out).size(), ==, 1);
+  uint64_t cursor = UINT64_MAX;
+  assert_contiguous(out, &cursor);
+  g_assert_cmpuint(cursor, ==, 4000 * MS); /* the gap reaches the clock */
+  m.add_final(cap(3500, 1000, "late"));
+  out = m.take(5000 * MS);
+  g_assert_cmpuint(texts(out).size(), ==, 1);
+  auto &late = std::get<Caption>(out[0]);
+  g_assert_cmpuint(late.start, ==, 4000 * MS); /* moved after what was output */
+  g_assert_cmpuint(m.stats().late, ==, 1);
+}
+
+/* Acks a few us short of where the audio was routed still settle it. */
+static void test_jitter_sliver_is_not_owed() {
+  CaptionMerger m;
+  m.routed(Branch::Batch, 0, 1000 * MS);
+  m.routed(Branch::Batch, 1000 * MS + 2267, 1000 * MS); /* a jittered next buffer */
+  g_assert_cmpuint(m.owed(Branch::Batch).size(), ==, 1);
+  m.acked(Branch::Batch, 2000 * MS);
+  g_assert_cmpuint(m.owed(Branch::Batch).size(), ==, 0);
+  m.add_final(cap(100, 500, "x", Branch::Batch, "b"));
+  g_assert_cmpuint(texts(m.take()).size(), ==, 1);
+}
+
+/* Two captions from one instant (two channels, two speakers) are one cue,
+ * never a zero-length one. */
+static void test_same_start_is_one_cue() {
+  CaptionMerger m;
+  m.routed(Branch::Stream, 0, 3000 * MS);
+  m.add_final(cap(500, 1000, "left"));
+  m.add_final(cap(500, 1200, "right"));
+  m.acked(Branch::Stream, 3000 * MS);
+  auto out = m.take();
+  auto t = texts(out);
+  g_assert_cmpuint(t.size(), ==, 1);
+  g_assert_cmpstr(t[0].c_str(), ==, "left\nright");
+  for (const auto &o : out)
+    if (auto *c = std::get_if<Caption>(&o))
+      g_assert_cmpuint(c->duration, ==, 1200 * MS);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/merger/clock-forces-output", test_clock_forces_output_over_owed_audio);
+  g_test_add_func("/merger/jitter-sliver", test_jitter_sliver_is_not_owed);
+  g_test_add_func("/merger/same-start", test_same_start_is_one_cue);
   g_test_add_func("/merger/released-after-ack", test_released_after_ack_with_leading_gap);
   g_test_add_func("/merger/late-batch-order", test_late_batch_results_keep_order);
   g_test_add_func("/merger/overlap-clipped", test_overlap_clipped);

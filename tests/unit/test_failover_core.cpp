@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "failover_core.h"
@@ -703,9 +704,202 @@ static void test_flush_only_when_batch_has_audio() {
   g_assert_true(all<act::PushAudio>(a)[0].branch == Branch::Stream);
 }
 
+/* A file in mode auto: batch is the primary branch from the first buffer,
+ * with no stt/degraded; its outage is one degraded/recovered period; the
+ * stream branch gets nothing and its reports change nothing. */
+static void test_non_live_input_goes_to_batch() {
+  Rig r;
+  auto a = r.keep(r.core.set_input_live(false, r.now));
+  a = r.buffers(10);
+  g_assert_true(r.core.state() == FailoverState::Batch);
+  for (const auto &p : all<act::PushAudio>(a))
+    g_assert_true(p.branch == Branch::Batch);
+  g_assert_cmpuint(count<act::PostDegraded>(r.log), ==, 0);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(r.log), ==, 0);
+  r.unhealthy(); /* a stream report: ignored */
+  g_assert_true(r.core.state() == FailoverState::Batch);
+  HealthReport down{false, "HTTP 503", 503, true, "b"};
+  a = r.keep(r.core.on_health(Branch::Batch, down, r.now));
+  auto d = all<act::PostDegraded>(a);
+  g_assert_cmpuint(d.size(), ==, 1);
+  g_assert_cmpint(d[0].code, ==, 503);
+  g_assert_nonnull(strstr(d[0].reason.c_str(), "pre-recorded"));
+  g_assert_true(r.core.state() == FailoverState::Degraded);
+  a = r.keep(r.core.on_health(Branch::Batch, down, r.now)); /* still down: nothing new */
+  g_assert_cmpuint(a.size(), ==, 0);
+  a = r.buffers(5);
+  for (const auto &p : all<act::PushAudio>(a))
+    g_assert_true(p.branch == Branch::Batch);
+  g_assert_cmpuint(count<act::SendReconnect>(r.log), ==, 0);
+  a = r.keep(r.core.on_health(Branch::Batch, HealthReport{true, "ok", 200, true, "b"}, r.now));
+  g_assert_cmpuint(count<act::PostRecovered>(a), ==, 1);
+  g_assert_true(r.core.state() == FailoverState::Batch);
+  g_assert_cmpuint(r.core.stats(r.now).degraded, ==, 1);
+  g_assert_cmpuint(r.core.stats(r.now).recovered, ==, 1);
+}
+
+/* Mode stream-first keeps a file on the stream; the ledger is never
+ * overrun: has_room says wait once replay-window is full, until an ack. */
+static void test_non_live_stream_first_waits_for_room() {
+  FailoverSettings settings;
+  settings.replay_window = 1 * S;
+  Rig r(settings);
+  r.keep(r.core.set_mode(FailoverMode::StreamFirst, r.now));
+  r.keep(r.core.set_input_live(false, r.now));
+  r.healthy("s1");
+  for (int i = 0; i < 10; i++) {
+    g_assert_true(r.core.has_room(100 * MS));
+    r.buffer();
+  }
+  g_assert_false(r.core.has_room(100 * MS)); /* 1 s held: wait */
+  r.ack(300 * MS);
+  g_assert_true(r.core.has_room(100 * MS));
+  g_assert_cmpuint(count<act::PostDropped>(r.log), ==, 0);
+  g_assert_true(r.core.state() == FailoverState::Streaming);
+  /* Degraded, a file does not wait: batch holds it back itself. */
+  r.unhealthy();
+  g_assert_true(r.core.has_room(100 * MS));
+}
+
+/* Live demuxers stamp buffers a few us off the sample count, while the batch
+ * acks at frame-count positions: the two ends still meet, so after recovery
+ * the captions are released at once instead of waiting for EOS (the frozen
+ * captions of a TS/AAC feed), and nothing is owed or reported as a sliver. */
+static void test_jittered_timestamps_never_leave_slivers_owed() {
+  Rig r;
+  r.healthy("s1");
+  const uint64_t frame = 23219955; /* 1024 samples at 44.1 kHz */
+  auto jittered = [&](int n) {
+    for (int i = 0; i < n; i++) {
+      int64_t jitter = (i % 3 == 0) ? 2267 : (i % 3 == 1) ? -1133 : 0;
+      uint64_t pts = r.pts + jitter;
+      r.keep(r.core.on_buffer(pts, frame, std::make_shared<Span>(pts, frame), r.now));
+      r.pts += frame;
+      r.now += frame;
+    }
+  };
+  jittered(40);
+  r.ack(r.pts - 2 * frame);
+  r.unhealthy(); /* ~2 frames replayed to batch */
+  jittered(40);
+  r.recover_to("s2");
+  uint64_t cut = r.pts - 100 * MS;
+  jittered(40);
+  /* The batch finished everything before the cut, by its own count: a few
+   * us short of the pts-based end. */
+  r.ack(cut - 2267, Branch::Batch, 1);
+  g_assert_cmpuint(r.core.stats(r.now).recovered, ==, 0);
+  r.final_text(Branch::Stream, cut + 10 * MS, 500 * MS, "after the cut", "s2");
+  r.ack(cut + 600 * MS);
+  r.final_text(Branch::Batch, cut - 900 * MS, 400 * MS, "before the cut", "batch");
+  auto out = r.core.take_text();
+  std::vector<std::string> texts;
+  for (const auto &o : out)
+    if (auto *c = std::get_if<Caption>(&o))
+      texts.push_back(c->text);
+  g_assert_cmpuint(texts.size(), ==, 2); /* both out now, not at EOS */
+  g_assert_cmpstr(texts[0].c_str(), ==, "before the cut");
+  g_assert_cmpuint(count<act::PostDropped>(r.log), ==, 0);
+}
+
+/* A permanent refusal of the live API (402: no credit): degraded with the
+ * reason and a WARNING, never retried; the pre-recorded API carries on. */
+static void test_permanent_stream_failure_is_not_retried() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(5);
+  auto a = r.keep(r.core.on_health(
+      Branch::Stream,
+      HealthReport{false, "HTTP 402 Payment Required: ASR_PAYMENT_REQUIRED", 402, false, "s1"},
+      r.now));
+  auto d = all<act::PostDegraded>(a);
+  g_assert_cmpuint(d.size(), ==, 1);
+  g_assert_cmpint(d[0].code, ==, 402);
+  g_assert_cmpuint(count<act::Warn>(a), ==, 1);
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 0);
+  g_assert_cmpuint(count<act::Fatal>(a), ==, 0);
+  r.buffers(5);
+  g_assert_cmpuint(count<act::SendReconnect>(r.due()), ==, 0);
+  /* The pre-recorded API refuses too: nothing can transcribe, an ERROR. */
+  a = r.keep(r.core.on_health(
+      Branch::Batch, HealthReport{false, "HTTP 402 Payment Required", 402, false, "b"}, r.now));
+  g_assert_cmpuint(count<act::Fatal>(a), ==, 1);
+  g_assert_true(r.core.fatal());
+  a = r.buffer();
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 0);
+}
+
+/* Failed attempts to get back: each one a stt/recovery-failed, the first one
+ * a WARNING, then at most one WARNING per warn_interval; going back from
+ * recovering to degraded is one of them. */
+static void test_failed_recoveries_are_reported() {
+  FailoverSettings settings;
+  settings.warn_interval = 60 * S;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy();
+  size_t warns_before = count<act::Warn>(r.log); /* the degraded WARNING */
+  for (int i = 0; i < 3; i++) {
+    r.due();
+    auto a = r.unhealthy("cannot connect: Connection refused", 0);
+    auto f = all<act::PostRecoveryFailed>(a);
+    g_assert_cmpuint(f.size(), ==, 1);
+    g_assert_cmpuint(f[0].attempt, ==, static_cast<uint32_t>(i + 1));
+    g_assert_nonnull(strstr(f[0].reason.c_str(), "refused"));
+    r.now += 10 * S;
+  }
+  g_assert_cmpuint(count<act::Warn>(r.log) - warns_before, ==, 1);
+  g_assert_cmpuint(count<act::PostDegraded>(r.log), ==, 1);
+  r.now += 60 * S;
+  r.recover_to("s3");
+  auto a = r.unhealthy("closed 1011", 1011); /* recovering -> degraded */
+  g_assert_cmpuint(count<act::PostRecoveryFailed>(a), ==, 1);
+  g_assert_cmpuint(count<act::Warn>(a), ==, 1);
+  g_assert_cmpuint(r.core.stats(r.now).recoveries_failed, ==, 4);
+  g_assert_cmpstr(r.core.stats(r.now).last_retry_reason.c_str(), ==, "closed 1011");
+}
+
+/* Both APIs down: one WARNING naming both, and after max_outage an ERROR;
+ * a branch coming back first disarms it. */
+static void test_both_down_warns_then_gives_up() {
+  FailoverSettings settings;
+  settings.max_outage = 120 * S;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy("cannot connect: Connection refused", 0);
+  auto a = r.keep(
+      r.core.on_health(Branch::Batch, HealthReport{false, "cannot connect", 0, true, "b"}, r.now));
+  auto w = all<act::Warn>(a);
+  g_assert_cmpuint(w.size(), ==, 1);
+  g_assert_nonnull(strstr(w[0].message.c_str(), "Neither"));
+  auto g = all<act::ScheduleGiveUp>(a);
+  g_assert_cmpuint(g.size(), ==, 1);
+  g_assert_cmpuint(g[0].at, ==, r.now + 120 * S);
+  /* The batch API answers again: no give-up. */
+  a = r.keep(r.core.on_health(Branch::Batch, HealthReport{true, "ok", 200, true, "b"}, r.now));
+  g_assert_cmpuint(count<act::CancelGiveUp>(a), ==, 1);
+  g_assert_cmpuint(count<act::Fatal>(r.keep(r.core.on_give_up_due(r.now + 200 * S))), ==, 0);
+  /* Down again, for good this time. */
+  a = r.keep(
+      r.core.on_health(Branch::Batch, HealthReport{false, "HTTP 503", 503, true, "b"}, r.now));
+  uint64_t at = all<act::ScheduleGiveUp>(a).at(0).at;
+  g_assert_cmpuint(count<act::Fatal>(r.keep(r.core.on_give_up_due(at - S))), ==, 0);
+  auto f = all<act::Fatal>(r.keep(r.core.on_give_up_due(at)));
+  g_assert_cmpuint(f.size(), ==, 1);
+  g_assert_nonnull(strstr(f[0].detail.c_str(), "HTTP 503"));
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/failover/streaming", test_streaming_routes_to_stream);
+  g_test_add_func("/failover/non-live-batch", test_non_live_input_goes_to_batch);
+  g_test_add_func("/failover/non-live-room", test_non_live_stream_first_waits_for_room);
+  g_test_add_func("/failover/jitter", test_jittered_timestamps_never_leave_slivers_owed);
+  g_test_add_func("/failover/permanent-stream", test_permanent_stream_failure_is_not_retried);
+  g_test_add_func("/failover/failed-recoveries", test_failed_recoveries_are_reported);
+  g_test_add_func("/failover/both-down", test_both_down_warns_then_gives_up);
   g_test_add_func("/failover/unhealthy-degrades", test_unhealthy_degrades_and_replays_before_live);
   g_test_add_func("/failover/push-failure", test_push_failure_replays_at_once);
   g_test_add_func("/failover/start-breaker-open", test_start_with_breaker_open_never_streams);

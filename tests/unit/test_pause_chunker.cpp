@@ -91,19 +91,78 @@ static void test_one_loud_channel_is_not_a_pause() {
   g_assert_cmpuint(rest[0].audio_bytes(), ==, 2500u * RATE / 1000 * 2 * 2);
 }
 
-static void test_gap_in_timestamps_cuts() {
-  PauseChunker chunker(settings(5000, 30000), RATE, 1);
+static void test_gap_in_timestamps_cuts_a_long_enough_chunk() {
+  PauseChunker chunker(settings(1000, 30000), RATE, 1);
   std::vector<int16_t> pcm;
   append(pcm, 1, 1000, true);
   g_assert_cmpuint(chunker.push(0, pcm.data(), pcm.size()).size(), ==, 0);
-  /* Next buffer claims 10 s: the first second is a chunk of its own. */
+  /* Next buffer claims 10 s: the first second (>= min-chunk) is a chunk of its own. */
   auto chunks = chunker.push(10000 * MS, pcm.data(), pcm.size());
   g_assert_cmpuint(chunks.size(), ==, 1);
   g_assert_true(chunks[0].reason == CutReason::Gap);
   g_assert_cmpuint(chunks[0].start, ==, 0);
   g_assert_cmpuint(chunks[0].duration, ==, 1000 * MS);
+  g_assert_cmpuint(chunks[0].end(), ==, 1000 * MS);
   auto rest = chunker.flush();
   g_assert_cmpuint(rest[0].start, ==, 10000 * MS);
+}
+
+static void test_gap_in_a_short_chunk_joins_it() {
+  /* A source pause while degraded: 1 s, a 10 s hole, 1 s. One upload, and
+   * every second of it still maps to its own pipeline time. */
+  PauseChunker chunker(settings(5000, 30000), RATE, 1);
+  std::vector<int16_t> pcm;
+  append(pcm, 1, 1000, true);
+  g_assert_cmpuint(chunker.push(0, pcm.data(), pcm.size()).size(), ==, 0);
+  g_assert_cmpuint(chunker.push(11000 * MS, pcm.data(), pcm.size()).size(), ==, 0);
+  auto rest = chunker.flush();
+  g_assert_cmpuint(rest.size(), ==, 1);
+  const AudioChunk &c = rest[0];
+  g_assert_cmpuint(c.start, ==, 0);
+  g_assert_cmpuint(c.duration, ==, 2000 * MS);
+  g_assert_cmpuint(c.end(), ==, 12000 * MS);
+  g_assert_cmpuint(c.map.to_pipeline(0.5), ==, 500 * MS);
+  g_assert_cmpuint(c.map.to_pipeline(1.5), ==, 11500 * MS);
+  auto spans = c.map.spans();
+  g_assert_cmpuint(spans.size(), ==, 2);
+  g_assert_cmpuint(spans[1].start, ==, 11000 * MS);
+}
+
+/* Timestamps as tsdemux gives them: each packet a few tens of µs off the
+ * sample count, and now and then a lost packet. A degraded minute of it is
+ * at most ceil(60 / min-chunk) + 1 uploads, each at least min-chunk long but
+ * the last, and no audio goes missing. */
+static void test_jitter_and_loss_never_make_small_chunks() {
+  const uint64_t min_ms = 5000;
+  PauseChunker chunker(settings(min_ms, 30000), 48000, 2);
+  const size_t frames = 1024; /* one AAC frame */
+  std::vector<int16_t> pcm(frames * 2, 2000);
+  std::vector<AudioChunk> chunks;
+  uint64_t sent = 0;
+  guint32 seed = 7;
+  for (uint64_t n = 0;; n++) {
+    uint64_t ideal = n * frames * 1000000000ull / 48000;
+    if (ideal >= 60000 * MS)
+      break;
+    seed = seed * 1103515245u + 12345u;
+    if (seed % 50 == 0)
+      continue;                                                  /* 2 % packet loss */
+    int64_t jitter = static_cast<int64_t>(seed % 57000) - 28000; /* +-28 us */
+    uint64_t pts = ideal + 1000 * MS + jitter;
+    auto got = chunker.push(pts, pcm.data(), frames);
+    chunks.insert(chunks.end(), got.begin(), got.end());
+    sent += frames;
+  }
+  auto rest = chunker.flush();
+  chunks.insert(chunks.end(), rest.begin(), rest.end());
+  g_assert_cmpuint(chunks.size(), <=, (60000 + min_ms - 1) / min_ms + 1);
+  uint64_t got_frames = 0;
+  for (size_t i = 0; i < chunks.size(); i++) {
+    if (i + 1 < chunks.size())
+      g_assert_cmpuint(chunks[i].duration, >=, min_ms * MS);
+    got_frames += chunks[i].frames;
+  }
+  g_assert_cmpuint(got_frames, ==, sent);
 }
 
 static void test_times_do_not_drift_over_many_cuts() {
@@ -138,7 +197,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/chunker/pause-after-min",
                   test_pause_before_min_chunk_is_ignored_then_used_after);
   g_test_add_func("/chunker/per-channel", test_one_loud_channel_is_not_a_pause);
-  g_test_add_func("/chunker/gap", test_gap_in_timestamps_cuts);
+  g_test_add_func("/chunker/gap-cuts-long-chunk", test_gap_in_timestamps_cuts_a_long_enough_chunk);
+  g_test_add_func("/chunker/gap-joins-short-chunk", test_gap_in_a_short_chunk_joins_it);
+  g_test_add_func("/chunker/jitter-and-loss", test_jitter_and_loss_never_make_small_chunks);
   g_test_add_func("/chunker/no-drift", test_times_do_not_drift_over_many_cuts);
   g_test_add_func("/chunker/silence", test_silence_only_cuts_at_pause_after_min);
   return g_test_run();

@@ -96,7 +96,7 @@ static void test_bus_messages_roundtrip() {
   g_assert_cmpuint(r->replayed, ==, GST_SECOND);
   gst_message_unref(m);
 
-  m = make_message(nullptr, AudioDropped{10 * GST_SECOND, 250 * GST_MSECOND, "max-buffer"});
+  m = make_message(nullptr, AudioDropped{10 * GST_SECOND, 250 * GST_MSECOND, "max-buffer", 1, ""});
   auto a = parse<AudioDropped>(m);
   g_assert_cmpuint(a->start, ==, 10 * GST_SECOND);
   g_assert_cmpuint(a->duration, ==, 250 * GST_MSECOND);

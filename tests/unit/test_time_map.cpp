@@ -56,8 +56,32 @@ static void test_forget_before_keeps_recent() {
   g_assert_cmpuint(map.to_pipeline(0.5), ==, 5000 * MS); /* before the oldest kept */
 }
 
+/* A sender clock 50 ppm fast, as drifting feeds are, plus a few us of
+ * demuxer jitter: for ten minutes every word maps to within the jitter
+ * tolerance of its buffer's own timestamp (runs re-anchor as the drift
+ * grows), and the map holds only a few runs. */
+static void test_drift_and_jitter_stay_within_tolerance() {
+  dgf::TimeMap map(48000);
+  const uint64_t frames = 960; /* 20 ms packets */
+  uint64_t sent = 0;
+  for (int i = 0; i < 30000; i++) {
+    uint64_t ideal = sent * 1000000000ull / 48000;
+    uint64_t pts = ideal + ideal / 20000 + (i % 3) * 9000; /* +50 ppm, +-9 us */
+    map.append(pts, frames);
+    double at = static_cast<double>(sent) / 48000;
+    uint64_t mapped = map.to_pipeline(at);
+    uint64_t off = mapped > pts ? mapped - pts : pts - mapped;
+    g_assert_cmpuint(off, <=, dgf::kJitterTolerance);
+    sent += frames;
+    if (i % 500 == 0)
+      map.forget_before(at - 1.0);
+  }
+  g_assert_cmpuint(map.spans().size(), <=, 6);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/time-map/drift", test_drift_and_jitter_stay_within_tolerance);
   g_test_add_func("/time-map/linear", test_contiguous_audio_maps_linearly);
   g_test_add_func("/time-map/gap", test_gap_does_not_shift_later_times);
   g_test_add_func("/time-map/reset", test_reset_restarts_at_zero);
