@@ -28,6 +28,97 @@ struct Utterance {
   std::vector<EngineWord> words;
 };
 
+/* extra_sections: what Deepgram adds for summarize=v2, paragraphs=true,
+ * detect_entities=true..., sent although nobody asked, "entities" in a shape
+ * a client does not expect (an object where Deepgram sends an array). */
+void add_summary_info(JsonBuilder *b, const ModelInfo &model) {
+  json_builder_set_member_name(b, "summary_info");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "model_uuid");
+  json_builder_add_string_value(b, model.uuid.c_str());
+  json_builder_set_member_name(b, "input_tokens");
+  json_builder_add_int_value(b, 0);
+  json_builder_set_member_name(b, "output_tokens");
+  json_builder_add_int_value(b, 0);
+  json_builder_end_object(b);
+}
+
+void add_extra_alternative_sections(JsonBuilder *b, const std::vector<EngineWord> &words,
+                                    const ListenOptions &opts) {
+  std::string text = join_transcript(words, opts.punctuated());
+  json_builder_set_member_name(b, "paragraphs");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "transcript");
+  json_builder_add_string_value(b, text.empty() ? "" : ("\n" + text).c_str());
+  json_builder_set_member_name(b, "paragraphs");
+  json_builder_begin_array(b);
+  if (!words.empty()) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "sentences");
+    json_builder_begin_array(b);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "text");
+    json_builder_add_string_value(b, text.c_str());
+    json_builder_set_member_name(b, "start");
+    json_builder_add_double_value(b, round_us(words.front().start));
+    json_builder_set_member_name(b, "end");
+    json_builder_add_double_value(b, round_us(words.back().end));
+    json_builder_end_object(b);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "num_words");
+    json_builder_add_int_value(b, static_cast<gint64>(words.size()));
+    json_builder_set_member_name(b, "start");
+    json_builder_add_double_value(b, round_us(words.front().start));
+    json_builder_set_member_name(b, "end");
+    json_builder_add_double_value(b, round_us(words.back().end));
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "entities");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "label");
+  json_builder_add_string_value(b, "NAME");
+  json_builder_set_member_name(b, "value");
+  json_builder_add_string_value(b, "dg-emulator");
+  json_builder_end_object(b);
+}
+
+void add_segments(JsonBuilder *b, const char *name, bool average) {
+  json_builder_set_member_name(b, name);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "segments");
+  json_builder_begin_array(b);
+  json_builder_end_array(b);
+  if (average) {
+    json_builder_set_member_name(b, "average");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "sentiment");
+    json_builder_add_string_value(b, "neutral");
+    json_builder_set_member_name(b, "sentiment_score");
+    json_builder_add_double_value(b, 0.0);
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
+
+void add_extra_result_sections(JsonBuilder *b, const std::vector<std::vector<EngineWord>> &words) {
+  size_t count = 0;
+  for (const auto &ws : words)
+    count += ws.size();
+  json_builder_set_member_name(b, "summary");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "result");
+  json_builder_add_string_value(b, "success");
+  json_builder_set_member_name(b, "short");
+  json_builder_add_string_value(b,
+                                ("dg-emulator heard " + std::to_string(count) + " words.").c_str());
+  json_builder_end_object(b);
+  add_segments(b, "topics", false);
+  add_segments(b, "intents", false);
+  add_segments(b, "sentiments", true);
+}
+
 } // namespace
 
 bool decode_batch_body(const uint8_t *data, size_t len, const char *content_type,
@@ -67,7 +158,7 @@ bool decode_batch_body(const uint8_t *data, size_t len, const char *content_type
 
 std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const ListenOptions &opts,
                              const std::string &request_id, const std::string &sha256,
-                             const std::string &created) {
+                             const std::string &created, bool extra_sections) {
   std::vector<std::vector<int16_t>> split;
   split_channels(audio.samples.data(), audio.frames(), audio.channels, opts.multichannel, &split);
   std::vector<std::vector<EngineWord>> words(split.size());
@@ -102,6 +193,8 @@ std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const Li
   json_builder_set_member_name(b, "channels");
   json_builder_add_int_value(b, audio.channels);
   add_models_metadata(b, model);
+  if (extra_sections)
+    add_summary_info(b, model);
   json_builder_end_object(b);
 
   json_builder_set_member_name(b, "results");
@@ -122,13 +215,15 @@ std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const Li
     for (const auto &w : ws)
       add_word_json(b, w, opts);
     json_builder_end_array(b);
+    if (extra_sections)
+      add_extra_alternative_sections(b, ws, opts);
     json_builder_end_object(b);
     json_builder_end_array(b);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
 
-  if (opts.utterances) {
+  if (opts.utterances || extra_sections) {
     /* Utterances: runs of words with gaps shorter than utt_split. */
     std::vector<Utterance> utts;
     for (size_t c = 0; c < words.size(); c++) {
@@ -174,6 +269,8 @@ std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const Li
     }
     json_builder_end_array(b);
   }
+  if (extra_sections)
+    add_extra_result_sections(b, words);
   json_builder_end_object(b);
   json_builder_end_object(b);
   return finish_json(b);
@@ -186,7 +283,8 @@ void respond_json(SoupServerMessage *msg, int status, const std::string &json) {
 }
 
 void respond_error(SoupServerMessage *msg, int status, const std::string &err_code,
-                   const std::string &err_msg, const std::string &request_id, double retry_after) {
+                   const std::string &err_msg, const std::string &request_id, double retry_after,
+                   ErrorBody body) {
   std::string code = err_code.empty() ? err_code_for_status(status) : err_code;
   std::string text = err_msg.empty() ? err_msg_for_status(status) : err_msg;
   SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
@@ -196,7 +294,21 @@ void respond_error(SoupServerMessage *msg, int status, const std::string &err_co
     snprintf(buf, sizeof buf, "%ld", static_cast<long>(std::ceil(retry_after)));
     soup_message_headers_replace(h, "Retry-After", buf);
   }
-  respond_json(msg, status, error_json(code, text, request_id));
+  switch (body) {
+  case ErrorBody::Legacy:
+    /* Deepgram's documented PROJECT_NOT_FOUND body carries no request_id. */
+    respond_json(msg, status,
+                 error_json(code, text, code == "PROJECT_NOT_FOUND" ? std::string() : request_id));
+    break;
+  case ErrorBody::Modern:
+    respond_json(msg, status, modern_error_json(code, text, "injected by dg-emulator", request_id));
+    break;
+  case ErrorBody::Text:
+    soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
+    soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
+                                     text.data(), text.size());
+    break;
+  }
 }
 
 /* ---- async service ---- */
@@ -329,7 +441,8 @@ void BatchService::worker(gpointer data, gpointer) {
   Job *job = static_cast<Job *>(data);
   BatchService *self = job->service;
   job->body = transcribe_batch(self->ctx_, job->audio, job->opts, job->request_id, job->sha256,
-                               job->created);
+                               job->created,
+                               job->decision.body == FaultController::BatchBody::ExtraSections);
   g_main_context_invoke(
       self->context_,
       [](gpointer d) -> gboolean {
@@ -343,9 +456,10 @@ void BatchService::worker(gpointer data, gpointer) {
 void BatchService::complete(Job *job) {
   if (!job->client_gone) {
     if (job->failed) {
+      bool fault = job->decision.error.status != 0;
       respond_error(job->msg, job->error.status, job->error.err_code, job->error.err_msg,
-                    job->request_id,
-                    job->decision.error.status ? job->decision.error.retry_after : -1);
+                    job->request_id, fault ? job->decision.error.retry_after : -1,
+                    fault ? job->decision.error.body : ErrorBody::Legacy);
       ctx_->counters->update([](Counters &c) { c.batch_failed++; });
     } else if (job->decision.body == FaultController::BatchBody::Huge) {
       ctx_->counters->fault_fired("batch_huge");
@@ -361,6 +475,8 @@ void BatchService::complete(Job *job) {
       respond_json(job->msg, 200, wrong_typed_batch_body());
       ctx_->counters->update([](Counters &c) { c.batch_ok++; });
     } else {
+      if (job->decision.body == FaultController::BatchBody::ExtraSections)
+        ctx_->counters->fault_fired("extra_sections");
       respond_json(job->msg, 200, job->body);
       double secs = job->audio.seconds();
       ctx_->counters->update([&](Counters &c) {

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "faults.h"
 #include "listen_options.h"
 #include "server_context.h"
 #include "wav_reader.h"
@@ -29,10 +30,13 @@ struct BatchError {
 bool decode_batch_body(const uint8_t *data, size_t len, const char *content_type,
                        const ListenOptions &opts, PcmAudio *out, BatchError *error);
 
-/* Runs the engine over audio and builds the response JSON. Thread-safe. */
+/* Runs the engine over audio and builds the response JSON. Thread-safe.
+ * extra_sections (the extra_sections fault) adds what nobody asked for:
+ * utterances, paragraphs, summary, topics, intents, sentiments, and an
+ * "entities" that is an object where Deepgram sends an array. */
 std::string transcribe_batch(ServerContext *ctx, const PcmAudio &audio, const ListenOptions &opts,
                              const std::string &request_id, const std::string &sha256,
-                             const std::string &created);
+                             const std::string &created, bool extra_sections = false);
 
 /* Serves POST /v1/listen asynchronously on the server thread's context. */
 class BatchService {
@@ -59,10 +63,12 @@ private:
   std::set<Job *> delayed_;
 };
 
-/* Sets an error response: status, dg-error header, error JSON. */
+/* Sets an error response: status, dg-error header (the message, as Deepgram
+ * sends it), Retry-After when >= 0, and the body in the given shape. Empty
+ * code or message: Deepgram's for the status. */
 void respond_error(SoupServerMessage *msg, int status, const std::string &err_code,
                    const std::string &err_msg, const std::string &request_id,
-                   double retry_after = -1);
+                   double retry_after = -1, ErrorBody body = ErrorBody::Legacy);
 
 /* Sets a 200 JSON response. */
 void respond_json(SoupServerMessage *msg, int status, const std::string &json);

@@ -370,8 +370,8 @@ struct Emulator::Impl : public ControlTarget {
   void handle_live_handshake(SoupServerMessage *msg) {
     std::string rid = request_id_of(msg);
     auto refuse = [&](int status, const std::string &code, const std::string &text,
-                      double retry_after = -1) {
-      respond_error(msg, status, code, text, rid, retry_after);
+                      double retry_after = -1, ErrorBody body = ErrorBody::Legacy) {
+      respond_error(msg, status, code, text, rid, retry_after, body);
       counters.update([](Counters &c) { c.live_refused++; });
     };
     if (!authorized(msg, true)) {
@@ -406,7 +406,7 @@ struct Emulator::Impl : public ControlTarget {
     FaultController::Refusal r = faults.check_live_handshake(&effects);
     if (r.status) {
       counters.fault_fired(fault_type_name(r.type));
-      refuse(r.status, r.err_code, r.err_msg, r.retry_after);
+      refuse(r.status, r.err_code, r.err_msg, r.retry_after, r.body);
       return;
     }
     auto *pending = new PendingLive();

@@ -32,7 +32,11 @@ const TypeName kTypeNames[] = {
     {FaultType::WrongTypes, "wrong_types"},
     {FaultType::BatchHuge, "batch_huge"},
     {FaultType::BatchWrongTypes, "batch_wrong_types"},
+    {FaultType::OddShapes, "odd_shapes"},
+    {FaultType::ExtraSections, "extra_sections"},
 };
+
+const char *const kErrorBodyNames[] = {"legacy", "modern", "text"};
 
 constexpr long long kDefaultHugeBytes = 100LL << 20;
 constexpr long long kMaxHugeBytes = 1LL << 30;
@@ -95,10 +99,15 @@ bool fault_type_from_name(const std::string &name, FaultType *out) {
   return false;
 }
 
+const char *error_body_name(ErrorBody body) {
+  return kErrorBodyNames[static_cast<int>(body)];
+}
+
 bool Fault::is_conn_fault() const {
   return type == FaultType::Close || type == FaultType::Stall || type == FaultType::Drop ||
          type == FaultType::Delay || type == FaultType::Malformed || type == FaultType::HugeFrame ||
-         type == FaultType::InterimFlood || type == FaultType::WrongTypes;
+         type == FaultType::InterimFlood || type == FaultType::WrongTypes ||
+         type == FaultType::OddShapes;
 }
 
 std::string close_reason_text(const std::string &reason) {
@@ -124,6 +133,8 @@ std::string err_code_for_status(int status) {
     return "ASR_PAYMENT_REQUIRED";
   case 403:
     return "INSUFFICIENT_PERMISSIONS";
+  case 404:
+    return "PROJECT_NOT_FOUND";
   case 408:
     return "REQUEST_TIMEOUT";
   case 429:
@@ -143,12 +154,17 @@ std::string err_code_for_status(int status) {
 
 std::string err_msg_for_status(int status) {
   switch (status) {
+  case 400: /* what Deepgram answered a bad option (recorded in deepgram-js-sdk) */
+    return "Invalid query string.";
   case 401:
     return "Invalid credentials.";
   case 402:
-    return "Project does not have enough credits for an ASR request.";
+    return "Project does not have enough credits for an ASR request and does not have an "
+           "overage agreement.";
   case 403:
-    return "Insufficient permissions.";
+    return "Project does not have access to the requested model.";
+  case 404:
+    return "Project not found.";
   case 429:
     return "Too many requests. Please try again later.";
   case 503:
@@ -177,7 +193,8 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   if (!fault_type_from_name(type_name, &f.type)) {
     *error = "unknown type '" + type_name +
              "' (refuse, close, stall, drop, delay, malformed, batch_error, batch_delay, outage, "
-             "huge_frame, interim_flood, wrong_types, batch_huge, batch_wrong_types)";
+             "huge_frame, interim_flood, wrong_types, batch_huge, batch_wrong_types, odd_shapes, "
+             "extra_sections)";
     return false;
   }
 
@@ -186,14 +203,14 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   switch (f.type) {
   case FaultType::Refuse:
   case FaultType::BatchError:
-    allowed.insert({"status", "count", "duration", "err_code", "err_msg", "retry_after"});
+    allowed.insert({"status", "count", "duration", "err_code", "err_msg", "retry_after", "body"});
     break;
   case FaultType::BatchDelay:
     allowed.insert({"ms", "count", "duration"});
     break;
   case FaultType::Outage:
-    allowed.insert(
-        {"api", "duration", "status", "err_code", "err_msg", "retry_after", "code", "reason"});
+    allowed.insert({"api", "duration", "status", "err_code", "err_msg", "retry_after", "body",
+                    "code", "reason"});
     break;
   case FaultType::Close:
     allowed.insert({"code", "reason", "after_s", "after_bytes", "target", "count", "duration"});
@@ -207,6 +224,7 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
     break;
   case FaultType::Malformed:
   case FaultType::WrongTypes:
+  case FaultType::OddShapes:
     allowed.insert({"frames", "after_s", "after_bytes", "target", "count", "duration"});
     break;
   case FaultType::HugeFrame:
@@ -219,6 +237,7 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
     allowed.insert({"bytes", "count", "duration"});
     break;
   case FaultType::BatchWrongTypes:
+  case FaultType::ExtraSections:
     allowed.insert({"count", "duration"});
     break;
   }
@@ -277,6 +296,21 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   if (!get_string(o, "err_code", &f.err_code, &present, error) ||
       !get_string(o, "err_msg", &f.err_msg, &present, error))
     return false;
+  std::string body;
+  if (!get_string(o, "body", &body, &present, error))
+    return false;
+  if (present) {
+    bool known = false;
+    for (int i = 0; i < 3; i++)
+      if (body == kErrorBodyNames[i]) {
+        f.body = static_cast<ErrorBody>(i);
+        known = true;
+      }
+    if (!known) {
+      *error = "'body' must be \"legacy\", \"modern\" or \"text\"";
+      return false;
+    }
+  }
   if (!get_number(o, "retry_after", &d, &present, error))
     return false;
   if (present) {
@@ -367,6 +401,8 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
   if (f.type == FaultType::Outage)
     f.outage_close = code_present || present;
 
+  if (f.type == FaultType::OddShapes)
+    f.effect.frames = -1; /* default: for as long as it lasts */
   if (json_object_has_member(o, "frames")) {
     JsonNode *n = json_object_get_member(o, "frames");
     if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING &&
@@ -522,6 +558,8 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
       json_builder_set_member_name(b, "retry_after");
       json_builder_add_double_value(b, f.retry_after);
     }
+    json_builder_set_member_name(b, "body");
+    json_builder_add_string_value(b, error_body_name(f.body));
     if (f.type == FaultType::Outage) {
       json_builder_set_member_name(b, "api");
       json_builder_add_string_value(b, f.api == ApiScope::Live    ? "live"
@@ -538,6 +576,7 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
     json_builder_add_int_value(b, f.body_bytes);
     break;
   case FaultType::BatchWrongTypes:
+  case FaultType::ExtraSections:
     break;
   default:
     json_builder_set_member_name(b, "target");
@@ -560,7 +599,8 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
     } else if (f.type == FaultType::Delay) {
       json_builder_set_member_name(b, "ms");
       json_builder_add_int_value(b, f.effect.delay_ms);
-    } else if (f.type == FaultType::Malformed || f.type == FaultType::WrongTypes) {
+    } else if (f.type == FaultType::Malformed || f.type == FaultType::WrongTypes ||
+               f.type == FaultType::OddShapes) {
       json_builder_set_member_name(b, "frames");
       json_builder_add_int_value(b, f.effect.frames);
     } else if (f.type == FaultType::HugeFrame) {
@@ -695,6 +735,7 @@ FaultController::Refusal FaultController::check_live_handshake(std::vector<ConnE
       r.err_msg = f.err_msg;
       r.retry_after = f.retry_after;
       r.type = FaultType::Outage;
+      r.body = f.body;
       return r;
     }
   }
@@ -706,6 +747,7 @@ FaultController::Refusal FaultController::check_live_handshake(std::vector<ConnE
       r.err_msg = f.err_msg;
       r.retry_after = f.retry_after;
       r.type = FaultType::Refuse;
+      r.body = f.body;
       expire_locked(t);
       return r;
     }
@@ -738,13 +780,17 @@ FaultController::BatchDecision FaultController::check_batch_request() {
       d.error.err_msg = f.err_msg;
       d.error.retry_after = f.retry_after;
       d.error.type = f.type;
+      d.error.body = f.body;
     } else if (f.type == FaultType::BatchDelay && d.delay_ms == 0) {
       f.used++;
       d.delay_ms = f.delay_ms;
-    } else if ((f.type == FaultType::BatchHuge || f.type == FaultType::BatchWrongTypes) &&
+    } else if ((f.type == FaultType::BatchHuge || f.type == FaultType::BatchWrongTypes ||
+                f.type == FaultType::ExtraSections) &&
                d.body == BatchBody::Normal) {
       f.used++;
-      d.body = f.type == FaultType::BatchHuge ? BatchBody::Huge : BatchBody::WrongTypes;
+      d.body = f.type == FaultType::BatchHuge         ? BatchBody::Huge
+               : f.type == FaultType::BatchWrongTypes ? BatchBody::WrongTypes
+                                                      : BatchBody::ExtraSections;
       d.body_bytes = f.body_bytes;
     }
   }

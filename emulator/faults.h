@@ -39,7 +39,19 @@ enum class FaultType {
   WrongTypes,      /* live: text frames replaced by valid JSON with wrong-typed fields */
   BatchHuge,       /* pre-recorded: a 200 response body of `bytes` bytes */
   BatchWrongTypes, /* pre-recorded: a 200 response with wrong-typed fields */
+  /* What Deepgram really sends that a strict client trips on: */
+  OddShapes,     /* live: SpeechStarted/UtteranceEnd "channel":[0], unknown fields, thin Metadata */
+  ExtraSections, /* pre-recorded: utterances, paragraphs, summary... unasked; odd "entities" */
 };
+
+/* The shape of an error body (refuse, batch_error, outage). Deepgram answers
+ * most errors with Legacy, some with Modern, a few (404s) with plain text. */
+enum class ErrorBody {
+  Legacy, /* {"err_code", "err_msg", "request_id"} */
+  Modern, /* {"category", "message", "details", "request_id"} */
+  Text,   /* err_msg as text/plain */
+};
+const char *error_body_name(ErrorBody body);
 
 const char *fault_type_name(FaultType type);
 bool fault_type_from_name(const std::string &name, FaultType *out);
@@ -56,7 +68,8 @@ struct ConnEffect {
   int code = 1011;            /* close */
   std::string reason;         /* close: sent as is (codes expanded, see close_reason_text) */
   int delay_ms = 0;           /* delay */
-  int frames = 1;             /* malformed, wrong_types, huge_frame: how many; < 0 every frame */
+  int frames = 1;             /* malformed, wrong_types, huge_frame, odd_shapes: how many;
+                                 < 0 every frame */
   long long bytes = 0;        /* huge_frame: frame size */
   int flood_ms = 0;           /* interim_flood: interval */
 };
@@ -71,6 +84,7 @@ struct Fault {
   int status = 503;
   std::string err_code; /* empty: Deepgram's code for status */
   std::string err_msg;
+  ErrorBody body = ErrorBody::Legacy;
   double retry_after = -1; /* seconds; < 0 no Retry-After header */
   /* batch_delay */
   int delay_ms = 0;
@@ -94,7 +108,8 @@ struct Fault {
  * any other reason is returned unchanged. */
 std::string close_reason_text(const std::string &reason);
 
-/* Deepgram's err_code / err_msg for an HTTP error status. */
+/* Deepgram's err_code / err_msg for an HTTP error status (from its API
+ * reference, https://developers.deepgram.com/reference/errors). */
 std::string err_code_for_status(int status);
 std::string err_msg_for_status(int status);
 
@@ -136,13 +151,14 @@ public:
     std::string err_code, err_msg;
     double retry_after = -1;
     FaultType type = FaultType::Refuse;
+    ErrorBody body = ErrorBody::Legacy;
   };
 
   /* A live handshake: a refusal, or the effects attached to the new
    * connection (faults with target new/all). */
   Refusal check_live_handshake(std::vector<ConnEffect> *effects);
 
-  enum class BatchBody { Normal, Huge, WrongTypes };
+  enum class BatchBody { Normal, Huge, WrongTypes, ExtraSections };
   struct BatchDecision {
     Refusal error;                      /* status 0: no error */
     int delay_ms = 0;                   /* > 0: delay the response */

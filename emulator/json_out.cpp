@@ -163,6 +163,24 @@ std::string error_json(const std::string &err_code, const std::string &err_msg,
   json_builder_add_string_value(b, err_code.c_str());
   json_builder_set_member_name(b, "err_msg");
   json_builder_add_string_value(b, err_msg.c_str());
+  if (!request_id.empty()) {
+    json_builder_set_member_name(b, "request_id");
+    json_builder_add_string_value(b, request_id.c_str());
+  }
+  json_builder_end_object(b);
+  return finish_json(b);
+}
+
+std::string modern_error_json(const std::string &category, const std::string &message,
+                              const std::string &details, const std::string &request_id) {
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "category");
+  json_builder_add_string_value(b, category.c_str());
+  json_builder_set_member_name(b, "message");
+  json_builder_add_string_value(b, message.c_str());
+  json_builder_set_member_name(b, "details");
+  json_builder_add_string_value(b, details.c_str());
   json_builder_set_member_name(b, "request_id");
   json_builder_add_string_value(b, request_id.c_str());
   json_builder_end_object(b);

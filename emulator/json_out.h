@@ -25,9 +25,14 @@ double round_us(double seconds);
 /* Seconds for a sample count, rounded to microseconds. */
 double samples_to_seconds(long long samples, int rate);
 
-/* {"err_code":..,"err_msg":..,"request_id":..} */
+/* {"err_code":..,"err_msg":..,"request_id":..}; without request_id when it
+ * is empty (Deepgram's 404 PROJECT_NOT_FOUND body has none). */
 std::string error_json(const std::string &err_code, const std::string &err_msg,
                        const std::string &request_id);
+
+/* Deepgram's newer error shape: {"category":..,"message":..,"details":..,"request_id":..}. */
+std::string modern_error_json(const std::string &category, const std::string &message,
+                              const std::string &details, const std::string &request_id);
 
 /* json-glib's parser recurses once per nesting level, so a request body or
  * text frame of a million '[' would overflow the stack: parse nothing nested

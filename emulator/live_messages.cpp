@@ -160,4 +160,55 @@ std::string utterance_end_json(int channel, int channels, double last_word_end) 
   return finish_json(b);
 }
 
+static void add_unknown_member(JsonBuilder *b) {
+  /* Nested, so a client must skip a whole unknown subtree. */
+  json_builder_set_member_name(b, "x_dg_emulator");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "fault");
+  json_builder_add_string_value(b, "odd_shapes");
+  json_builder_set_member_name(b, "list");
+  json_builder_begin_array(b);
+  json_builder_add_int_value(b, 1);
+  json_builder_add_null_value(b);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+}
+
+static std::string odd_event_json(const char *type, int channel, const char *time_name,
+                                  double time) {
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, type);
+  json_builder_set_member_name(b, "channel");
+  json_builder_begin_array(b);
+  json_builder_add_int_value(b, channel);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, time_name);
+  json_builder_add_double_value(b, round_us(time));
+  add_unknown_member(b);
+  json_builder_end_object(b);
+  return finish_json(b);
+}
+
+std::string odd_speech_started_json(int channel, double timestamp) {
+  return odd_event_json("SpeechStarted", channel, "timestamp", timestamp);
+}
+
+std::string odd_utterance_end_json(int channel, double last_word_end) {
+  return odd_event_json("UtteranceEnd", channel, "last_word_end", last_word_end);
+}
+
+std::string thin_metadata_json(const std::string &request_id) {
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, "Metadata");
+  json_builder_set_member_name(b, "request_id");
+  json_builder_add_string_value(b, request_id.c_str());
+  add_unknown_member(b);
+  json_builder_end_object(b);
+  return finish_json(b);
+}
+
 } // namespace dgemu

@@ -32,6 +32,13 @@ std::string speech_started_json(int channel, int channels, double timestamp);
 
 std::string utterance_end_json(int channel, int channels, double last_word_end);
 
+/* The odd_shapes fault: the same messages in shapes Deepgram's own SDK tests
+ * use or that a newer Deepgram may send: "channel":[i] (no count), unknown
+ * members; a Metadata with only type and request_id. */
+std::string odd_speech_started_json(int channel, double timestamp);
+std::string odd_utterance_end_json(int channel, double last_word_end);
+std::string thin_metadata_json(const std::string &request_id);
+
 /* The transcript Deepgram builds from words: punctuated words when
  * punctuate or smart_format, else the plain words, joined by spaces. */
 std::string join_transcript(const std::vector<EngineWord> &words, bool punctuated);

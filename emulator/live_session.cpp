@@ -95,6 +95,10 @@ double LiveSession::audio_seconds() const {
 }
 
 std::string LiveSession::metadata() {
+  if (odd_shapes_left_ != 0) {
+    ctx_->counters->fault_fired("odd_shapes");
+    return thin_metadata_json(request_id_);
+  }
   return metadata_json(request_id_, g_checksum_get_string(sha_), created_, audio_seconds(),
                        channels_, model_);
 }
@@ -224,7 +228,7 @@ void LiveSession::collect_final(size_t index) {
     w.start += base_s;
     w.end += base_s;
     if (opts_.vad_events && !c.speaking)
-      send(speech_started_json(static_cast<int>(index), static_cast<int>(chans_.size()), w.start));
+      send_speech_started(index, w.start);
     c.speaking = true;
     c.utterance_open = true;
     c.last_word_end = w.end;
@@ -245,8 +249,7 @@ void LiveSession::update_channel(size_t index) {
     auto guess = c.rec->interim();
     if (!guess.empty()) {
       double base_s = static_cast<double>(c.base) / rate_;
-      send(speech_started_json(static_cast<int>(index), static_cast<int>(chans_.size()),
-                               guess.front().start + base_s));
+      send_speech_started(index, guess.front().start + base_s);
       c.speaking = true;
     }
   }
@@ -259,8 +262,7 @@ void LiveSession::update_channel(size_t index) {
                          (utterance_end && !c.pending.empty())))
     emit_final(index, fu, endpoint, false);
   if (utterance_end && c.pending.empty()) {
-    send(utterance_end_json(static_cast<int>(index), static_cast<int>(chans_.size()),
-                            c.last_word_end));
+    send_utterance_end(index, c.last_word_end);
     c.utterance_open = false;
     c.speaking = false;
   }
@@ -290,7 +292,37 @@ void LiveSession::emit_final(size_t index, long long until, bool speech_final, b
   c.interim_mark = std::max(c.interim_mark, until);
   if (speech_final)
     c.speaking = false;
+  /* odd_shapes: every final with words between a SpeechStarted and an
+   * UtteranceEnd in odd shapes, whatever the options asked for. */
+  bool odd = odd_shapes_left_ != 0 && r.is_final && !r.words.empty();
+  if (odd)
+    send_odd(odd_speech_started_json(r.channel, r.words.front().start));
   send(results_json(r, opts_, request_id_, model_));
+  if (odd) {
+    send_odd(odd_utterance_end_json(r.channel, r.words.back().end));
+    if (odd_shapes_left_ > 0)
+      odd_shapes_left_--;
+  }
+}
+
+void LiveSession::send_speech_started(size_t index, double timestamp) {
+  if (odd_shapes_left_ != 0)
+    send_odd(odd_speech_started_json(static_cast<int>(index), timestamp));
+  else
+    send(speech_started_json(static_cast<int>(index), static_cast<int>(chans_.size()), timestamp));
+}
+
+void LiveSession::send_utterance_end(size_t index, double last_word_end) {
+  if (odd_shapes_left_ != 0)
+    send_odd(odd_utterance_end_json(static_cast<int>(index), last_word_end));
+  else
+    send(utterance_end_json(static_cast<int>(index), static_cast<int>(chans_.size()),
+                            last_word_end));
+}
+
+void LiveSession::send_odd(const std::string &text) {
+  ctx_->counters->fault_fired("odd_shapes");
+  send(text);
 }
 
 void LiveSession::emit_interim(size_t index) {
@@ -382,8 +414,9 @@ void LiveSession::check_effects() {
 }
 
 void LiveSession::fire(const ConnEffect &e) {
-  /* Malformed and wrong_types count each frame (in send()); the rest here. */
-  if (e.type != FaultType::Malformed && e.type != FaultType::WrongTypes)
+  /* Malformed, wrong_types and odd_shapes count each frame; the rest here. */
+  if (e.type != FaultType::Malformed && e.type != FaultType::WrongTypes &&
+      e.type != FaultType::OddShapes)
     ctx_->counters->fault_fired(fault_type_name(e.type));
   switch (e.type) {
   case FaultType::Close:
@@ -404,6 +437,9 @@ void LiveSession::fire(const ConnEffect &e) {
     break;
   case FaultType::WrongTypes:
     wrong_types_left_ = e.frames;
+    break;
+  case FaultType::OddShapes:
+    odd_shapes_left_ = e.frames;
     break;
   case FaultType::HugeFrame:
     send_huge(e.bytes, e.frames);

@@ -105,6 +105,9 @@ private:
   void fire(const ConnEffect &e);
   void send_huge(long long bytes, int frames);
   void flood_tick();
+  void send_speech_started(size_t index, double timestamp);
+  void send_utterance_end(size_t index, double last_word_end);
+  void send_odd(const std::string &text);
 
   void send(const std::string &text);
   void send_close(int code, const std::string &reason);
@@ -139,6 +142,7 @@ private:
   int delay_ms_ = 0;
   int malformed_left_ = 0;
   int wrong_types_left_ = 0; /* wrong_types: frames still to replace; < 0 every frame */
+  int odd_shapes_left_ = 0;  /* odd_shapes: finals still to accompany; < 0 every one */
   unsigned wrong_types_sent_ = 0;
   int flood_ms_ = 0; /* interim_flood: > 0 while flooding (finals withheld) */
   gint64 flood_last_us_ = 0;

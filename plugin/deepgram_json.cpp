@@ -2,6 +2,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <memory>
@@ -91,11 +92,6 @@ double req_time(const Obj &o, const char *key) {
   return time_of(required(o, key), o.at(key));
 }
 
-double opt_time(const Obj &o, const char *key) {
-  JsonNode *n = o.get(key);
-  return n ? time_of(n, o.at(key)) : 0.0;
-}
-
 double opt_number(const Obj &o, const char *key) {
   JsonNode *n = o.get(key);
   return n ? number_of(n, o.at(key)) : 0.0;
@@ -175,10 +171,77 @@ guint length_of(JsonArray *a) {
   return a ? json_array_get_length(a) : 0;
 }
 
-/* Deepgram's [index, count] channel pair. */
-std::pair<int, int> channel_pair(const Obj &o, const char *key) {
-  std::string path = o.at(key);
-  JsonArray *a = req_array(o, key);
+/* Notes of a tolerant read (deepgram_json.h): deduplicated and capped. */
+class Notes {
+public:
+  void add(std::string note) {
+    if (out_.size() >= kMaxToleratedNotes)
+      return;
+    for (const std::string &n : out_)
+      if (n == note)
+        return;
+    out_.push_back(std::move(note));
+  }
+  /* "CONTEXT: PATH unreadable (WHY), CONSEQUENCE", indices shown as []. */
+  void unreadable(const char *context, const std::string &path, const Failure &f,
+                  const char *consequence) {
+    std::string why = f.message;
+    if (why.rfind(path + ": ", 0) == 0)
+      why.erase(0, path.size() + 2);
+    add(std::string(context) + ": " + without_indices(path) + " unreadable (" +
+        without_indices(why) + "), " + consequence);
+  }
+  void append(const Notes &other) {
+    for (const std::string &n : other.out_)
+      add(n);
+  }
+  Tolerated take() { return std::move(out_); }
+
+private:
+  /* "a[3].b[12]" -> "a[].b[]": one note per kind of oddity, not per word. */
+  static std::string without_indices(const std::string &s) {
+    std::string out;
+    out.reserve(s.size());
+    bool in_index = false;
+    for (char c : s) {
+      if (c == '[')
+        in_index = true;
+      else if (c == ']')
+        in_index = false;
+      else if (in_index && c >= '0' && c <= '9')
+        continue;
+      out += c;
+    }
+    return out;
+  }
+
+  Tolerated out_;
+};
+
+/* Runs `read`; a Failure in it becomes a note instead of an error. */
+template <typename Read>
+bool tolerate(Notes &notes, const char *context, const std::string &path, const char *consequence,
+              Read &&read) {
+  try {
+    read();
+    return true;
+  } catch (const Failure &f) {
+    notes.unreadable(context, path, f, consequence);
+    return false;
+  }
+}
+
+/* An optional string nobody depends on: wrong type or bad UTF-8 is noted. */
+std::string lenient_string(const Obj &o, const char *key, Notes &notes, const char *context) {
+  std::string out;
+  if (JsonNode *n = o.get(key))
+    tolerate(notes, context, o.at(key), "ignored", [&] { out = string_of(n, o.at(key)); });
+  return out;
+}
+
+/* Deepgram's [index, count] channel pair, strictly (Results.channel_index). */
+std::pair<int, int> channel_pair_of(JsonNode *n, const std::string &path) {
+  JsonArray *a = array_of(n, path);
   if (json_array_get_length(a) != 2)
     fail(path, "expected [channel, channel count]");
   int count = int_of(json_array_get_element(a, 1), index_path(path, 1), 1, kMaxChannels);
@@ -188,7 +251,59 @@ std::pair<int, int> channel_pair(const Obj &o, const char *key) {
   return {index, count};
 }
 
-Word parse_word(const Obj &o) {
+std::pair<int, int> channel_pair(const Obj &o, const char *key) {
+  return channel_pair_of(required(o, key), o.at(key));
+}
+
+/* The "channel" of a message that carries no transcript. Deepgram documents
+ * [index, count]; its SDK tests send [0]; a bare index is as clear. Anything
+ * else is channel 0 of 1, noted: such a message must not cost a reconnect. */
+std::pair<int, int> lenient_channel(const Obj &o, const char *key, Notes &notes,
+                                    const char *context) {
+  std::string path = o.at(key);
+  JsonNode *n = o.get(key);
+  std::pair<int, int> out{0, 1};
+  if (!n) {
+    notes.add(std::string(context) + ": " + key + " missing, taken as 0");
+    return out;
+  }
+  tolerate(notes, context, path, "taken as 0", [&] {
+    JsonNode *single = nullptr;
+    if (JSON_NODE_HOLDS_ARRAY(n) && json_array_get_length(json_node_get_array(n)) == 1)
+      single = json_array_get_element(json_node_get_array(n), 0);
+    else if (!JSON_NODE_HOLDS_ARRAY(n) && holds_number(n))
+      single = n;
+    if (!single) {
+      out = channel_pair_of(n, path);
+      return;
+    }
+    int index = int_of(single, path, 0, kMaxChannels - 1);
+    out = {index, index + 1};
+    notes.add(std::string(context) + ": " + key +
+              (single == n ? " is a number, not an array" : " is an array of 1"));
+  });
+  return out;
+}
+
+/* A time that only places an event: missing or unreadable is 0, noted. */
+double lenient_time(const Obj &o, const char *key, Notes &notes, const char *context) {
+  JsonNode *n = o.get(key);
+  double out = 0.0;
+  if (!n)
+    notes.add(std::string(context) + ": " + key + " missing, taken as 0");
+  else
+    tolerate(notes, context, o.at(key), "taken as 0", [&] { out = time_of(n, o.at(key)); });
+  return out;
+}
+
+/* An optional flag whose default (false) is safe. */
+bool lenient_bool(const Obj &o, const char *key, Notes &notes, const char *context) {
+  bool out = false;
+  tolerate(notes, context, o.at(key), "taken as false", [&] { out = opt_bool(o, key); });
+  return out;
+}
+
+Word parse_word(const Obj &o, Notes &notes, const char *context) {
   Word w;
   w.word = req_string(o, "word");
   w.start = req_time(o, "start");
@@ -200,20 +315,46 @@ Word parse_word(const Obj &o) {
   if (w.punctuated_word.empty())
     w.punctuated_word = w.word;
   w.speaker = opt_int(o, "speaker", 0, kMaxSpeaker, -1);
+  /* Caption extras: a word is still readable without them. */
+  w.language = lenient_string(o, "language", notes, context);
+  if (JsonNode *n = o.get("speaker_confidence"))
+    tolerate(notes, context, o.at("speaker_confidence"), "ignored", [&] {
+      double v = number_of(n, o.at("speaker_confidence"));
+      if (v < 0.0 || v > 1.0)
+        fail(o.at("speaker_confidence"), "not between 0 and 1");
+      w.speaker_confidence = v;
+    });
   return w;
 }
 
-std::vector<Word> parse_words(JsonArray *words, const std::string &path) {
+std::vector<Word> parse_words(JsonArray *words, const std::string &path, Notes &notes,
+                              const char *context) {
   std::vector<Word> out;
   guint n = length_of(words);
   out.reserve(n);
   for (guint i = 0; i < n; i++)
-    out.push_back(parse_word(object_of(json_array_get_element(words, i), index_path(path, i))));
+    out.push_back(parse_word(object_of(json_array_get_element(words, i), index_path(path, i)),
+                             notes, context));
   return out;
 }
 
-/* The first alternative of a channel: text, confidence and words. */
-void parse_first_alternative(const Obj &channel, bool required_alternatives, Transcript &t) {
+/* The first of an alternative's "languages" (language=multi): Deepgram sorts
+ * them by how many words each has. */
+std::string first_language(const Obj &alt, Notes &notes, const char *context) {
+  std::string out;
+  if (JsonNode *n = alt.get("languages"))
+    tolerate(notes, context, alt.at("languages"), "ignored", [&] {
+      JsonArray *a = array_of(n, alt.at("languages"));
+      if (json_array_get_length(a) > 0)
+        out = string_of(json_array_get_element(a, 0), index_path(alt.at("languages"), 0));
+    });
+  return out;
+}
+
+/* The first alternative of a channel: text, confidence, words, language. */
+void parse_first_alternative(const Obj &channel, bool required_alternatives, Transcript &t,
+                             Notes &notes, const char *context) {
+  t.language = lenient_string(channel, "detected_language", notes, context);
   JsonArray *alts = required_alternatives ? req_array(channel, "alternatives")
                                           : opt_array(channel, "alternatives");
   if (length_of(alts) == 0)
@@ -221,49 +362,85 @@ void parse_first_alternative(const Obj &channel, bool required_alternatives, Tra
   Obj alt = object_of(json_array_get_element(alts, 0), index_path(channel.at("alternatives"), 0));
   t.text = required_alternatives ? req_string(alt, "transcript") : opt_string(alt, "transcript");
   t.confidence = opt_number(alt, "confidence");
-  t.words = parse_words(opt_array(alt, "words"), alt.at("words"));
+  t.words = parse_words(opt_array(alt, "words"), alt.at("words"), notes, context);
+  if (t.language.empty())
+    t.language = first_language(alt, notes, context);
 }
 
 Transcript parse_results(const Obj &root) {
+  const char *kContext = "Results";
+  Notes notes;
   Transcript t;
   t.start = req_time(root, "start");
   t.duration = req_time(root, "duration");
   std::tie(t.channel, t.channel_count) = channel_pair(root, "channel_index");
-  /* Absent flags mean "not final": an interim result never acknowledges audio. */
+  /* Absent flags mean "not final": an interim result never acknowledges
+   * audio, so is_final must be read; the other two only refine it. */
   t.is_final = opt_bool(root, "is_final");
-  t.speech_final = opt_bool(root, "speech_final");
-  t.from_finalize = opt_bool(root, "from_finalize");
-  parse_first_alternative(req_object(root, "channel"), true, t);
-  if (JsonNode *meta = root.get("metadata"))
-    t.request_id = opt_string(object_of(meta, root.at("metadata")), "request_id");
+  t.speech_final = lenient_bool(root, "speech_final", notes, kContext);
+  t.from_finalize = lenient_bool(root, "from_finalize", notes, kContext);
+  parse_first_alternative(req_object(root, "channel"), true, t, notes, kContext);
+  if (JsonNode *meta = root.get("metadata")) {
+    if (JSON_NODE_HOLDS_OBJECT(meta))
+      t.request_id = lenient_string(Obj{json_node_get_object(meta), root.at("metadata")},
+                                    "request_id", notes, kContext);
+    else
+      notes.add("Results: metadata is not an object, ignored");
+  }
+  t.tolerated = notes.take();
   return t;
 }
 
-DeepgramMetadata parse_metadata(const Obj &o) {
+/* `duration_read` (pre-recorded) tells whether metadata.duration was usable;
+ * the live Metadata takes 0 instead. */
+DeepgramMetadata parse_metadata(const Obj &o, Notes &notes, const char *context,
+                                bool *duration_read) {
   DeepgramMetadata m;
-  m.request_id = opt_string(o, "request_id");
-  m.transaction_key = opt_string(o, "transaction_key");
-  m.sha256 = opt_string(o, "sha256");
-  m.created = opt_string(o, "created");
-  m.duration = opt_time(o, "duration");
-  m.channels = opt_int(o, "channels", 0, kMaxChannels, 0);
-  JsonArray *models = opt_array(o, "models");
-  for (guint i = 0; i < length_of(models); i++)
-    m.models.push_back(string_of(json_array_get_element(models, i), index_path(o.at("models"), i)));
+  m.request_id = lenient_string(o, "request_id", notes, context);
+  m.transaction_key = lenient_string(o, "transaction_key", notes, context);
+  m.sha256 = lenient_string(o, "sha256", notes, context);
+  m.created = lenient_string(o, "created", notes, context);
+  const char *fallback = duration_read ? "taken from the words" : "taken as 0";
+  bool read = false;
+  if (JsonNode *n = o.get("duration"))
+    read = tolerate(notes, context, o.at("duration"), fallback,
+                    [&] { m.duration = time_of(n, o.at("duration")); });
+  else
+    notes.add(std::string(context) + ": " + o.at("duration") + " missing, " + fallback);
+  if (duration_read)
+    *duration_read = read;
+  tolerate(notes, context, o.at("channels"), "taken as 0",
+           [&] { m.channels = opt_int(o, "channels", 0, kMaxChannels, 0); });
+  if (JsonNode *n = o.get("models")) {
+    tolerate(notes, context, o.at("models"), "ignored", [&] {
+      JsonArray *models = array_of(n, o.at("models"));
+      for (guint i = 0; i < length_of(models); i++) {
+        std::string path = index_path(o.at("models"), i);
+        tolerate(notes, context, path, "ignored",
+                 [&] { m.models.push_back(string_of(json_array_get_element(models, i), path)); });
+      }
+    });
+  }
   return m;
 }
 
 UtteranceEnd parse_utterance_end(const Obj &o) {
+  const char *kContext = "UtteranceEnd";
+  Notes notes;
   UtteranceEnd u;
-  u.last_word_end = req_time(o, "last_word_end");
-  std::tie(u.channel, u.channel_count) = channel_pair(o, "channel");
+  u.last_word_end = lenient_time(o, "last_word_end", notes, kContext);
+  std::tie(u.channel, u.channel_count) = lenient_channel(o, "channel", notes, kContext);
+  u.tolerated = notes.take();
   return u;
 }
 
 SpeechStarted parse_speech_started(const Obj &o) {
+  const char *kContext = "SpeechStarted";
+  Notes notes;
   SpeechStarted s;
-  s.timestamp = req_time(o, "timestamp");
-  std::tie(s.channel, s.channel_count) = channel_pair(o, "channel");
+  s.timestamp = lenient_time(o, "timestamp", notes, kContext);
+  std::tie(s.channel, s.channel_count) = lenient_channel(o, "channel", notes, kContext);
+  s.tolerated = notes.take();
   return s;
 }
 
@@ -282,14 +459,20 @@ bool looks_like_error(const Obj &o) {
   return !first_string(o, {"err_code", "err_msg"}).empty();
 }
 
-DeepgramError parse_error_object(const Obj &o) {
+/* An HTTP error body with neither code nor message says nothing (the caller
+ * falls back on the status); a live Error frame still says "error". */
+DeepgramError parse_error_object(const Obj &o, bool live) {
   DeepgramError e;
   e.code = first_string(o, {"err_code", "code", "category", "variant"});
   e.message = first_string(o, {"err_msg", "description", "message", "reason"});
   e.details = first_string(o, {"details"});
   e.request_id = first_string(o, {"request_id"});
-  if (e.code.empty() && e.message.empty())
-    fail("error", "neither a code nor a message");
+  if (e.code.empty() && e.message.empty()) {
+    if (!live)
+      fail("error", "neither a code nor a message");
+    e.message = "Deepgram reported an error without a code or a description";
+    e.tolerated.push_back("Error: neither a code nor a message");
+  }
   return e;
 }
 
@@ -299,24 +482,31 @@ LiveMessage parse_live_root(JsonNode *root) {
   JsonNode *type_node = o.get("type");
   if (!type_node) {
     if (looks_like_error(o))
-      return parse_error_object(o);
+      return parse_error_object(o, true);
     fail("type", "missing");
   }
   std::string type = string_of(type_node, "type");
   if (type == "Results")
     return parse_results(o);
-  if (type == "Metadata")
-    return parse_metadata(o);
+  if (type == "Metadata") {
+    Notes notes;
+    DeepgramMetadata m = parse_metadata(o, notes, "Metadata", nullptr);
+    m.tolerated = notes.take();
+    return m;
+  }
   if (type == "UtteranceEnd")
     return parse_utterance_end(o);
   if (type == "SpeechStarted")
     return parse_speech_started(o);
   if (type == "Error")
-    return parse_error_object(o);
-  return UnknownMessage{type};
+    return parse_error_object(o, true);
+  UnknownMessage unknown;
+  unknown.type = std::move(type);
+  return unknown;
 }
 
-Utterance parse_utterance(const Obj &o, const std::string &request_id, int channel_count) {
+Utterance parse_utterance(const Obj &o, const std::string &request_id, int channel_count,
+                          Notes &notes) {
   Utterance u;
   Transcript &t = u.transcript;
   t.start = req_time(o, "start");
@@ -326,7 +516,7 @@ Utterance parse_utterance(const Obj &o, const std::string &request_id, int chann
   t.duration = end - t.start;
   t.text = opt_string(o, "transcript");
   t.confidence = opt_number(o, "confidence");
-  t.words = parse_words(opt_array(o, "words"), o.at("words"));
+  t.words = parse_words(opt_array(o, "words"), o.at("words"), notes, "response");
   t.channel = opt_int(o, "channel", 0, kMaxChannels - 1, 0);
   t.channel_count = channel_count;
   if (t.channel >= channel_count)
@@ -335,15 +525,50 @@ Utterance parse_utterance(const Obj &o, const std::string &request_id, int chann
   t.speech_final = true;
   t.request_id = request_id;
   u.speaker = opt_int(o, "speaker", 0, kMaxSpeaker, -1);
+  t.speaker = u.speaker;
   u.id = opt_string(o, "id");
   return u;
 }
 
+/* results.utterances, all or nothing: a caller that uses them for speaker
+ * turns gets every one or falls back on the channels, never a gap. */
+std::vector<Utterance> parse_utterances(const Obj &results, const std::string &request_id,
+                                        int channel_count, Notes &notes) {
+  std::vector<Utterance> out;
+  JsonNode *n = results.get("utterances");
+  if (!n)
+    return out;
+  Notes inner;
+  bool read = tolerate(notes, "response", results.at("utterances"), "ignored", [&] {
+    JsonArray *utterances = array_of(n, results.at("utterances"));
+    for (guint i = 0; i < length_of(utterances); i++) {
+      Obj u =
+          object_of(json_array_get_element(utterances, i), index_path(results.at("utterances"), i));
+      out.push_back(parse_utterance(u, request_id, channel_count, inner));
+    }
+  });
+  if (!read)
+    return {};
+  notes.append(inner);
+  return out;
+}
+
 PrerecordedResponse parse_prerecorded_root(JsonNode *root) {
+  const char *kContext = "response";
   Obj o = object_of(root, "response");
   o.path.clear();
+  Notes notes;
   PrerecordedResponse r;
-  r.metadata = parse_metadata(req_object(o, "metadata"));
+  bool duration_read = false;
+  if (JsonNode *meta = o.get("metadata")) {
+    if (JSON_NODE_HOLDS_OBJECT(meta))
+      r.metadata = parse_metadata(Obj{json_node_get_object(meta), "metadata"}, notes, kContext,
+                                  &duration_read);
+    else
+      notes.add("response: metadata is not an object, ignored");
+  } else {
+    notes.add("response: metadata missing");
+  }
   Obj results = req_object(o, "results");
   JsonArray *channels = req_array(results, "channels");
   guint count = json_array_get_length(channels);
@@ -352,7 +577,6 @@ PrerecordedResponse parse_prerecorded_root(JsonNode *root) {
   for (guint i = 0; i < count; i++) {
     Transcript t;
     t.start = 0.0; /* a response covers its whole upload */
-    t.duration = r.metadata.duration;
     t.is_final = true;
     t.speech_final = true; /* the end of the upload ends any speech in it */
     t.channel = static_cast<int>(i);
@@ -360,15 +584,20 @@ PrerecordedResponse parse_prerecorded_root(JsonNode *root) {
     t.request_id = r.metadata.request_id;
     parse_first_alternative(
         object_of(json_array_get_element(channels, i), index_path(results.at("channels"), i)),
-        false, t);
+        false, t, notes, kContext);
     r.channels.push_back(std::move(t));
   }
-  JsonArray *utterances = opt_array(results, "utterances");
-  for (guint i = 0; i < length_of(utterances); i++) {
-    Obj u =
-        object_of(json_array_get_element(utterances, i), index_path(results.at("utterances"), i));
-    r.utterances.push_back(parse_utterance(u, r.metadata.request_id, static_cast<int>(count)));
+  if (!duration_read) {
+    /* Better than 0 for a caller that places the transcript by it. */
+    r.metadata.duration = 0.0;
+    for (const Transcript &t : r.channels)
+      for (const Word &w : t.words)
+        r.metadata.duration = std::max(r.metadata.duration, w.end);
   }
+  for (Transcript &t : r.channels)
+    t.duration = r.metadata.duration;
+  r.utterances = parse_utterances(results, r.metadata.request_id, static_cast<int>(count), notes);
+  r.tolerated = notes.take();
   return r;
 }
 
@@ -467,6 +696,10 @@ int json_nesting_depth(std::string_view json, int limit) noexcept {
   return deepest;
 }
 
+const Tolerated &tolerated_notes(const LiveMessage &m) noexcept {
+  return std::visit([](const auto &v) -> const Tolerated & { return v.tolerated; }, m);
+}
+
 Expected<LiveMessage, ParseError> parse_live_message(std::string_view frame) noexcept {
   return parse_guarded<LiveMessage>(frame, kMaxLiveFrameBytes, parse_live_root);
 }
@@ -495,7 +728,7 @@ Expected<DeepgramError, ParseError> parse_error_body(std::string_view body) noex
       return e;
     }
     Obj o = object_of(root, "error");
-    return parse_error_object(o);
+    return parse_error_object(o, false);
   });
 }
 

@@ -53,7 +53,9 @@ GstStructure *word_structure(const TimedWord &w) {
   return gst_structure_new("stt/word", "word", G_TYPE_STRING, w.word.c_str(), "punctuated-word",
                            G_TYPE_STRING, w.punctuated_word.c_str(), "start", G_TYPE_UINT64,
                            w.start, "end", G_TYPE_UINT64, w.end, "confidence", G_TYPE_DOUBLE,
-                           w.confidence, "speaker", G_TYPE_INT, w.speaker, nullptr);
+                           w.confidence, "speaker", G_TYPE_INT, w.speaker, "language",
+                           G_TYPE_STRING, w.language.c_str(), "speaker-confidence", G_TYPE_DOUBLE,
+                           w.speaker_confidence, nullptr);
 }
 
 std::optional<TimedWord> word_from_structure(const GstStructure *s) {
@@ -64,6 +66,8 @@ std::optional<TimedWord> word_from_structure(const GstStructure *s) {
   get_optional(s, "punctuated-word", &w.punctuated_word);
   get_optional(s, "confidence", &w.confidence);
   get_optional(s, "speaker", &w.speaker);
+  get_optional(s, "language", &w.language);
+  get_optional(s, "speaker-confidence", &w.speaker_confidence);
   return w;
 }
 
@@ -86,15 +90,19 @@ TimedTranscript to_pipeline_time(const Transcript &t, uint64_t origin,
   out.duration = seconds_to_ns(t.duration);
   out.is_final = t.is_final;
   out.speech_final = t.speech_final;
+  out.from_finalize = t.from_finalize;
   out.channel = t.channel;
   out.confidence = t.confidence;
   out.session_id = session_id;
   out.request_id = t.request_id;
   out.branch = branch;
+  out.language = t.language;
+  out.speaker = t.speaker;
   out.words.reserve(t.words.size());
   for (const Word &w : t.words) {
     out.words.push_back(TimedWord{w.word, w.punctuated_word, origin + seconds_to_ns(w.start),
-                                  origin + seconds_to_ns(w.end), w.confidence, w.speaker});
+                                  origin + seconds_to_ns(w.end), w.confidence, w.speaker,
+                                  w.language, w.speaker_confidence});
   }
   return out;
 }
@@ -212,10 +220,11 @@ GstStructure *to_structure(const TimedTranscript &v) {
   GstStructure *s = gst_structure_new(
       TimedTranscript::kName, "text", G_TYPE_STRING, v.text.c_str(), "start", G_TYPE_UINT64,
       v.start, "duration", G_TYPE_UINT64, v.duration, "is-final", G_TYPE_BOOLEAN, v.is_final,
-      "speech-final", G_TYPE_BOOLEAN, v.speech_final, "channel", G_TYPE_INT, v.channel,
-      "confidence", G_TYPE_DOUBLE, v.confidence, "session-id", G_TYPE_STRING, v.session_id.c_str(),
-      "request-id", G_TYPE_STRING, v.request_id.c_str(), "branch", G_TYPE_STRING, v.branch.c_str(),
-      nullptr);
+      "speech-final", G_TYPE_BOOLEAN, v.speech_final, "from-finalize", G_TYPE_BOOLEAN,
+      v.from_finalize, "channel", G_TYPE_INT, v.channel, "confidence", G_TYPE_DOUBLE, v.confidence,
+      "session-id", G_TYPE_STRING, v.session_id.c_str(), "request-id", G_TYPE_STRING,
+      v.request_id.c_str(), "branch", G_TYPE_STRING, v.branch.c_str(), "language", G_TYPE_STRING,
+      v.language.c_str(), "speaker", G_TYPE_INT, v.speaker, nullptr);
   GValue words = G_VALUE_INIT;
   gst_value_array_init(&words, v.words.size());
   for (const TimedWord &w : v.words) {
@@ -229,6 +238,10 @@ GstStructure *to_structure(const TimedTranscript &v) {
   gst_structure_take_value(s, "words", &words);
   return s;
 }
+GstStructure *to_structure(const TimedWord &v) {
+  return word_structure(v);
+}
+
 template <> std::optional<TimedTranscript> from_structure<TimedTranscript>(const GstStructure *s) {
   TimedTranscript v;
   if (!is<TimedTranscript>(s) || !get(s, "text", &v.text) || !get(s, "start", &v.start) ||
@@ -236,11 +249,14 @@ template <> std::optional<TimedTranscript> from_structure<TimedTranscript>(const
     return std::nullopt;
   get_optional(s, "is-final", &v.is_final);
   get_optional(s, "speech-final", &v.speech_final);
+  get_optional(s, "from-finalize", &v.from_finalize);
   get_optional(s, "channel", &v.channel);
   get_optional(s, "confidence", &v.confidence);
   get_optional(s, "session-id", &v.session_id);
   get_optional(s, "request-id", &v.request_id);
   get_optional(s, "branch", &v.branch);
+  get_optional(s, "language", &v.language);
+  get_optional(s, "speaker", &v.speaker);
   const GValue *words = gst_structure_get_value(s, "words");
   if (words) {
     if (!GST_VALUE_HOLDS_ARRAY(words))

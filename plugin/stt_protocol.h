@@ -76,6 +76,8 @@ struct TimedWord {
   uint64_t end = 0;
   double confidence = 0.0;
   int speaker = -1;
+  std::string language;             /* the word's language (language=multi), "" unknown */
+  double speaker_confidence = -1.0; /* 0..1 with diarize (pre-recorded), -1 unknown */
 };
 
 /* Upstream event and bus message: a transcript in pipeline time. */
@@ -88,11 +90,14 @@ struct TimedTranscript {
   uint64_t duration = 0; /* ns */
   bool is_final = true;
   bool speech_final = false;
+  bool from_finalize = false; /* the final that answers a Finalize (a flush) */
   int channel = 0;
   double confidence = 0.0;
   std::string session_id;
   std::string request_id;
-  std::string branch; /* "stream" or "batch" */
+  std::string branch;   /* "stream" or "batch" */
+  std::string language; /* detected or dominant language, "" unknown */
+  int speaker = -1;     /* an utterance's speaker (pre-recorded, utterances=true), -1 otherwise */
 };
 
 /* Bus: the failover left streaming. */
@@ -179,6 +184,7 @@ GstStructure *to_structure(const Reconnect &v);
 GstStructure *to_structure(const Health &v);
 GstStructure *to_structure(const Ack &v);
 GstStructure *to_structure(const TimedTranscript &v);
+GstStructure *to_structure(const TimedWord &v); /* an `stt/word` */
 GstStructure *to_structure(const Degraded &v);
 GstStructure *to_structure(const Recovered &v);
 GstStructure *to_structure(const AudioDropped &v);

@@ -62,8 +62,9 @@ static void test_transcript_roundtrip_as_message() {
   t.session_id = "abc";
   t.request_id = "req";
   t.branch = "stream";
-  t.words.push_back({"for", "For", 17560 * GST_MSECOND, 17720 * GST_MSECOND, 0.987, 0});
-  t.words.push_back({"america", "America.", 18200 * GST_MSECOND, 18660 * GST_MSECOND, 0.96, 1});
+  t.words.push_back({"for", "For", 17560 * GST_MSECOND, 17720 * GST_MSECOND, 0.987, 0, "", -1.0});
+  t.words.push_back(
+      {"america", "America.", 18200 * GST_MSECOND, 18660 * GST_MSECOND, 0.96, 1, "", -1.0});
   GstMessage *m = make_message(nullptr, t);
   g_assert_true(is<TimedTranscript>(m));
   auto back = parse<TimedTranscript>(m);
@@ -146,7 +147,7 @@ static void test_to_pipeline_time_offsets_every_time() {
   t.text = "hello";
   t.start = 1.5;
   t.duration = 0.5;
-  t.words.push_back({"hello", "Hello", 1.6, 1.9, 0.9, -1});
+  t.words.push_back({"hello", "Hello", 1.6, 1.9, 0.9, -1, "", -1.0});
   TimedTranscript out = to_pipeline_time(t, 100 * GST_SECOND, "sid", "batch");
   g_assert_cmpuint(out.start, ==, 101500 * GST_MSECOND);
   g_assert_cmpuint(out.duration, ==, 500 * GST_MSECOND);
@@ -157,6 +158,58 @@ static void test_to_pipeline_time_offsets_every_time() {
   g_assert_cmpuint(seconds_to_ns(0.1), ==, 100000000);
 }
 
+/* Caption extras: language, from-finalize, utterance speaker, per-word
+ * language and speaker-confidence survive Deepgram -> pipeline time -> bus. */
+static void test_transcript_caption_fields() {
+  dgf::Transcript t;
+  t.text = "Hola, I";
+  t.start = 2.0;
+  t.duration = 1.0;
+  t.from_finalize = true;
+  t.language = "es";
+  t.speaker = 3;
+  t.words.push_back({"hola", "Hola,", 2.1, 2.4, 0.9, 3, "es", 0.75});
+  t.words.push_back({"i", "I", 2.5, 2.6, 0.8, 3, "en", -1.0});
+  TimedTranscript timed = to_pipeline_time(t, 10 * GST_SECOND, "sid", "batch");
+  g_assert_true(timed.from_finalize);
+  g_assert_cmpstr(timed.language.c_str(), ==, "es");
+  g_assert_cmpint(timed.speaker, ==, 3);
+  g_assert_cmpstr(timed.words[1].language.c_str(), ==, "en");
+  g_assert_cmpfloat(timed.words[0].speaker_confidence, ==, 0.75);
+
+  GstMessage *m = make_message(nullptr, timed);
+  const GstStructure *s = gst_message_get_structure(m);
+  gboolean from_finalize = FALSE;
+  g_assert_true(gst_structure_get_boolean(s, "from-finalize", &from_finalize) && from_finalize);
+  g_assert_cmpstr(gst_structure_get_string(s, "language"), ==, "es");
+  const GValue *words = gst_structure_get_value(s, "words");
+  const GstStructure *w0 = gst_value_get_structure(gst_value_array_get_value(words, 0));
+  g_assert_cmpstr(gst_structure_get_string(w0, "language"), ==, "es");
+  double sc = 0;
+  g_assert_true(gst_structure_get_double(w0, "speaker-confidence", &sc));
+  g_assert_cmpfloat(sc, ==, 0.75);
+  auto back = parse<TimedTranscript>(m);
+  g_assert_true(back.has_value());
+  g_assert_true(back->from_finalize);
+  g_assert_cmpstr(back->language.c_str(), ==, "es");
+  g_assert_cmpint(back->speaker, ==, 3);
+  g_assert_cmpstr(back->words[0].language.c_str(), ==, "es");
+  g_assert_cmpfloat(back->words[0].speaker_confidence, ==, 0.75);
+  g_assert_cmpfloat(back->words[1].speaker_confidence, ==, -1.0);
+  gst_message_unref(m);
+
+  /* A structure from a producer that predates these fields. */
+  GstStructure *old =
+      gst_structure_new("stt/transcript", "text", G_TYPE_STRING, "hi", "start", G_TYPE_UINT64,
+                        (guint64)0, "duration", G_TYPE_UINT64, (guint64)1, nullptr);
+  auto plain = from_structure<TimedTranscript>(old);
+  g_assert_true(plain.has_value());
+  g_assert_false(plain->from_finalize);
+  g_assert_cmpstr(plain->language.c_str(), ==, "");
+  g_assert_cmpint(plain->speaker, ==, -1);
+  gst_structure_free(old);
+}
+
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
@@ -164,6 +217,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/stt-protocol/flush-reconnect", test_flush_is_serialized_downstream);
   g_test_add_func("/stt-protocol/ack", test_ack_roundtrip);
   g_test_add_func("/stt-protocol/transcript", test_transcript_roundtrip_as_message);
+  g_test_add_func("/stt-protocol/transcript-caption-fields", test_transcript_caption_fields);
   g_test_add_func("/stt-protocol/bus-messages", test_bus_messages_roundtrip);
   g_test_add_func("/stt-protocol/rejects-bad", test_rejects_wrong_name_and_types);
   g_test_add_func("/stt-protocol/pipeline-time", test_to_pipeline_time_offsets_every_time);
