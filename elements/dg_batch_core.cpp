@@ -335,6 +335,7 @@ BatchStats BatchCore::stats() {
   BatchStats s = stats_;
   s.backlog = held_locked() + (chunker_ ? chunker_->pending_duration() : 0);
   s.in_flight = in_flight_;
+  s.last_error = fatal_ ? fatal_reason_ : last_failure_;
   return s;
 }
 
@@ -380,7 +381,8 @@ void BatchCore::drop_overflow_locked(std::vector<Output> &out,
     GST_WARNING("max-buffer exceeded: dropping %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT,
                 GST_TIME_ARGS(it->start), GST_TIME_ARGS(it->duration));
     held -= it->duration;
-    drop_chunk_locked(*it, "max-buffer", out);
+    drop_chunk_locked(*it, "max-buffer", out,
+                      "the pre-recorded API was down longer than max-buffer of live audio");
     if (it->cancellable)
       cancel.push_back(it->cancellable); /* ours now; its upload's callback sees it gone */
     it->cancellable = nullptr;
@@ -522,7 +524,8 @@ void BatchCore::pop_finished_locked(std::vector<Output> &out) {
 }
 
 /* drain_timeout_ from now; re-armed at each chunk transcribed. A live stream
- * whose service fails gets a short grace instead. */
+ * whose service fails (at EOS or once draining) gets a short grace instead:
+ * its audio cannot wait for a service that is down. */
 void BatchCore::arm_drain_timer_locked() {
   cancel_timer(&drain_timer_);
   GstClockTime timeout = live_ && !healthy_
@@ -626,6 +629,7 @@ void BatchCore::pump() {
     e->state = State::InFlight;
     permits_[e->id] = permit;
     e->attempts++;
+    e->failures_when_sent = stats_.failures;
     e->cancellable = g_cancellable_new();
     stats_.requests++;
     if (e->attempts > 1)
@@ -656,6 +660,9 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
     auto parsed = parse_prerecorded_response(r.body);
     if (parsed) {
       response = std::move(parsed.value());
+      /* Odd shapes outside the transcript: read with defaults, logged. */
+      for (const std::string &note : response->tolerated)
+        GST_INFO("chunk %" G_GUINT64_FORMAT " tolerated: %s", id, note.c_str());
     } else {
       verdict = UploadVerdict::Retry;
       r.error = "unreadable response: " + parsed.error().message;
@@ -690,10 +697,16 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
         e->storage.reset();
         stats_.uploaded += e->duration;
         stats_.chunks_transcribed++;
-        consecutive_failures_ = 0;
-        hold_until_ = 0;
+        if (!e->response->tolerated.empty())
+          stats_.tolerated++;
         if (draining_ && !drain_expired_)
           arm_drain_timer_locked(); /* progress: the drain waits on */
+        /* A request sent before the latest failure says nothing newer than
+         * it: its success is the audio's, not proof that the service is back. */
+        if (e->failures_when_sent != stats_.failures)
+          break;
+        consecutive_failures_ = 0;
+        hold_until_ = 0;
         unhealthy_since_ = GST_CLOCK_TIME_NONE;
         if (!healthy_) {
           healthy_ = true;
@@ -723,6 +736,8 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
           healthy_ = false;
           stt::Health h{false, r.error, static_cast<int>(r.status), true, e->session_id};
           out.push_back([this, h] { hooks_.health(h); });
+          if (draining_ && live_)
+            arm_drain_timer_locked(); /* failing now: the short grace, not drain-timeout */
         }
         auto floor = r.retry_after.value_or(std::chrono::milliseconds{0});
         auto delay =

@@ -77,6 +77,8 @@ struct BatchStats {
   unsigned in_flight = 0;
   uint64_t chunks_transcribed = 0;
   uint64_t chunks_rejected = 0;
+  uint64_t tolerated = 0; /* responses read with an odd shape outside the transcript */
+  std::string last_error; /* the last failure in words (a refusal, if there was one) */
 };
 
 struct BatchRejection {
@@ -165,6 +167,7 @@ private:
     int rate = 0, channels = 0;
     std::string session_id;
     unsigned attempts = 0, bad_responses = 0;
+    uint64_t failures_when_sent = 0;     /* stats_.failures at the last send */
     GCancellable *cancellable = nullptr; /* while in flight */
     std::optional<PrerecordedResponse> response;
     std::string request_id;

@@ -345,6 +345,26 @@ GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel) {
   return caps;
 }
 
+void dg_post_refusal(GstElement *element, bool supervised, const std::string &message,
+                     const std::string &debug, unsigned status, const std::string &request_id,
+                     GQuark domain, gint code) {
+  if (!domain) {
+    domain = GST_RESOURCE_ERROR;
+    code = status == 401 || status == 403   ? GST_RESOURCE_ERROR_NOT_AUTHORIZED
+           : status == 404 || status == 405 ? GST_RESOURCE_ERROR_NOT_FOUND
+           : status == 0                    ? GST_RESOURCE_ERROR_OPEN_READ
+                                            : GST_RESOURCE_ERROR_SETTINGS;
+  }
+  GstStructure *details =
+      gst_structure_new("details", "http-status-code", G_TYPE_UINT, status, "request-id",
+                        G_TYPE_STRING, request_id.c_str(), nullptr);
+  /* Takes the strings and the details. */
+  gst_element_message_full_with_details(
+      element, supervised ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR, domain, code,
+      g_strdup(message.c_str()), g_strdup(debug.c_str()), __FILE__, GST_FUNCTION, __LINE__,
+      details);
+}
+
 void dg_name_refused_caps(GstPad *sink_pad) {
   gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check_caps_probe, nullptr,
                     nullptr);

@@ -125,6 +125,16 @@ void dg_name_refused_caps(GstPad *sink_pad);
  * an audioconvert upstream downmixes a stereo programme to one transcript). */
 GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel);
 
+/* A failure retrying cannot fix, posted the way both sinks do: alone, an
+ * ERROR; under a supervisor (sttfailover), a WARNING, since the supervisor
+ * carries on with its other branch and posts the ERROR if none is left. The
+ * details carry `http-status-code` (0 without one) and `request-id`; the
+ * code follows the status (401/403 NOT_AUTHORIZED, 404/405 NOT_FOUND, no
+ * answer OPEN_READ, otherwise SETTINGS) unless `code` is given. */
+void dg_post_refusal(GstElement *element, bool supervised, const std::string &message,
+                     const std::string &debug, unsigned status, const std::string &request_id,
+                     GQuark domain = 0, gint code = 0);
+
 /* A printable one-liner for a GError / status, never including the key. */
 std::string dg_describe_status(guint status);
 

@@ -14,6 +14,7 @@
 #include "breaker_registry.h"
 #include "dg_batch_core.h"
 #include "dg_common.h"
+#include "dropped_audio.h"
 
 GST_DEBUG_CATEGORY(gst_dg_batch_sink_debug);
 #define GST_CAT_DEFAULT gst_dg_batch_sink_debug
@@ -99,6 +100,7 @@ struct Private {
   std::shared_ptr<BatchCore> core;
   std::atomic<bool> supervised{false}; /* stt/supervisor came: a failover reports for us */
   BatchStats last_stats;               /* of the last core, kept for reading after stop */
+  DroppedAudioReporter dropped;
   StreamState stream;
 };
 
@@ -141,13 +143,14 @@ static std::shared_ptr<BatchCore> get_core(GstDgBatchSink *self) {
 
 static GstStructure *stats_structure(const BatchStats &s) {
   auto seconds = [](uint64_t ns) { return static_cast<double>(ns) / GST_SECOND; };
-  return gst_structure_new("dgbatchsink-stats", "uploaded-seconds", G_TYPE_DOUBLE,
-                           seconds(s.uploaded), "requests", G_TYPE_UINT64, s.requests, "failures",
-                           G_TYPE_UINT64, s.failures, "retries", G_TYPE_UINT64, s.retries,
-                           "backlog-seconds", G_TYPE_DOUBLE, seconds(s.backlog), "dropped-seconds",
-                           G_TYPE_DOUBLE, seconds(s.dropped), "in-flight", G_TYPE_UINT, s.in_flight,
-                           "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed,
-                           "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected, nullptr);
+  return gst_structure_new(
+      "dgbatchsink-stats", "uploaded-seconds", G_TYPE_DOUBLE, seconds(s.uploaded), "requests",
+      G_TYPE_UINT64, s.requests, "failures", G_TYPE_UINT64, s.failures, "retries", G_TYPE_UINT64,
+      s.retries, "backlog-seconds", G_TYPE_DOUBLE, seconds(s.backlog), "dropped-seconds",
+      G_TYPE_DOUBLE, seconds(s.dropped), "in-flight", G_TYPE_UINT, s.in_flight,
+      "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed, "chunks-rejected", G_TYPE_UINT64,
+      s.chunks_rejected, "tolerated", G_TYPE_UINT64, s.tolerated, "last-error", G_TYPE_STRING,
+      s.last_error.c_str(), nullptr);
 }
 
 /* ---- hooks: called by the core with none of its locks held ---- */
@@ -161,10 +164,11 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
     gst_pad_push_event(pad, stt::make_event(t));
   };
   h.ack = [pad](const stt::Ack &a) { gst_pad_push_event(pad, stt::make_event(a)); };
-  h.dropped = [element](const stt::AudioDropped &d) {
+  h.dropped = [self, element](const stt::AudioDropped &d) {
     GST_WARNING_OBJECT(element, "dropped %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " (%s)",
                        GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
-    gst_element_post_message(element, stt::make_message(GST_OBJECT(element), d));
+    /* A rejected chunk already has its own WARNING (h.rejected). */
+    self->priv->dropped.post(element, d, d.reason != "rejected");
   };
   h.rejected = [self](const BatchRejection &r) {
     GST_ELEMENT_WARNING_WITH_DETAILS(
@@ -179,20 +183,10 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
    * Under sttfailover: a WARNING; the failover posts the ERROR when no
    * branch is left. */
   h.fatal = [self](const BatchFatal &f) {
-    gint code = f.status == 401 || f.status == 403   ? GST_RESOURCE_ERROR_NOT_AUTHORIZED
-                : f.status == 404 || f.status == 405 ? GST_RESOURCE_ERROR_NOT_FOUND
-                : f.status == 0                      ? GST_RESOURCE_ERROR_OPEN_READ
-                                                     : GST_RESOURCE_ERROR_SETTINGS;
     std::string text =
         f.status ? "Deepgram refused the pre-recorded request: " + f.reason : f.reason;
     std::string debug = f.hint + (f.request_id.empty() ? "" : " (request " + f.request_id + ")");
-    GstStructure *details =
-        gst_structure_new("details", "http-status-code", G_TYPE_UINT, f.status, "request-id",
-                          G_TYPE_STRING, f.request_id.c_str(), nullptr);
-    gst_element_message_full_with_details(
-        GST_ELEMENT(self), self->priv->supervised ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR,
-        GST_RESOURCE_ERROR, code, g_strdup(text.c_str()), g_strdup(debug.c_str()), __FILE__,
-        GST_FUNCTION, __LINE__, details);
+    dg_post_refusal(GST_ELEMENT(self), self->priv->supervised, text, debug, f.status, f.request_id);
   };
   h.health = [self, pad](const stt::Health &health) {
     GST_INFO_OBJECT(self, "service %s: %s", health.healthy ? "answers again" : "failing",
@@ -207,6 +201,7 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
 
 static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   GstDgBatchSink *self = GST_DG_BATCH_SINK(sink);
+  self->priv->dropped.reset();
   Settings s;
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -684,7 +679,8 @@ static void install_properties(GObjectClass *gobject_class) {
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics",
       "uploaded-seconds, requests, failures, retries, backlog-seconds, dropped-seconds, "
-      "in-flight, chunks-transcribed, chunks-rejected (notified on change)",
+      "in-flight, chunks-transcribed, chunks-rejected, tolerated, last-error (notified on "
+      "change)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   for (guint id = PROP_MIN_CHUNK; id < N_PROPS; id++)
     g_object_class_install_property(gobject_class, id, properties[id]);

@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "audio_ledger.h"
@@ -30,6 +31,7 @@
 #include "dg_common.h"
 #include "dg_live_connection.h"
 #include "drop_coalescer.h"
+#include "dropped_audio.h"
 #include "failure.h"
 #include "live_watchdog.h"
 #include "net_thread.h"
@@ -117,6 +119,7 @@ struct Stats {
   guint finals = 0;
   guint keepalives = 0;
   guint malformed = 0;
+  guint tolerated = 0;     /* messages read with an odd shape outside the transcript */
   double audio_sent = 0.0; /* seconds */
   double replayed = 0.0;   /* seconds */
   double dropped = 0.0;    /* seconds */
@@ -198,9 +201,11 @@ struct Net {
   /* The outage in progress (no connection since the last failure). */
   int64_t down_since_us = 0;
   std::string outage_cause = "disconnected"; /* drop reason token while it lasts */
+  std::string outage_reason;                 /* and its words: the last failure */
   bool outage_warned = false;
   bool live_input = true; /* from the streaming thread, for max-outage's default */
   bool warned_malformed = false;
+  std::set<std::string> tolerated_seen; /* odd shapes logged on this connection */
   bool reported_breaker_open = false;
   double metadata_duration = -1; /* seconds of audio the server says it got */
   uint64_t acked_pts = 0;        /* final results cover audio before this */
@@ -215,7 +220,11 @@ struct DgStreamSinkPrivate {
   bool flushing = false;
   bool finished = false; /* the EOS drain completed (or failed fatally) */
   bool fatal = false;
+  /* What render returns once fatal: an ERROR alone; under a supervisor,
+   * which replays the audio elsewhere, OK (the branch must not stop it). */
+  GstFlowReturn fatal_flow = GST_FLOW_ERROR;
   Stats stats;
+  DroppedAudioReporter dropped;
   /* Flow control for non-live input: audio the network thread holds
    * (un-acked plus unsent) and audio handed to it but not yet taken. */
   uint64_t held_ns = 0;
@@ -318,7 +327,8 @@ static void net_set_phase(GstDgStreamSink *self, Phase phase) {
 static void net_post_dropped(GstDgStreamSink *self, const DropReport &d) {
   GST_WARNING_OBJECT(self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
                      GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
-  post_msg(self, AudioDropped{d.start, d.duration, d.reason, d.buffers, d.detail});
+  self->priv->dropped.post(GST_ELEMENT(self),
+                           AudioDropped{d.start, d.duration, d.reason, d.buffers, d.detail});
 }
 
 /* Lost audio, reported once per stretch (drop_coalescer.h): the run is
@@ -486,6 +496,15 @@ static void net_on_text(GstDgStreamSink *self, const char *text, size_t length) 
     return;
   }
   LiveMessage &msg = parsed.value();
+  /* Odd shapes outside the transcript (a channel sent as [0], a field of
+   * another type): read with defaults, counted, logged once per connection. */
+  const Tolerated &notes = tolerated_notes(msg);
+  if (!notes.empty()) {
+    update_stats(self, [](Stats &s) { s.tolerated++; });
+    for (const std::string &note : notes)
+      if (net.tolerated_seen.insert(note).second)
+        GST_INFO_OBJECT(self, "tolerated: %s (request %s)", note.c_str(), net.request_id.c_str());
+  }
   net.watchdog.on_message(now_ns()); /* alive, whatever it says */
   net_note_progress(self);
   if (auto *t = std::get_if<Transcript>(&msg)) {
@@ -554,6 +573,7 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   push_upstream(self, Health{false, reason, code, retryable, net.session_id});
   if (!net.down_since_us)
     net.down_since_us = now_us();
+  net.outage_reason = reason;
   net.outage_cause = !retryable                                    ? "server-error"
                      : reason.rfind("cannot connect", 0) == 0      ? "connect-failed"
                      : reason.rfind("HTTP", 0) == 0 || code >= 400 ? "server-error"
@@ -577,7 +597,9 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
     /* Replay what the dead connection never acknowledged, before newer audio. */
     auto takeover = net.ledger->take_all();
     for (const auto &r : takeover.lost)
-      net_report_dropped(self, r.start, r.duration(), "replay-window");
+      net_report_dropped(self, r.start, r.duration(), "replay-window",
+                         "the connection failed holding more unacknowledged audio than "
+                         "replay-window");
     for (auto it = takeover.replay.rbegin(); it != takeover.replay.rend(); ++it) {
       net.unsent_duration += it->duration;
       update_stats(self, [&](Stats &s) { s.replayed += it->duration / 1e9; });
@@ -588,6 +610,7 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
     {
       std::lock_guard<std::mutex> lock(priv->state_lock);
       priv->fatal = true;
+      priv->fatal_flow = net.supervised ? GST_FLOW_OK : GST_FLOW_ERROR;
     }
     net_drop_held(self, reason); /* an ERROR is on the bus; nothing lost silently */
     net_finish_drain(self, false);
@@ -596,7 +619,8 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   }
   if (!priv->active.reconnect && !net.supervised) {
     for (const auto &p : net.unsent)
-      net_report_dropped(self, p.pts, p.duration, "disconnected");
+      net_report_dropped(self, p.pts, p.duration, "disconnected",
+                         "the connection failed and reconnect is off");
     net.unsent.clear();
     net.unsent_duration = 0;
     net_finish_drain(self, false);
@@ -661,6 +685,7 @@ static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   net.request_id = request_id;
   net.down_since_us = 0;
   net.outage_warned = false;
+  net.outage_reason.clear();
   if (net.permit_pending) {
     net.breaker->report(net.permit, BreakerOutcome::Success);
     net.permit_pending = false;
@@ -668,7 +693,7 @@ static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   net.attempt = 0;
   net.watchdog.reset(now_ns());
   net_note_progress(self);
-  net.warned_malformed = false;
+  net.tolerated_seen.clear(); /* each connection logs its oddities once */
   net.reported_breaker_open = false;
   net_set_phase(self, Phase::Open);
   update_stats(
@@ -679,31 +704,9 @@ static void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   net_send_pending(self);
 }
 
-/* A failure that retrying cannot fix. Alone, the sink posts an ERROR (with the
- * HTTP status and request id in its details); under a supervisor it posts a
- * WARNING and tells the supervisor, which carries on with its other branch
- * (and posts the ERROR if that one is refused too). */
-static void net_permanent(GstDgStreamSink *self, GQuark domain, gint code,
-                          const std::string &message, const std::string &debug, unsigned status,
-                          const std::string &request_id) {
-  GstElement *element = GST_ELEMENT(self);
-  GstStructure *details =
-      gst_structure_new("details", "http-status-code", G_TYPE_UINT, status, "request-id",
-                        G_TYPE_STRING, request_id.c_str(), nullptr);
-  if (self->priv->net.supervised)
-    gst_element_message_full_with_details(element, GST_MESSAGE_WARNING, domain, code,
-                                          g_strdup(message.c_str()), g_strdup(debug.c_str()),
-                                          __FILE__, GST_FUNCTION, __LINE__, details);
-  else
-    gst_element_message_full_with_details(element, GST_MESSAGE_ERROR, domain, code,
-                                          g_strdup(message.c_str()), g_strdup(debug.c_str()),
-                                          __FILE__, GST_FUNCTION, __LINE__, details);
-}
-
 static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFailure &f) {
   if (!f.tls_problem.empty()) {
-    net_permanent(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, f.tls_problem, f.reason,
-                  0, "");
+    dg_post_refusal(GST_ELEMENT(self), self->priv->net.supervised, f.tls_problem, f.reason, 0, "");
     net_fail(self, "cannot connect: " + f.tls_problem, 0, false);
     return;
   }
@@ -711,13 +714,10 @@ static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFa
   FailureVerdict v = classify_http(f.status, "", f.reason);
   std::string reason = f.status ? describe_failure(v, "", f.reason) : "cannot connect: " + f.reason;
   if (v.kind != FailureKind::Transient) {
-    GQuark domain = GST_RESOURCE_ERROR;
-    gint code = f.status == 401 || f.status == 403   ? GST_RESOURCE_ERROR_NOT_AUTHORIZED
-                : f.status == 404 || f.status == 405 ? GST_RESOURCE_ERROR_NOT_FOUND
-                                                     : GST_RESOURCE_ERROR_SETTINGS;
     std::string request = f.request_id.empty() ? "" : " (request " + f.request_id + ")";
-    net_permanent(self, domain, code, "Deepgram refused the live connection: " + reason,
-                  v.hint + request, f.status, f.request_id);
+    dg_post_refusal(GST_ELEMENT(self), self->priv->net.supervised,
+                    "Deepgram refused the live connection: " + reason, v.hint + request, f.status,
+                    f.request_id);
     net_fail(self, reason, static_cast<int>(f.status), false);
     return;
   }
@@ -752,10 +752,11 @@ static void net_on_closed(GstDgStreamSink *self, const LiveClose &c) {
   if (classify_close(c.code, c.reason).kind == FailureKind::Permanent) {
     GstCaps *as_caps = gst_audio_info_to_caps(&net.info);
     gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
-    net_permanent(self, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
-                  "Deepgram could not decode the audio (close " + std::to_string(c.code) + " " +
-                      c.reason + ")",
-                  std::string("caps sent as linear16: ") + caps, 0, net.request_id);
+    dg_post_refusal(GST_ELEMENT(self), self->priv->net.supervised,
+                    "Deepgram could not decode the audio (close " + std::to_string(c.code) + " " +
+                        c.reason + ")",
+                    std::string("caps sent as linear16: ") + caps, 0, net.request_id,
+                    GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT);
     g_free(caps);
     if (as_caps)
       gst_caps_unref(as_caps);
@@ -893,8 +894,10 @@ static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration,
   uint64_t bound = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
   while (net.unsent_duration > bound && net.unsent.size() > 1) {
     Pending &old = net.unsent.front();
-    net_report_dropped(self, old.pts, old.duration, net.outage_cause.c_str(),
-                       "live input: more than replay-window waited for the connection");
+    net_report_dropped(
+        self, old.pts, old.duration, net.outage_cause.c_str(),
+        (net.outage_reason.empty() ? std::string("still connecting") : net.outage_reason) +
+            "; live input cannot wait longer than replay-window");
     net.unsent_duration -= old.duration;
     net.unsent.pop_front();
   }
@@ -941,6 +944,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
     priv->active = priv->settings;
   }
+  priv->dropped.reset();
   /* Check the settings now, so a bad URL or a missing key is an error at
    * READY->PAUSED rather than at the first buffer. */
   auto check = dg_build_request(priv->active.common, DeepgramQueryOptions{}, UrlKind::WebSocket);
@@ -958,6 +962,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     priv->flushing = false;
     priv->finished = false;
     priv->fatal = false;
+    priv->fatal_flow = GST_FLOW_ERROR;
     priv->stats = Stats{};
     priv->held_ns = priv->in_transit_ns = 0;
     priv->live_known = false;
@@ -980,6 +985,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
         });
     net.running = true;
     net.supervised = false;
+    net.warned_malformed = false; /* one WARNING per run; stats count the rest */
     net.attempt = 0;
     net.phase = Phase::Idle;
     net_start_ticking(self);
@@ -1086,7 +1092,7 @@ static GstFlowReturn wait_for_room(GstDgStreamSink *self, uint64_t duration) {
         return held == 0 || held + duration <= window || priv->flushing || priv->fatal;
       });
       if (priv->fatal)
-        return GST_FLOW_ERROR;
+        return priv->fatal_flow;
       if (!priv->flushing)
         return GST_FLOW_OK;
     }
@@ -1113,7 +1119,7 @@ static GstFlowReturn gst_dg_stream_sink_render(GstBaseSink *sink, GstBuffer *buf
   {
     std::lock_guard<std::mutex> lock(priv->state_lock);
     if (priv->fatal)
-      return GST_FLOW_ERROR;
+      return priv->fatal_flow;
   }
   const GstAudioInfo &info = priv->net.info; /* set in set_caps, before any buffer */
   guint bpf = GST_AUDIO_INFO_BPF(&info);
@@ -1266,13 +1272,13 @@ static gboolean gst_dg_stream_sink_unlock_stop(GstBaseSink *sink) {
 static GstStructure *build_stats(GstDgStreamSink *self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   const Stats &s = self->priv->stats;
-  return gst_structure_new("dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(),
-                           "connections", G_TYPE_UINT, s.connections, "failures", G_TYPE_UINT,
-                           s.failures, "results", G_TYPE_UINT, s.results, "finals", G_TYPE_UINT,
-                           s.finals, "keepalives", G_TYPE_UINT, s.keepalives, "malformed",
-                           G_TYPE_UINT, s.malformed, "audio-sent", G_TYPE_DOUBLE, s.audio_sent,
-                           "replayed", G_TYPE_DOUBLE, s.replayed, "dropped", G_TYPE_DOUBLE,
-                           s.dropped, "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
+  return gst_structure_new(
+      "dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(), "connections", G_TYPE_UINT,
+      s.connections, "failures", G_TYPE_UINT, s.failures, "results", G_TYPE_UINT, s.results,
+      "finals", G_TYPE_UINT, s.finals, "keepalives", G_TYPE_UINT, s.keepalives, "malformed",
+      G_TYPE_UINT, s.malformed, "tolerated", G_TYPE_UINT, s.tolerated, "audio-sent", G_TYPE_DOUBLE,
+      s.audio_sent, "replayed", G_TYPE_DOUBLE, s.replayed, "dropped", G_TYPE_DOUBLE, s.dropped,
+      "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
 }
 
 static void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -1490,12 +1496,12 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
                                                     DEFAULT_RECONNECT_MAX_MS, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Connection state and counters: state, connections, failures, results, "
-                         "finals, keepalives, malformed, audio-sent/replayed/dropped (s), "
-                         "last-error",
-                         GST_TYPE_STRUCTURE,
-                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed(
+          "stats", "Statistics",
+          "Connection state and counters: state, connections, failures, results, "
+          "finals, keepalives, malformed, tolerated, audio-sent/replayed/dropped (s), "
+          "last-error",
+          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(

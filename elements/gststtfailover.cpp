@@ -37,6 +37,7 @@
 #include "dg_common.h"
 #include "caption_pad.h"
 #include "caption_splitter.h"
+#include "dropped_audio.h"
 #include "failover_core.h"
 #include "input_monitor.h"
 #include "quiet_detector.h"
@@ -223,6 +224,7 @@ struct SttFailoverPrivate {
   GstClockTime max_delay = 0;                            /* max-observed-delay */
   GstClockTime warned_delay = 0;                         /* max-observed-delay last warned of */
   InputMonitor input;
+  DroppedAudioReporter dropped;
   bool input_live = true; /* upstream's liveness, for settings that depend on it */
 
   std::unique_ptr<CaptionPad> captions;
@@ -440,8 +442,9 @@ static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &ac
                   flow = r;
               } else if (ret == GST_FLOW_NOT_LINKED) {
                 /* Nowhere to go: say so instead of losing it silently. */
-                stt::AudioDropped d{p.start, p.duration, "batch not linked", 1, ""};
-                gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), d));
+                stt::AudioDropped d{p.start, p.duration, "not-linked", 1,
+                                    "the batch pad is not linked"};
+                self->priv->dropped.post(GST_ELEMENT(self), d);
               } else {
                 flow = ret;
               }
@@ -473,8 +476,8 @@ static GstFlowReturn run_actions(GstSttFailover *self, const FailoverActions &ac
               GST_WARNING_OBJECT(
                   self, "audio %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " dropped: %s",
                   GST_TIME_ARGS(d.start), GST_TIME_ARGS(d.duration), d.reason.c_str());
-              stt::AudioDropped m{d.start, d.duration, d.reason, d.buffers, ""};
-              gst_element_post_message(GST_ELEMENT(self), stt::make_message(GST_OBJECT(self), m));
+              stt::AudioDropped m{d.start, d.duration, d.reason, d.buffers, d.detail};
+              priv->dropped.post(GST_ELEMENT(self), m);
               notify_stats = true;
             },
             [&](const act::ScheduleRecovery &s) {
@@ -620,9 +623,26 @@ static GstBuffer *caption_buffer(GstSttFailover *self, const Caption &c) {
   GST_BUFFER_PTS(buf) = c.start;
   GST_BUFFER_DURATION(buf) = c.duration;
   GstCustomMeta *meta = gst_buffer_add_custom_meta(buf, GST_STT_FAILOVER_TRANSCRIPT_META);
-  gst_structure_set(gst_custom_meta_get_structure(meta), "branch", G_TYPE_STRING,
-                    branch_name(c.branch), "session-id", G_TYPE_STRING, c.session_id.c_str(),
-                    nullptr);
+  GstStructure *fields = gst_custom_meta_get_structure(meta);
+  const CaptionDetails &d = c.details;
+  gst_structure_set(fields, "branch", G_TYPE_STRING, branch_name(c.branch), "session-id",
+                    G_TYPE_STRING, c.session_id.c_str(), "request-id", G_TYPE_STRING,
+                    d.request_id.c_str(), "channel", G_TYPE_INT, d.channel, "language",
+                    G_TYPE_STRING, d.language.c_str(), "speaker", G_TYPE_INT, d.speaker,
+                    "from-finalize", G_TYPE_BOOLEAN, d.from_finalize, nullptr);
+  GValue words = G_VALUE_INIT;
+  gst_value_array_init(&words, d.words.size());
+  for (const CaptionWordInfo &w : d.words) {
+    stt::TimedWord word{w.word,       w.word,    w.start,    w.end,
+                        w.confidence, w.speaker, w.language, w.speaker_confidence};
+    GValue item = G_VALUE_INIT;
+    g_value_init(&item, GST_TYPE_STRUCTURE);
+    GstStructure *ws = stt::to_structure(word);
+    gst_value_set_structure(&item, ws);
+    gst_structure_free(ws);
+    gst_value_array_append_and_take_value(&words, &item);
+  }
+  gst_structure_take_value(fields, "words", &words);
   GST_LOG_OBJECT(self, "caption %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT " [%s] %s",
                  GST_TIME_ARGS(c.start), GST_TIME_ARGS(c.duration), branch_name(c.branch),
                  c.text.c_str());
@@ -710,16 +730,35 @@ static void wake_captions(GstSttFailover *self) {
  * interims and empty finals go to the core whole. */
 static std::vector<TranscriptReport> caption_pieces(const stt::TimedTranscript &t,
                                                     const CaptionSplitSettings &settings) {
-  TranscriptReport whole{t.start, t.duration, t.text, t.is_final, t.session_id};
+  TranscriptReport whole{t.start, t.duration, t.text, t.is_final, t.session_id, {}};
+  whole.details.channel = t.channel;
+  whole.details.language = t.language;
+  whole.details.speaker = t.speaker;
+  whole.details.from_finalize = t.from_finalize;
+  whole.details.request_id = t.request_id;
+  for (const stt::TimedWord &w : t.words)
+    whole.details.words.push_back(
+        CaptionWordInfo{w.punctuated_word.empty() ? w.word : w.punctuated_word, w.start, w.end,
+                        w.confidence, w.speaker, w.speaker_confidence, w.language});
   if (!t.is_final)
     return {whole};
   std::vector<CaptionWord> words;
   for (const stt::TimedWord &w : t.words)
     words.push_back(CaptionWord{w.punctuated_word.empty() ? w.word : w.punctuated_word, w.start,
                                 w.end, w.speaker});
+  std::vector<CaptionCue> cues = split_caption(words, t.start, t.duration, t.text, settings);
   std::vector<TranscriptReport> pieces;
-  for (const CaptionCue &cue : split_caption(words, t.start, t.duration, t.text, settings))
-    pieces.push_back(TranscriptReport{cue.start, cue.duration, cue.text(), true, t.session_id});
+  for (size_t i = 0; i < cues.size(); i++) {
+    TranscriptReport piece{cues[i].start, cues[i].duration, cues[i].text(),
+                           true,          t.session_id,     whole.details};
+    /* A cue's words: those starting from its start up to the next cue. */
+    uint64_t until = i + 1 < cues.size() ? cues[i + 1].start : UINT64_MAX;
+    piece.details.words.clear();
+    for (const CaptionWordInfo &w : whole.details.words)
+      if (w.start >= cues[i].start && w.start < until)
+        piece.details.words.push_back(w);
+    pieces.push_back(std::move(piece));
+  }
   if (pieces.empty())
     pieces.push_back(whole); /* still a final: it may prove a recovering session */
   return pieces;
@@ -1223,6 +1262,7 @@ static GstStateChangeReturn change_state(GstElement *element, GstStateChange tra
     break;
   case GST_STATE_CHANGE_READY_TO_PAUSED: {
     reset_core(self);
+    self->priv->dropped.reset();
     ensure_breaker(self);
     BreakerView view = read_breaker(self);
     uint64_t now = now_ns(self);

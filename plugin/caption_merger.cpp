@@ -112,6 +112,9 @@ bool CaptionMerger::join_same_start(std::multimap<uint64_t, Caption>::iterator f
   /* Two captions from one instant would make a zero-length cue: one cue. */
   next->second.text = first->second.text + "\n" + next->second.text;
   next->second.duration = std::max(next->second.duration, first->second.duration);
+  auto &words = next->second.details.words;
+  const auto &earlier = first->second.details.words;
+  words.insert(words.begin(), earlier.begin(), earlier.end());
   pending_.erase(first);
   return true;
 }

@@ -31,6 +31,27 @@ enum class Branch { Stream = 0, Batch = 1 };
 /* "stream" or "batch", as stt/transcript's branch field. */
 const char *branch_name(Branch branch);
 
+/* A word of a caption with what Deepgram said about it. */
+struct CaptionWordInfo {
+  std::string word;            /* punctuated when Deepgram punctuated it */
+  uint64_t start = 0, end = 0; /* ns */
+  double confidence = 0.0;
+  int speaker = -1;                 /* diarization label, -1 none */
+  double speaker_confidence = -1.0; /* -1 unknown */
+  std::string language;             /* "" unknown */
+};
+
+/* What a caption user may want besides the text: carried to the text pad's
+ * DgfTranscriptMeta. */
+struct CaptionDetails {
+  int channel = 0;
+  std::string language; /* the transcript's detected language, "" unknown */
+  int speaker = -1;     /* the utterance's speaker (pre-recorded utterances), -1 none */
+  bool from_finalize = false;
+  std::string request_id;
+  std::vector<CaptionWordInfo> words; /* the caption's own words */
+};
+
 struct Caption {
   uint64_t start = 0;    /* ns */
   uint64_t duration = 0; /* ns */
@@ -39,6 +60,7 @@ struct Caption {
   std::string session_id; /* speaker labels compare only within one session */
   /* When its audio was: `start` unless the caption came late and was moved. */
   uint64_t spoken_at = UINT64_MAX;
+  CaptionDetails details{};
   uint64_t audio_start() const { return spoken_at != UINT64_MAX ? spoken_at : start; }
 };
 

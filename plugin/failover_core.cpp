@@ -94,24 +94,24 @@ void FailoverCore::schedule_attempt(uint64_t now, FailoverActions &out) {
 }
 
 void FailoverCore::post_drop(uint64_t start, uint64_t duration, const std::string &reason,
-                             FailoverActions &out, uint32_t buffers) {
+                             const std::string &detail, FailoverActions &out, uint32_t buffers) {
   if (duration == 0)
     return;
   stats_.dropped += duration;
   stats_.drops++;
-  out.push_back(act::PostDropped{start, duration, reason, buffers});
+  out.push_back(act::PostDropped{start, duration, reason, buffers, detail});
 }
 
 void FailoverCore::drop(uint64_t start, uint64_t duration, const std::string &reason,
-                        FailoverActions &out) {
+                        const std::string &detail, FailoverActions &out) {
   merger_.advance_live_edge(start + duration);
-  if (auto done = drops_.add(start, duration, reason))
-    post_drop(done->start, done->duration, done->reason, out, done->buffers);
+  if (auto done = drops_.add(start, duration, reason, detail))
+    post_drop(done->start, done->duration, done->reason, done->detail, out, done->buffers);
 }
 
 void FailoverCore::flush_drop_run(FailoverActions &out) {
   if (auto done = drops_.flush())
-    post_drop(done->start, done->duration, done->reason, out, done->buffers);
+    post_drop(done->start, done->duration, done->reason, done->detail, out, done->buffers);
 }
 
 void FailoverCore::route_stream(uint64_t pts, uint64_t duration, PayloadRef payload,
@@ -175,10 +175,14 @@ void FailoverCore::degrade(const std::string &reason, int code, uint64_t now, Fa
   Ledger::Takeover takeover = ledger_.take_all();
   merger_.abandon(Branch::Stream);
   for (const TimeRange &r : takeover.lost)
-    post_drop(r.start, r.duration(), "replay-window", out);
+    post_drop(r.start, r.duration(), "replay-window",
+              "the stream failed holding more unacknowledged audio than replay-window", out);
   for (auto &e : takeover.replay) {
     if (mode_ == FailoverMode::ForceStream) {
-      post_drop(e.start, e.duration, "stream failed (mode force-stream)", out);
+      post_drop(e.start, e.duration, "force-stream",
+                "the stream failed before acknowledging it, and mode force-stream sends nothing "
+                "to the pre-recorded API",
+                out);
       continue;
     }
     merger_.routed(Branch::Batch, e.start, e.duration);
@@ -245,7 +249,8 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
                                         uint64_t now, uint64_t quiet_before) {
   FailoverActions out;
   if (fatal_) {
-    drop(pts, duration, "error", out); /* an ERROR is on the bus: the pipeline stops */
+    /* an ERROR is on the bus: the pipeline stops */
+    drop(pts, duration, "error", "an ERROR stopped transcription", out);
     return out;
   }
   if (!started_)
@@ -276,7 +281,8 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
     flush_drop_run(out);
     route_stream(pts, duration, std::move(payload), out);
   } else if (mode_ == FailoverMode::ForceStream) {
-    drop(pts, duration, "stream down (mode force-stream)", out);
+    drop(pts, duration, "force-stream",
+         "the stream is down, and mode force-stream sends nothing to the pre-recorded API", out);
   } else {
     flush_drop_run(out);
     route_batch(pts, duration, std::move(payload), false, out);
@@ -318,7 +324,8 @@ FailoverActions FailoverCore::take_pending(uint64_t /*now*/) {
 FailoverActions FailoverCore::on_batch_drain_timeout(uint64_t /*now*/) {
   FailoverActions out;
   for (const TimeRange &r : merger_.owed(Branch::Batch))
-    post_drop(r.start, r.duration(), "batch drain-timeout (no caption on the text pad)", out);
+    post_drop(r.start, r.duration(), "drain-timeout",
+              "the pre-recorded branch gave no caption for it within drain-timeout", out);
   merger_.abandon(Branch::Batch);
   return out;
 }
@@ -452,7 +459,7 @@ void FailoverCore::recovery_failed(const HealthReport &health, uint64_t now, Fai
 }
 
 bool FailoverCore::nothing_transcribes() const {
-  if (fatal_ || !started_ || eos_)
+  if (fatal_ || !started_)
     return false;
   if (batch_primary() || mode_ == FailoverMode::ForceBatch)
     return !batch_healthy_;
@@ -592,7 +599,9 @@ FailoverActions FailoverCore::on_transcript(Branch branch, const TranscriptRepor
     if (state_ == FailoverState::Recovering)
       declare_recovered(now, out); /* the new session answered for live audio >= T */
   }
-  merger_.add_final(Caption{t.start, t.duration, t.text, branch, t.session_id});
+  Caption caption{t.start, t.duration, t.text, branch, t.session_id};
+  caption.details = t.details;
+  merger_.add_final(std::move(caption));
   return out;
 }
 

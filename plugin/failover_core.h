@@ -95,6 +95,7 @@ struct TranscriptReport {
   std::string text;
   bool is_final = true;
   std::string session_id;
+  CaptionDetails details{};
 };
 
 namespace act {
@@ -127,8 +128,9 @@ struct PostRecovered {
 struct PostDropped {
   uint64_t start = 0;
   uint64_t duration = 0;
-  std::string reason;
+  std::string reason;   /* a token (docs/protocol.md lists them) */
   uint32_t buffers = 1; /* pieces of audio the report covers */
+  std::string detail;   /* what happened, in words */
 };
 struct ScheduleRecovery { /* replaces any earlier schedule */
   uint64_t at = 0;        /* `now` timeline */
@@ -293,10 +295,11 @@ private:
                    FailoverActions &out);
   /* Audio routed nowhere (force-stream while the stream is down): reported
    * in runs of up to a second rather than one message per buffer. */
-  void drop(uint64_t start, uint64_t duration, const std::string &reason, FailoverActions &out);
+  void drop(uint64_t start, uint64_t duration, const std::string &reason, const std::string &detail,
+            FailoverActions &out);
   void flush_drop_run(FailoverActions &out);
-  void post_drop(uint64_t start, uint64_t duration, const std::string &reason, FailoverActions &out,
-                 uint32_t buffers = 1);
+  void post_drop(uint64_t start, uint64_t duration, const std::string &reason,
+                 const std::string &detail, FailoverActions &out, uint32_t buffers = 1);
   void set_state(FailoverState state, FailoverActions &out);
   bool recovery_wanted() const;
   bool accept_stream(const std::string &session_id) const;

@@ -142,7 +142,8 @@ public:
   std::vector<stt::AudioDropped> dropped;
   std::vector<GstErrorInfo> warnings, errors;
   std::vector<Upstream> upstream;
-  std::vector<std::string> order; /* "t:<start>", "ack:<pos>", "flush:<id>", "drained" */
+  std::vector<std::string> order;  /* "t:<start>", "ack:<pos>", "flush:<id>", "drained" */
+  std::vector<stt::Health> health; /* the sink's reports on the service, in order */
   unsigned stats_notifies = 0;
   /* Called from the sink's thread for each upstream event, without the lock. */
   std::function<void(const Upstream &)> upstream_hook;
@@ -232,6 +233,11 @@ private:
       u.ack = *a;
     } else if (auto t = stt::parse<stt::TimedTranscript>(event)) {
       u.transcript = *t;
+    } else if (auto health = stt::parse<stt::Health>(event)) {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->health.push_back(*health);
+      self->cv_.notify_all();
+      return GST_PAD_PROBE_OK;
     } else {
       return GST_PAD_PROBE_OK;
     }

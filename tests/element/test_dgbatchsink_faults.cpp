@@ -91,6 +91,49 @@ static void test_retry_after_honoured() {
   gst_object_unref(clock);
 }
 
+/* A request sent before a failure and answered after it is the audio's
+ * transcript, not news that the service is back: only an answer to a
+ * request sent after the failure reports it healthy. Otherwise one slow
+ * request flaps degraded -> recovered -> degraded. */
+static void test_stale_success_is_not_recovery() {
+  auto emu = start_emulator();
+  /* Request A is held 1.5 s; request B, sent later, fails once. */
+  inject(*emu, R"([{"type":"batch_delay","ms":1500,"count":1},
+                   {"type":"batch_error","status":503,"count":1,"at":1000,"retry_after":5}])");
+  GstClock *clock = gst_test_clock_new();
+  GstTestClock *tc = GST_TEST_CLOCK(clock);
+  Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
+    g_object_set(sink, "timer-clock", clock, "breaker-threshold", 100u, "max-in-flight", 2u,
+                 nullptr);
+  });
+  CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
+  rig.flush(1); /* A: blocks 0-9, held */
+  for (int i = 0; i < 3000 && emu->counters().fired("batch_delay") == 0; i++)
+    g_usleep(10 * 1000); /* until A reaches the emulator */
+  CHECK(emu->counters().fired("batch_delay") == 1);
+  emu->advance_clock(1000);
+  CHECK(rig.push_blocks(10, 10, {}, 1600) == GST_FLOW_OK);
+  rig.flush(2); /* B: blocks 10-19, refused */
+  CHECK(rig.wait_for([&] { return !rig.health.empty(); }), "no failure reported");
+  CHECK(rig.wait_for([&] { return rig.transcripts.size() >= 1; }), "A never answered");
+  {
+    auto lock = rig.lock();
+    CHECK(rig.health.size() == 1 && !rig.health[0].healthy,
+          "%zu health reports; A's late answer must not say the service is back",
+          rig.health.size());
+  }
+  next_wakeup(tc); /* B's retry, after Retry-After */
+  gst_test_clock_crank(tc);
+  CHECK(rig.wait_for([&] { return rig.health.size() >= 2; }), "B's retry not reported");
+  CHECK(rig.wait_for([&] { return !rig.order.empty() && rig.order.back() == "flush:2"; }),
+        "B's transcript did not come");
+  auto lock = rig.lock();
+  CHECK(rig.health.size() == 2 && rig.health[1].healthy);
+  expect_blocks(rig, 0, 20);
+  lock.unlock();
+  gst_object_unref(clock);
+}
+
 /* A batch outage window: audio piles up (nothing dropped), then drains in
  * order once the API is back, through retries and the breaker. */
 static void test_backlog_drains_after_outage() {
@@ -349,6 +392,7 @@ int main(int argc, char **argv) {
       argc, argv,
       {
           {"/dgbatchsink-faults/retry-after-honoured", test_retry_after_honoured},
+          {"/dgbatchsink-faults/stale-success-is-not-recovery", test_stale_success_is_not_recovery},
           {"/dgbatchsink-faults/backlog-drains-after-outage", test_backlog_drains_after_outage},
           {"/dgbatchsink-faults/max-buffer-overflow-reported", test_max_buffer_overflow_reported},
           {"/dgbatchsink-faults/corrupt-audio-400", test_corrupt_audio_400},

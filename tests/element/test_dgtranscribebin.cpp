@@ -20,6 +20,7 @@
 #include "caption_file_parser.h"
 #include "caption_splitter.h"
 #include "dg_test_support.h"
+#include "failure.h"
 #include "gststtfailover.h"
 
 using dgtest::BusLog;
@@ -501,6 +502,46 @@ void test_inside_transcriberbin() {
   gst_object_unref(pipeline);
 }
 
+/* Every property an error hint tells the user to check exists on the bin,
+ * so the advice works for the element most users have (the hints name
+ * `url` together with the bin's stream-url / batch-url). */
+void test_hints_name_bin_properties() {
+  GstElement *bin = gst_element_factory_make("dgtranscribebin", nullptr);
+  GstElement *stream = gst_bin_get_by_name(GST_BIN(bin), "stream");
+  GstElement *batch = gst_bin_get_by_name(GST_BIN(bin), "batch");
+  std::vector<std::string> hints;
+  for (unsigned status = 400; status < 600; status++)
+    for (const char *said : {"", "failed to process audio: corrupt or unsupported data"})
+      hints.push_back(dgf::classify_http(status, "", said).hint);
+  for (int code = 1000; code < 1016; code++)
+    hints.push_back(dgf::classify_close(code, "").hint);
+  int named = 0;
+  for (const std::string &hint : hints) {
+    std::string word;
+    for (size_t i = 0; i <= hint.size(); i++) {
+      char c = i < hint.size() ? hint[i] : ' ';
+      if (g_ascii_islower(c) || c == '-') {
+        word += c;
+        continue;
+      }
+      bool on_child = !word.empty() &&
+                      (g_object_class_find_property(G_OBJECT_GET_CLASS(stream), word.c_str()) ||
+                       g_object_class_find_property(G_OBJECT_GET_CLASS(batch), word.c_str()));
+      if (on_child && word != "url" && word != "name") {
+        named++;
+        if (!g_object_class_find_property(G_OBJECT_GET_CLASS(bin), word.c_str()))
+          g_error("hint \"%s\" names %s, which dgtranscribebin does not have", hint.c_str(),
+                  word.c_str());
+      }
+      word.clear();
+    }
+  }
+  g_assert_cmpint(named, >, 5); /* the hints do name properties */
+  gst_object_unref(stream);
+  gst_object_unref(batch);
+  gst_object_unref(bin);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -513,6 +554,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/dgtranscribebin/properties-reach-the-children",
                   test_properties_reach_the_children);
   g_test_add_func("/dgtranscribebin/transcriberbin-contract", test_transcriberbin_contract);
+  g_test_add_func("/dgtranscribebin/hints-name-bin-properties", test_hints_name_bin_properties);
   g_test_add_func("/dgtranscribebin/inside-transcriberbin", test_inside_transcriberbin);
   return g_test_run();
 }

@@ -483,6 +483,57 @@ void test_text_pad_order_and_meta() {
   free_log(r);
 }
 
+/* A caption's meta carries what Deepgram said about it: request, channel,
+ * language, speaker and its own words (not its neighbours'). */
+void test_text_meta_details() {
+  Rig r("t-meta");
+  r.stream_health(true, "s1");
+  r.push(3);
+  stt::TimedTranscript t;
+  t.text = "bonjour world";
+  t.start = 0;
+  t.duration = 300 * MS;
+  t.session_id = "s1";
+  t.request_id = "req-1";
+  t.branch = "stream";
+  t.channel = 0; /* the caption track is channel 0's */
+  t.language = "fr";
+  t.speaker = 2;
+  t.from_finalize = true;
+  t.words = {{"bonjour", "Bonjour", 0, 100 * MS, 0.9, 2, "fr", 0.75},
+             {"world", "world.", 150 * MS, 300 * MS, 0.8, 2, "en", -1.0}};
+  r.upstream(r.in, t);
+  r.stream_ack(300 * MS, "s1");
+  r.push();
+  GstBuffer *b = gst_harness_pull(r.text);
+  g_assert_nonnull(b);
+  GstCustomMeta *meta = gst_buffer_get_custom_meta(b, GST_STT_FAILOVER_TRANSCRIPT_META);
+  g_assert_nonnull(meta);
+  GstStructure *s = gst_custom_meta_get_structure(meta);
+  g_assert_cmpstr(gst_structure_get_string(s, "request-id"), ==, "req-1");
+  g_assert_cmpstr(gst_structure_get_string(s, "language"), ==, "fr");
+  int channel = -1, speaker = -1;
+  gboolean from_finalize = FALSE;
+  g_assert_true(gst_structure_get_int(s, "channel", &channel));
+  g_assert_true(gst_structure_get_int(s, "speaker", &speaker));
+  g_assert_true(gst_structure_get_boolean(s, "from-finalize", &from_finalize));
+  g_assert_cmpint(channel, ==, 0);
+  g_assert_cmpint(speaker, ==, 2);
+  g_assert_true(from_finalize);
+  const GValue *words = gst_structure_get_value(s, "words");
+  g_assert_nonnull(words);
+  g_assert_cmpuint(gst_value_array_get_size(words), ==, 2);
+  const GstStructure *first = gst_value_get_structure(gst_value_array_get_value(words, 0));
+  g_assert_cmpstr(gst_structure_get_name(first), ==, "stt/word");
+  g_assert_cmpstr(gst_structure_get_string(first, "punctuated-word"), ==, "Bonjour");
+  g_assert_cmpstr(gst_structure_get_string(first, "language"), ==, "fr");
+  double speaker_confidence = 0;
+  g_assert_true(gst_structure_get_double(first, "speaker-confidence", &speaker_confidence));
+  g_assert_cmpfloat_with_epsilon(speaker_confidence, 0.75, 1e-9);
+  gst_buffer_unref(b);
+  free_log(r);
+}
+
 /* EOS: stream drains first, then batch, then the last captions and EOS on
  * text. The sinks' answers come from this thread while the element waits. */
 void test_eos_waits_for_both_drains() {
@@ -715,6 +766,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/sttfailover/cut-forced-after-max-wait", test_cut_forced_after_max_wait);
   g_test_add_func("/sttfailover/exactly-once-across-cuts", test_exactly_once_across_cuts);
   g_test_add_func("/sttfailover/text-order-and-meta", test_text_pad_order_and_meta);
+  g_test_add_func("/sttfailover/text-meta-details", test_text_meta_details);
   g_test_add_func("/sttfailover/eos-waits-for-both", test_eos_waits_for_both_drains);
   g_test_add_func("/sttfailover/eos-stream-fails", test_eos_stream_fails_during_drain);
   g_test_add_func("/sttfailover/eos-drain-timeout", test_eos_drain_timeout);

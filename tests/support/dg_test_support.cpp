@@ -68,6 +68,19 @@ bool BusLog::wait_for(const char *name, size_t count, GstClockTime timeout) cons
   });
 }
 
+static std::vector<std::string> texts(const std::vector<GstMessage *> &messages,
+                                      GstMessageType type);
+
+bool BusLog::wait_for_warning(const char *text, GstClockTime timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return posted_.wait_for(lock, std::chrono::nanoseconds(timeout), [&] {
+    for (const std::string &w : texts(messages_, GST_MESSAGE_WARNING))
+      if (w.find(text) != std::string::npos)
+        return true;
+    return false;
+  });
+}
+
 std::vector<dgf::stt::TimedTranscript> BusLog::finals() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<dgf::stt::TimedTranscript> out;

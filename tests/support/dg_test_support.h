@@ -47,6 +47,8 @@ public:
   /* Waits until `count` element messages named `name` were posted (false
    * after `timeout`): tests wait on events, not on time. */
   bool wait_for(const char *name, size_t count, GstClockTime timeout = 30 * GST_SECOND) const;
+  /* Waits for a WARNING whose text or debug contains `text`. */
+  bool wait_for_warning(const char *text, GstClockTime timeout = 30 * GST_SECOND) const;
 
   /* Runs the pipeline to EOS or ERROR (bounded by timeout); true on EOS. */
   bool run_to_end(GstClockTime timeout = 60 * GST_SECOND);

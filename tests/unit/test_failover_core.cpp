@@ -82,7 +82,7 @@ struct Rig {
   }
   FailoverActions final_text(Branch b, uint64_t start, uint64_t duration, const std::string &text,
                              const std::string &sid) {
-    return keep(core.on_transcript(b, TranscriptReport{start, duration, text, true, sid}, now));
+    return keep(core.on_transcript(b, TranscriptReport{start, duration, text, true, sid, {}}, now));
   }
   FailoverActions due() { return keep(core.on_recovery_due(breaker, now)); }
   /* Degraded -> reconnect -> healthy sid -> cut at the next buffer. */
@@ -296,7 +296,7 @@ static void test_interim_is_not_recovery() {
   r.buffer();
   r.recover_to("s2");
   auto a = r.keep(r.core.on_transcript(
-      Branch::Stream, TranscriptReport{200 * MS, 50 * MS, "maybe", false, "s2"}, r.now));
+      Branch::Stream, TranscriptReport{200 * MS, 50 * MS, "maybe", false, "s2", {}}, r.now));
   g_assert_cmpuint(count<act::PostRecovered>(a), ==, 0);
   g_assert_true(r.core.state() == FailoverState::Recovering);
 }
@@ -856,8 +856,9 @@ static void test_failed_recoveries_are_reported() {
   auto a = r.unhealthy("closed 1011", 1011); /* recovering -> degraded */
   g_assert_cmpuint(count<act::PostRecoveryFailed>(a), ==, 1);
   g_assert_cmpuint(count<act::Warn>(a), ==, 1);
-  g_assert_cmpuint(r.core.stats(r.now).recoveries_failed, ==, 4);
-  g_assert_cmpstr(r.core.stats(r.now).last_retry_reason.c_str(), ==, "closed 1011");
+  FailoverStats stats = r.core.stats(r.now);
+  g_assert_cmpuint(stats.recoveries_failed, ==, 4);
+  g_assert_cmpstr(stats.last_retry_reason.c_str(), ==, "closed 1011");
 }
 
 /* Both APIs down: one WARNING naming both, and after max_outage an ERROR;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "drop_coalescer.h"
+#include "drop_warnings.h"
 #include "failure.h"
 
 using namespace dgf;
@@ -86,11 +87,34 @@ static void test_long_runs_report_as_they_go() {
   g_assert_cmpint(reports, ==, 4);
 }
 
+/* A report a second for two minutes (force-stream during an outage): the
+ * first is a WARNING, then one every 30 s that stands for the ones between;
+ * another reason warns at once. */
+static void test_drop_warnings_are_rate_limited() {
+  DropWarnings w(30000 * MS);
+  int warned = 0;
+  uint32_t covered = 0;
+  for (uint64_t t = 0; t < 120000 * MS; t += 1000 * MS)
+    if (auto n = w.warn("force-stream", t)) {
+      warned++;
+      covered += *n + 1;
+    }
+  g_assert_cmpint(warned, ==, 4);    /* 0 s, 30 s, 60 s, 90 s */
+  g_assert_cmpuint(covered, ==, 91); /* up to the last warning, none lost */
+  auto other = w.warn("replay-window", 120000 * MS);
+  g_assert_true(other.has_value());
+  g_assert_cmpuint(*other, ==, 0);
+  g_assert_false(w.warn("force-stream", 119500 * MS).has_value());
+  w.reset();
+  g_assert_true(w.warn("force-stream", 120001 * MS).has_value());
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/failure/http", test_http_classification);
   g_test_add_func("/failure/close", test_close_classification);
   g_test_add_func("/drops/coalesce", test_drops_coalesce);
   g_test_add_func("/drops/long-runs", test_long_runs_report_as_they_go);
+  g_test_add_func("/drops/warnings", test_drop_warnings_are_rate_limited);
   return g_test_run();
 }
