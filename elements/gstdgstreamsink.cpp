@@ -203,7 +203,7 @@ struct Net {
   std::string outage_cause = "disconnected"; /* drop reason token while it lasts */
   std::string outage_reason;                 /* and its words: the last failure */
   bool outage_warned = false;
-  bool live_input = true; /* from the streaming thread, for max-outage's default */
+  bool live_input = true; /* from the streaming thread: max-outage's default, replay-window drops */
   bool warned_malformed = false;
   std::set<std::string> tolerated_seen; /* odd shapes logged on this connection */
   bool reported_breaker_open = false;
@@ -891,8 +891,11 @@ static void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration,
   }
   net.unsent.push_back(Pending{pts, duration, std::move(ref)});
   net.unsent_duration += duration;
+  /* Live input cannot wait: what replay-window cannot hold goes. Non-live
+   * input waited for room in render; a replay queued after that wait may
+   * briefly overfill the window, and that audio is kept, not dropped. */
   uint64_t bound = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
-  while (net.unsent_duration > bound && net.unsent.size() > 1) {
+  while (net.live_input && net.unsent_duration > bound && net.unsent.size() > 1) {
     Pending &old = net.unsent.front();
     net_report_dropped(
         self, old.pts, old.duration, net.outage_cause.c_str(),

@@ -10,8 +10,8 @@
  *
  * They catch calls from other libraries and from our code (through the PLT).
  * GLib's calls to its own mutexes (GMainContext, GAsyncQueue) bypass them, so
- * GAsyncQueue's and GThreadPool's hand-overs are annotated below; tools/tsan.supp
- * covers what that leaves.
+ * GAsyncQueue's, GThreadPool's and g_main_context_invoke's hand-overs are
+ * annotated below; tools/tsan.supp covers what that leaves.
  *
  * Built without -fsanitize (it only calls the TSan annotation interface,
  * which the test executables export). tools/run-tsan.sh also sets
@@ -139,4 +139,42 @@ gpointer g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout) {
   if (data)
     ACQUIRE(data);
   return data;
+}
+
+/* g_main_context_invoke(): the function runs on the context's thread after
+ * a hand-over under GMainContext's internal lock (the emulator's pre-recorded
+ * workers hand finished jobs back this way). Invoking releases the data, the
+ * trampoline acquires it before calling the function. */
+typedef struct {
+  GSourceFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} InvokeFunc;
+
+static gboolean invoke_trampoline(gpointer user_data) {
+  InvokeFunc *f = user_data;
+  ACQUIRE(f);
+  return f->func(f->data);
+}
+
+static void invoke_free(gpointer user_data) {
+  InvokeFunc *f = user_data;
+  if (f->notify)
+    f->notify(f->data);
+  g_free(f);
+}
+
+void g_main_context_invoke_full(GMainContext *context, gint priority, GSourceFunc function,
+                                gpointer data, GDestroyNotify notify) {
+  REAL(g_main_context_invoke_full);
+  InvokeFunc *f = g_new(InvokeFunc, 1);
+  f->func = function;
+  f->data = data;
+  f->notify = notify;
+  RELEASE(f);
+  real_g_main_context_invoke_full(context, priority, invoke_trampoline, f, invoke_free);
+}
+
+void g_main_context_invoke(GMainContext *context, GSourceFunc function, gpointer data) {
+  g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, function, data, NULL);
 }
