@@ -63,13 +63,18 @@ struct Stream {
 
 /* Reads every transcript as it is posted and drops it and every other
  * message but EOS and ERROR, as an application reading its bus would (left
- * queued, they would pile up in the bus and count as the sink's memory). */
+ * queued, they would pile up in the bus and count as the sink's memory).
+ * A sync handler that answers GST_BUS_DROP owns the message and must unref
+ * it (GstBusSyncHandler's contract): not doing so leaked every result. */
 GstBusSyncReply on_message(GstBus *, GstMessage *m, gpointer data) {
   auto *s = static_cast<Stream *>(data);
   auto t = dgf::stt::parse<dgf::stt::TimedTranscript>(m);
-  if (!t) /* only the end is waited for; anything else left queued would grow */
-    return GST_MESSAGE_TYPE(m) & (GST_MESSAGE_EOS | GST_MESSAGE_ERROR) ? GST_BUS_PASS
-                                                                       : GST_BUS_DROP;
+  if (!t) { /* only the end is waited for; anything else left queued would grow */
+    if (GST_MESSAGE_TYPE(m) & (GST_MESSAGE_EOS | GST_MESSAGE_ERROR))
+      return GST_BUS_PASS;
+    gst_message_unref(m);
+    return GST_BUS_DROP;
+  }
   if (t->is_final) {
     gint64 now = g_get_monotonic_time();
     std::lock_guard<std::mutex> lock(*s->mutex);
@@ -84,6 +89,7 @@ GstBusSyncReply on_message(GstBus *, GstMessage *m, gpointer data) {
       s->results++;
     }
   }
+  gst_message_unref(m);
   return GST_BUS_DROP;
 }
 

@@ -340,6 +340,7 @@ GstBusSyncReply Watch::on_message(GstBus *, GstMessage *m, gpointer data) {
     }
   }
   self->posted_.notify_all();
+  gst_message_unref(m); /* GST_BUS_DROP: the handler owns the message */
   return GST_BUS_DROP;
 }
 
