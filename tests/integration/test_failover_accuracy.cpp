@@ -31,16 +31,8 @@ std::vector<std::string> words_of(const std::vector<Run::Cue> &cues, std::string
   std::vector<std::string> words;
   std::string last_branch;
   for (const auto &c : cues) {
-    std::istringstream in(c.text);
-    std::string w;
-    while (in >> w) {
-      std::string bare;
-      for (char ch : w)
-        if (g_ascii_isalnum(ch) || ch == '\'')
-          bare += g_ascii_tolower(ch);
-      if (!bare.empty())
-        words.push_back(bare);
-    }
+    for (std::string &w : librivox::normalised_words(c.text))
+      words.push_back(std::move(w));
     *text += c.text + " | ";
     if (c.branch != last_branch)
       *branches += (branches->empty() ? "" : " ") + c.branch;

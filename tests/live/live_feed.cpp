@@ -679,18 +679,9 @@ std::string Receiver::stats() const {
 
 std::vector<std::string> words_of(const std::vector<Caption> &captions) {
   std::vector<std::string> words;
-  for (const auto &c : captions) {
-    std::istringstream in(c.text);
-    std::string w;
-    while (in >> w) {
-      std::string bare;
-      for (char ch : w)
-        if (g_ascii_isalnum(ch) || ch == '\'')
-          bare += g_ascii_tolower(ch);
-      if (!bare.empty())
-        words.push_back(bare);
-    }
-  }
+  for (const auto &c : captions)
+    for (std::string &w : librivox::normalised_words(c.text))
+      words.push_back(std::move(w));
   return words;
 }
 

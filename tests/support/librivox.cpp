@@ -1,6 +1,7 @@
 #include "librivox.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -79,6 +80,21 @@ Session session(const std::vector<Utterance> &utterances) {
   }
   s.audio.insert(s.audio.end(), 8000, 0);
   return s;
+}
+
+std::vector<std::string> normalised_words(const std::string &text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    std::string bare;
+    for (char ch : w)
+      if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '\'')
+        bare += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!bare.empty())
+      words.push_back(bare);
+  }
+  return words;
 }
 
 double word_error_rate(const std::vector<std::string> &reference,

@@ -31,6 +31,10 @@ struct Session {
 };
 Session session(const std::vector<Utterance> &utterances);
 
+/* A transcript's words as the references write them: lowercase, letters,
+ * digits and apostrophes only ("Well," -> "well"). */
+std::vector<std::string> normalised_words(const std::string &text);
+
 /* Word-level edit distance over the reference length. */
 double word_error_rate(const std::vector<std::string> &reference,
                        const std::vector<std::string> &hypothesis);
