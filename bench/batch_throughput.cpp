@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Batch throughput: a backlog of audio drained through dgbatchsink.
  *
  * The pre-recorded API is down (an emulator outage) while --minutes of

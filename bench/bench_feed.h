@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The benchmarks feed sinks from a bare source pad of their own (no appsrc
  * queue in the measurement): this starts such a pad's stream. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Small helpers shared by the benchmarks: process CPU and memory, the
  * emulator as a subprocess, percentiles, option lists. */
 #pragma once

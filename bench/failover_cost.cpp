@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Failover cost: what sttfailover adds per buffer on the healthy path,
  * against identity in the same place.
  *

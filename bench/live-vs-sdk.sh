@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark 1: N live streams through dgstreamsink against the same N through
 # the official Deepgram JavaScript SDK (bench/sdk-peer), one table with the
 # ratios. Installs the SDK peer into the build directory first (npm ci); when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Caption delay of a live feed through dgtranscribebin.
  *
  *   sender:   appsrc (LibriVox, 16 kHz mono) ! clocksync ! audioconvert ! audioresample

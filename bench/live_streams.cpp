@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Concurrent live streams: N dgstreamsink pipelines in one process, fed
  * 16 kHz mono sequence audio in real time (100 ms buffers), against a
  * dg-emulator in another process (its CPU is not counted). With --sdk-peer,

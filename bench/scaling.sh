@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark 5: the scaling curve. CPU and memory per stream of N dgstreamsink
 # streams (shared network thread) for N = 1 ... 200, as a table, and as a PNG
 # when gnuplot is installed (Debian: gnuplot-nox).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Switch latency of sttfailover, with the emulator killing the live socket.
  *
  *   feed ! sttfailover name=f  f.stream ! queue ! dgstreamsink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine of dgbatchsink, apart from the GObject glue: chunking, the
  * backlog, uploads on the shared network thread, retries, the breaker and
  * results in timestamp order.

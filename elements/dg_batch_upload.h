@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One pre-recorded upload: a chunk as audio/wav, POSTed with libsoup 3.
  *
  * Runs on the network thread only (the session's thread). The WAV header is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What dgstreamsink and dgbatchsink share: the Deepgram properties both
  * expose (url, api-key, model, ...), the API key lookup, and the libsoup
  * session setup (TLS, auth header).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One WebSocket connection to Deepgram's live API (libsoup 3).
  *
  * Lives entirely on the network thread: create, use and destroy it there.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgbatchsink: GObject glue around BatchCore (dg_batch_core.h).
  *
  * Settings (the properties) are guarded by settings_lock and copied into a

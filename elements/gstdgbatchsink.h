@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgbatchsink: Deepgram's pre-recorded (REST) speech-to-text as a GstBaseSink.
  *
  * Cuts the audio into chunks at pauses, uploads each as audio/wav and posts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgstreamsink: streams audio to Deepgram's live API and turns its results
  * into stt/transcript messages and events, surviving the network.
  *

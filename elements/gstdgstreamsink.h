@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgstreamsink: Deepgram's live (WebSocket) speech-to-text as a GstBaseSink. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgtranscribebin: the failover and both Deepgram branches in one bin.
  *
  *   sink ─ audioconvert ─ audioresample ─ mono ─ sttfailover ─┬ stream ─ queue ─ dgstreamsink

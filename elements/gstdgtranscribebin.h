@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgtranscribebin: audio in, captions out. sttfailover with a dgstreamsink
  * and a dgbatchsink branch inside, so `... ! dgtranscribebin ! webvttenc !
  * filesink` needs no hand-built branches; static `sink` and `src` pads and a

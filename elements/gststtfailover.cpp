@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sttfailover: zero-loss failover between a streaming and a batch STT branch.
  *
  * The decisions are made by dgf::FailoverCore (plugin/failover_core.h, pure

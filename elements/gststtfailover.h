@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sttfailover: routes audio to a live (stream) or a pre-recorded (batch)
  * speech-to-text branch, fails over without losing audio, comes back when the
  * stream heals, and merges both branches' captions on its text pad.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: Deepgram authentication.
  *
  * Deepgram accepts `Authorization: Token KEY` (API keys) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: pre-recorded transcription (POST /v1/listen).
  *
  * The body is audio: a WAV file (Content-Type audio/wav, or any body that

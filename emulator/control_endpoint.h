@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: the control endpoint under /_emulator/ (same port, no auth:
  * the emulator listens on loopback only).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: counters that tests and operators read
  * (GET /_emulator/counters, Emulator::counters()). Thread-safe. */
 #pragma once

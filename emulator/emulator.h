@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: a local Deepgram (live WebSocket and pre-recorded REST on
  * /v1/listen) with fault injection, usable in-process from tests.
  *

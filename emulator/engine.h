@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator engines: turn audio into words.
  *
  * An Engine makes one Recognizer per channel of a live connection or batch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* make_engine: the engine registry (engine.h). */
 #include "engine.h"
 #include "sequence_engine.h"

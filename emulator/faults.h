@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: fault injection model, JSON timeline parser and controller.
  *
  * A fault is a JSON object (see docs/emulator.md for the full format):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-sequence-audio: writes sequence test audio (docs/sequence-audio.md) as
  * raw S16LE or WAV, for the emulator's "sequence" engine. */
 #include <algorithm>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: payloads of a hostile server (the huge_frame, wrong_types,
  * batch_huge and batch_wrong_types faults; see docs/emulator.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "idle_connection_reaper.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: closes the server side of HTTP connections their client closed.
  *
  * libsoup 3.2 (Debian 12 ships 3.2.3) never releases a keep-alive connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: JSON output.
  *
  * Messages are built with json-glib's JsonBuilder and written by to_json(),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: the query options of /v1/listen (live and pre-recorded).
  *
  * Booleans are the strings "true"/"false" as Deepgram takes them. Options the

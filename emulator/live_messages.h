@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: the JSON text frames of the live API (Deepgram's shapes). */
 #pragma once
 

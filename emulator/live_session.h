@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: one live WebSocket connection (GET /v1/listen).
  *
  * Audio arrives as binary frames (interleaved S16LE with encoding=linear16,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: a local Deepgram for tests and outage rehearsals.
  *
  *   dg-emulator [--port N] [--engine sequence|pocketsphinx] [--api-key KEY]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The "pocketsphinx" engine: real offline recognition with Debian's
  * libpocketsphinx (5prealpha API) and the pocketsphinx-en-us model. */
 #pragma once

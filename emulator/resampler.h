@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A streaming windowed-sinc resampler for mono S16 audio, so the
  * pocketsphinx engine can take any rate its 16 kHz model cannot. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sequence test audio: blocks whose first samples carry the block number.
  *
  * The emulator's "sequence" engine decodes these headers and returns one word

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The "sequence" engine: one word per block of sequence test audio
  * (sequence_audio.h), with exact times. */
 #pragma once

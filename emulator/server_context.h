@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: what the request handlers share (one per running emulator).
  * Everything here is used on the server thread, except the recognizer
  * factory and the counters, which batch workers also use. */

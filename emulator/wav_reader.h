@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: audio body decoding (its own RIFF reader: the emulator shares
  * no WAV code with the plugin).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-caption-demo: an application embedding the failover pipeline.
  *
  * Transcribes an audio file through sttfailover (live Deepgram, with the

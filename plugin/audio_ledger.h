@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The un-acknowledged audio ledger.
  *
  * Audio sent to a live STT session is at risk until a final result covers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Exponential backoff with full jitter (the AWS "full jitter" scheme).
  *
  * Used wherever we retry: a sink reconnecting, a batch chunk retried, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The shared circuit breaker: closed -> open -> half-open -> closed.
  *
  * One breaker guards one upstream service (e.g. Deepgram's live API) for every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Process-wide breakers by name: every element configured with the same
  * breaker name shares one Breaker, so one outage trips it for all of them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The caption merger: final transcripts from the stream and batch branches,
  * out in timestamp order with no overlaps.
  *

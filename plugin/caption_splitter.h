@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The caption splitter: one final transcript into caption-sized cues.
  *
  * A live or batch result can hold a whole paragraph; on screen a caption

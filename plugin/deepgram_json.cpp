@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "deepgram_json.h"
 
 #include <json-glib/json-glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Deepgram JSON -> the transcript model (json-glib).
  *
  * Reads what Deepgram sends: live WebSocket text frames and the pre-recorded

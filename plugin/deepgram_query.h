@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The Deepgram request: query string from options, and the service URL check.
  *
  * build_deepgram_query() turns element properties into `model=...&...`, with

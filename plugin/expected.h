@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A value or an error, for the plain C++ core (C++17 has no std::expected).
  *
  * Parsers and builders that read untrusted input return one of these instead

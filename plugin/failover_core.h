@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The failover's state machine, apart from GStreamer so it runs on fake time.
  *
  * States (docs/sttfailover.md has the diagram):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The network thread: one GMainContext on one thread, shared by every sink
  * in the process (a registry like the breaker's: created on first use, gone
  * when the last user lets go).

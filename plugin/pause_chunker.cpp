@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pause_chunker.h"
 
 #include "quiet_detector.h"

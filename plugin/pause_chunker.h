@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cuts a stream of interleaved S16LE audio into chunks for the pre-recorded
  * API: at a pause (energy-based) once a chunk is at least min_chunk long, at
  * the quietest point before max_chunk when no pause came, at a gap in the

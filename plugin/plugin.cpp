@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gst-deepgram-failover: plugin registration.
  *
  * Every element registers here, one GST_ELEMENT_REGISTER each, OR-ed together

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* How long the audio has been quiet: the energy half of pause detection,
  * shared by the batch chunker (where to cut a chunk) and the failover (where
  * to cut back to streaming without splitting a word).

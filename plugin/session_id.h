@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Session ids: UUIDv7 (RFC 9562), so ids sort by creation time.
  *
  * Every STT session (a live connection, a batch chunk) gets one. Within one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The stt protocol: the custom events and bus messages the elements speak.
  *
  * Each message or event has a plain C++ struct and a name; the templates below

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Maps a live connection's audio clock to pipeline time.
  *
  * Deepgram times are seconds of audio received on one connection: they start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transcript model shared by the Deepgram JSON mapping and the elements.
  *
  * Plain C++: times here are in seconds relative to the STT session that

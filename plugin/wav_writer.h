@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* WAV (RIFF/WAVE) for interleaved S16LE PCM at any rate and channel count.
  *
  * The batch sink uploads each chunk as audio/wav. A chunk can hold ten minutes

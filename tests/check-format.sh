@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Fails when any C/C++ source in the tree differs from what clang-format makes of it.
 set -euo pipefail
 cd "$1"

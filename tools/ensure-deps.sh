@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 packages the build, tests and demo need, only those missing.
 # Runs as root on a fresh machine; a no-op when everything is present.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (with
 # LeakSanitizer) in its own meson build dir. Any report fails the run.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The chaos soak on request (docs/reliability.md): N pipelines in one process
 # stream sequence audio through sttfailover to an in-process dg-emulator that
 # fires a random, seeded fault schedule; prints one row per pipeline.

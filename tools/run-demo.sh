@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job: real speech (the LibriVox clips of pocketsphinx-testdata, joined) transcribed
 # through sttfailover, with captions printed as they arrive and written to WebVTT and SRT.
 #

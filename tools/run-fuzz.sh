@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs every libFuzzer target in tests/fuzz/ for a bounded time.
 #
 # Usage: tools/run-fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The live gap run, repeated: a live LibriVox feed whose sender drops 10 s mid-stream, sent over one
 # transport on loopback into dgtranscribebin against dg-emulator (pocketsphinx), N times in a row.
 # Each run is tests/live/test_live_gap.cpp (about 75 s in real time); `meson test` runs it once per
@@ -22,7 +23,7 @@ while (($#)); do
     --runs) runs="$2"; shift 2 ;;
     --transport) transport="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

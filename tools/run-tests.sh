@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite: installs missing Debian packages, builds with meson and runs every tier.
 # Usage: tools/run-tests.sh            (what CI runs)
 #

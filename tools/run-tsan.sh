@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The concurrency tests under ThreadSanitizer, in their own meson build dir:
 # the circuit breaker (suite "breaker": pure C++ threads) and the elements'
 # threads (streaming threads, the shared network thread, the in-process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Preloaded into the ThreadSanitizer tests by tools/run-tsan.sh.
  *
  * Debian's GLib is not built with TSan, and on Linux its GMutex and GCond

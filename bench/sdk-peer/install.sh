@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the SDK peer (bench/sdk-peer, @deepgram/sdk pinned by
 # package-lock.json) into a build directory with `npm ci`; never into the
 # source tree. Exit 77 (meson: skipped) when node or npm is missing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The peer of bench-live-streams: N live streams through the official
 // Deepgram JavaScript SDK (@deepgram/sdk, its live client, unmodified) in
 // this one Node process, fed the same sequence audio at the same pace as the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A video file -> its speech transcribed by Deepgram (dgtranscribebin) -> the captions burned
 # into the picture (textoverlay) -> H.264 in MP4.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An audio (or video) file -> Deepgram through sttfailover -> WebVTT and SRT caption files.
 #
 # What it guarantees:

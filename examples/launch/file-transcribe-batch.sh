@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Standalone dgbatchsink: a file -> Deepgram's pre-recorded API, in chunks cut at pauses; every
 # transcript is printed as an `stt/transcript` bus message (gst-launch -m), in timestamp order,
 # with word times in the file's timeline. Through an outage the sink holds the audio and retries

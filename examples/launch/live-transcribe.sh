@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Standalone dgstreamsink: live microphone -> Deepgram's live API; every transcript is printed
 # as an `stt/transcript` bus message (gst-launch -m). Without sttfailover the sink reconnects by
 # itself after a failure and replays the audio the dead connection never finalised.

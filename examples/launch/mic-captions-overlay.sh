@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Live microphone -> Deepgram through sttfailover -> captions burned into video with textoverlay.
 #
 # The failover streams to Deepgram's live API and falls back to the pre-recorded API during an

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """dg_captions.py: live captions that survive Deepgram outages, from Python (PyGObject).
 
 Transcribes an audio file (or the microphone with --mic) through sttfailover: Deepgram's live

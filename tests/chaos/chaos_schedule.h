@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The chaos soak's fault schedule: a seeded, random mix of every fault the
  * emulator can fire (docs/emulator.md), as fault objects in the emulator's
  * JSON format. Pure C++: the same seed gives the same schedule anywhere. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The chaos soak: N pipelines in one process stream sequence audio through
  * sttfailover (stream: dgstreamsink, batch: dgbatchsink) to one shared
  * in-process dg-emulator, faster than real time, while the emulator fires a

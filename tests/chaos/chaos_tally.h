@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The chaos soak's accounting: what became of every block of sequence audio
  * (docs/sequence-audio.md: block b's word is "b%06u", starting at
  * origin + b * block). Pure C++, no GStreamer. Every block sent lands in

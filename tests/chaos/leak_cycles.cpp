@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Leak check: one sttfailover pipeline (both sinks, against the in-process
  * emulator) goes PLAYING -> NULL again and again, with a different fault in
  * flight each time and now and then a full EOS drain. Afterwards it must hold

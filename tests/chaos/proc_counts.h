@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open file descriptors and threads of this process (Linux /proc), for the
  * leak checks: sockets and threads leak without touching the heap. */
 #pragma once

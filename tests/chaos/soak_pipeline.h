@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pipeline the chaos tier runs: appsrc ! sttfailover with a
  * `queue ! dgstreamsink` and a `queue ! dgbatchsink` branch against the
  * emulator, captions into an appsink named "text". Short timeouts and fast

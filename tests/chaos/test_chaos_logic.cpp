@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The chaos soak's own logic: the schedule is deterministic, covers every
  * fault variant, and the emulator accepts it; the accounting puts every
  * block in the right class (a soak whose checker cannot fail proves nothing). */

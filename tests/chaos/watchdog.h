@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A deadlock watchdog for long tests: if the test has not disarmed it within
  * its bound, it prints what the test says about its state, dumps every
  * thread's stack (gdb, when present), and exits with status 3, instead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Property tables in docs/<element>.md against what the element class reports.
  *
  * Plain C++ (no GStreamer types) so the parser and the rules are unit-tested on their own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The docs-vs-code rules on hand-made tables and properties: each rule must catch its mistake,
  * so the docs test cannot pass by parsing nothing. */
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Every element the plugin registers has docs/<element>.md whose property tables match what
  * GStreamer reports (gst-inspect's view): every property documented, nothing documented that
  * the element lacks, documented defaults and types equal to the real ones, and blurbs that are

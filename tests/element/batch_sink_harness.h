@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test rig for dgbatchsink: the sink in a GstHarness against an in-process
  * dg-emulator on 127.0.0.1 (port 0). Collects what the sink says on the bus
  * (stt/transcript, stt/audio-dropped, warnings, errors) and upstream

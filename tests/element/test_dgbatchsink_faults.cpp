@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgbatchsink under failure, against dg-emulator's fault injection: retries
  * that honour Retry-After (on a GstTestClock, no waiting), an outage window
  * and the backlog drain after it, max-buffer overflow, a 400 for corrupt

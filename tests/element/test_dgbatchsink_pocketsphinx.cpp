@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgbatchsink transcribes a real recording: a LibriVox clip from
  * pocketsphinx-testdata through filesrc ! wavparse ! audioconvert !
  * audioresample ! dgbatchsink, against dg-emulator's pocketsphinx engine,

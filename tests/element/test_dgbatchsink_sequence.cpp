@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgbatchsink against dg-emulator's sequence engine: every block is
  * transcribed exactly once, at the right time, whatever the chunk sizes,
  * pause positions, buffer sizes, rates and requests in flight; results and

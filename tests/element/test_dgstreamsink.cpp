@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgstreamsink against dg-emulator (sequence engine): every block transcribed
  * exactly once at the right time, through every fault the emulator has. */
 #include <gst/app/gstappsrc.h>

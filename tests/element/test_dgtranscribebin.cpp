@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgtranscribebin against the in-process dg-emulator (sequence engine):
  * audio in, captions out through webvttenc and srtenc into files, which are
  * then PARSED and checked as a player would read them: cue times monotonic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sttfailover with fake STT sinks: a GstHarness on each src pad plays the
  * sink, answering with stt/health, stt/ack and stt/transcript as a real one
  * would. Time is a GstTestClock: recovery and drain timers fire only when

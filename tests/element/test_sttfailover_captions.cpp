@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sttfailover's text pad with caption splitting: a GstHarness on each pad
  * plays the sinks and hands the element diarized stt/transcript events the
  * emulator cannot make (it labels every word speaker 0). Checks what leaves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unbroken speech for the pocketsphinx tests: Debian's LibriVox clips back to
  * back with their leading and trailing silence cut (~23 s), so no pause ends
  * an utterance. Empty when the test data is not installed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test helpers for dg-emulator server tests: a libsoup WebSocket client and a
  * blocking HTTP request, both on the test thread. */
 #pragma once

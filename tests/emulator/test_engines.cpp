@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator engines: the sequence engine's exact timing and finality, the
  * engine registry, and the resampler. Pocketsphinx: test_pocketsphinx_engine.cpp. */
 #include <glib.h>

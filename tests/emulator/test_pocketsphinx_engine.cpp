@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pocketsphinx engine: accuracy (word error rate) and word times on
  * Debian's LibriVox test data, decoder reuse, side-by-side recognizers. */
 #include <glib.h>

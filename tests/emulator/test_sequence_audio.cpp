@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The sequence block codec: encoder, unaligned decoder, false-header safety. */
 #include <glib.h>
 

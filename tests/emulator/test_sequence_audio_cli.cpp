@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-sequence-audio writes exactly the blocks asked for, as WAV or raw. */
 #include <glib.h>
 #include <glib/gstdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator auth: Token / Bearer (any case), subprotocols, 401 shape,
  * dg-request-id on every response. */
 #include <glib.h>

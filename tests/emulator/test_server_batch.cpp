@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator pre-recorded API: WAV, raw, multichannel, utterances, errors. */
 #include <glib.h>
 

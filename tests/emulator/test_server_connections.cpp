@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator releases every connection its client closed or reset: the
  * process's socket count goes back to where it was. Each case opens 50
  * connections with a raw TCP client (so that closing and resetting are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator fault injection: every fault type, on command and scheduled,
  * the control endpoint and the counters. Time windows are crossed by
  * advancing the emulator's fault clock, never by sleeping. */

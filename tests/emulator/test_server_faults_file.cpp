@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator fault format: parsing (good and bad timelines) and the
  * controller's logic on an injected clock. */
 #include <glib.h>

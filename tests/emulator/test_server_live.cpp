@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator live API: Results shape and timing, interim, Finalize,
  * CloseStream, KeepAlive, idle close, multichannel, containers, VAD events. */
 #include <glib.h>

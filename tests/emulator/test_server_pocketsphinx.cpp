@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator with the pocketsphinx engine: real speech (Debian's
  * pocketsphinx-testdata) through the live and pre-recorded APIs. Skipped
  * when the engine or the test data is not installed. */

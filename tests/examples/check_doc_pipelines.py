@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Keeps the docs honest: every gst-launch-1.0 pipeline in the fenced code blocks of README.md,
 docs/*.md and examples/README.md, and every script in examples/launch/, is run by a named
 example test.

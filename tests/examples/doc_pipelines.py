@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The gst-launch-1.0 pipelines of the docs, and the manifest that maps each one to the example
 test that runs it (tests/examples/pipelines.json). Standard library only.
 

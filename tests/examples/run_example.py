@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Runs one example from examples/ (or one pipeline of the docs) against dg-emulator, the way a
 user would run it, and checks what it produced.
 

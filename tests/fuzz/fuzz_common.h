@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared by the libFuzzer targets in tests/fuzz/ and their replay builds.
  *
  * FUZZ_CHECK is an assertion that holds with NDEBUG too: a broken invariant

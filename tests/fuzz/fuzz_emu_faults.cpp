@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: dg-emulator's fault timeline parser
  * (dgemu::parse_faults_json, as --faults files and POST /_emulator/faults
  * bodies reach it), then the parsed faults driven through a FaultController

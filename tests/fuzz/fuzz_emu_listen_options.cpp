@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: dg-emulator's /v1/listen query parsing
  * (emulator/listen_options.h), the query string exactly as a client sends it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: dg-emulator's audio body decoding (emulator/wav_reader.h),
  * as POST /v1/listen bodies and live binary frames reach it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* json-glib helpers for the fuzz targets: what json-glib itself makes of an
  * input, to check the parsers' cheap nesting guards against. */
 #pragma once

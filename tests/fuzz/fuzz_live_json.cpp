@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: a Deepgram live WebSocket text frame -> dgf::LiveMessage.
  *
  * Invariants beyond "no crash": a parse either fails with a message or yields

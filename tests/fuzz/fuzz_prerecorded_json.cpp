@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: Deepgram pre-recorded (REST) bodies.
  *
  * The same bytes go to parse_prerecorded_response (a 200 body) and to

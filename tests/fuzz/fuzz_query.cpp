@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: the Deepgram request builder (plugin/deepgram_query.h).
  *
  * Input: 12 bytes of numbers and flags, then fields separated by 0x1e: model,

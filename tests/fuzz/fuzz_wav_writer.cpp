@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: the plugin's WAV writer (plugin/wav_writer.h).
  *
  * Input: rate (u32), channels (u32), a declared data size (u64), a mode byte,

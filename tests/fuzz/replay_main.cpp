@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replays fuzz inputs without libFuzzer: a main() for a target's
  * LLVMFuzzerTestOneInput, so the regular (gcc) build re-runs every committed
  * corpus file and regression input as an ordinary test.

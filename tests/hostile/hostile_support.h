@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for the hostile tier: pipelines with a bus log, peak memory, a
  * dg-emulator subprocess (so its own allocations stay out of our VmHWM), and
  * a throwaway self-signed loopback certificate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hostile input on all three elements: bad caps, absurd property values
  * (out of range, huge, non-UTF-8, empty model), URLs with credentials, CR/LF
  * and spaces in options. Each gives a clear error or warning naming the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The API key never appears: not in any GST_DEBUG message at level 9 (every
  * category, captured by a log function), not in GLib log messages, not in
  * bus messages (their structures are logged at GST_DEBUG level 9 when

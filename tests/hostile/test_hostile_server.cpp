@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A hostile server: 100 MB frames, endless interim results, wrong-typed JSON,
  * a 100 MB pre-recorded body. Memory stays bounded (peak RSS, VmHWM, measured
  * with the emulator in a child process) and each posts a clear warning. */

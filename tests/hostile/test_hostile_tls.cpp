@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TLS: verification is on by default for wss:// and https://. Against a
  * self-signed loopback dg-emulator (certificate made at test time):
  * default -> a clear error naming the certificate problem; ca-file set to the

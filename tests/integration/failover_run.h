@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One sttfailover pipeline against dg-emulator, as the integration tests
  * build it: appsrc (16 kHz mono S16LE) ! sttfailover ! queue ! dgstreamsink,
  * ! queue ! dgbatchsink, text ! appsink (or a given text branch), with short

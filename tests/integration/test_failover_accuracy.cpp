@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Accuracy through an outage: the LibriVox clips (real speech) through
  * sttfailover against dg-emulator's pocketsphinx engine, once without faults
  * and once with the live connection closed mid-clip. The captions on the text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sttfailover with the real sinks against the in-process dg-emulator
  * (sequence engine): every block transcribed exactly once at the right time,
  * through every outage, with one stt/degraded and one stt/recovered per

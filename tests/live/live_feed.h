@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Live feeds as broadcasters send them: a sender pipeline (LibriVox speech
  * paced by clocksync, encoded, sent on loopback) and a receiver pipeline
  * (network source, demux, decode, dgtranscribebin) in one process, talking over

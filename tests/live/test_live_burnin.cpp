@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Live burn-in: captions drawn into a live video feed, as a broadcaster's
  * receiver does it. The sender muxes H.264 video (a black live
  * videotestsrc, 320x240 at 25 fps) and AAC (LibriVox, 48 kHz stereo) into

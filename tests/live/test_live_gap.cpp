@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A live feed that pauses for 10 s, as broadcasters' feeds do, over each
  * transport a broadcaster uses: MPEG-TS over UDP with AAC (48 kHz stereo)
  * and with MP2, RTP L16 (16 kHz mono) through rtpjitterbuffer, and MPEG-TS

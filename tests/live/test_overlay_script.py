@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """examples/launch/mic-captions-overlay.sh as a user runs it: live sources, ended with Ctrl-C.
 
     test_overlay_script.py --build BUILD_DIR --source SOURCE_DIR [--seconds 12]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsers for the caption files the tests produce (webvttenc, srtenc), so a
  * test checks cues, lines and times as a player would read them rather than
  * grepping the file. Strict about what they accept: a malformed file is an

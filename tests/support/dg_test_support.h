@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for element and integration tests: an in-process dg-emulator, a
  * bus collector for stt messages, sequence-audio buffers, and the
  * exactly-once check over sequence words (b000123 = block 123). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Real speech for accuracy tests: the LibriVox clips that pocketsphinx-testdata
  * installs, their reference transcripts, and the word error rate. Standard C++
  * only, so the emulator's engine tests use it too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The breaker's state machine on a fake clock and a fixed random source:
  * transitions, timers (both sides of every deadline), backoff, clamps and
  * overrides. No test sleeps. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Listener delivery: order, re-entrancy (a listener that reads the snapshot or
  * reports a result must not deadlock), removal semantics. */
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registry: one breaker per name, shared; weak lifetime; first creator's
  * settings win and a mismatch is reported. */
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Stress: 8 threads x 100k mixed calls on one breaker, then exact counters.
  *
  * Each thread tallies what the breaker told it (permit or refusal, report

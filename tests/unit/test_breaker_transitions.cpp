@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The full transition table: every starting situation × every input,
  * including the illegal ones (stale results, releases with no override) and
  * same-state ones, which must change nothing and emit no event. */

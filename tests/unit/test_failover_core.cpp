@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The failover state machine on fake time: every transition, messages
  * exactly once, replay exactness across cuts, drops, modes. */
 #include <glib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The official Deepgram JavaScript SDK (@deepgram/sdk, unmodified) against
 // dg-emulator: streams a file with the live client and transcribes it with
 // the pre-recorded client, pointed at the emulator's URLs only.

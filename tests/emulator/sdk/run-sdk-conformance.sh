@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SDK conformance: starts dg-emulator as a subprocess, then runs the official
 # Deepgram JavaScript SDK (tests/emulator/sdk, pinned in package-lock.json)
 # against it. Exit 77 (meson: skipped) only when node or npm is missing.
