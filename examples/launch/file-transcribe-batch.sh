@@ -18,8 +18,10 @@ set -euo pipefail
 [[ -n "${DEEPGRAM_API_KEY:-}" ]] || { echo "set DEEPGRAM_API_KEY" >&2; exit 2; }
 
 set -f
+# decodebin3, not decodebin: with only sinks that do not preroll (this one), GStreamer 1.22's
+# decodebin can make the pipeline miss its EOS (docs/troubleshooting.md, "never exits").
 # shellcheck disable=SC2086
 exec gst-launch-1.0 -m \
-  filesrc location="$1" ! decodebin ! audioconvert ! audioresample ! \
+  filesrc location="$1" ! decodebin3 ! audioconvert ! audioresample ! \
   audio/x-raw,format=S16LE,channels=1 ! \
   dgbatchsink url="$DG_BATCH_URL" $DG_OPTIONS
