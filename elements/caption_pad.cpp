@@ -22,6 +22,15 @@ void CaptionPad::start_task() {
   gst_pad_start_task(pad_, loop_cb, this, nullptr);
 }
 
+void CaptionPad::drop_queued_locked() {
+  for (GstEvent *e : events_)
+    gst_event_unref(e);
+  events_.clear();
+  if (eos_)
+    gst_event_unref(eos_);
+  eos_ = nullptr;
+}
+
 bool CaptionPad::activate(bool active) {
   if (active) {
     {
@@ -39,12 +48,7 @@ bool CaptionPad::activate(bool active) {
   cond_.notify_all();
   gboolean stopped = gst_pad_stop_task(pad_);
   std::lock_guard<std::mutex> lock(mutex_);
-  for (GstEvent *e : events_)
-    gst_event_unref(e);
-  events_.clear();
-  if (eos_)
-    gst_event_unref(eos_);
-  eos_ = nullptr;
+  drop_queued_locked();
   live_ = false;
   return stopped;
 }
@@ -100,12 +104,7 @@ void CaptionPad::flush_start(GstEvent *event) {
 void CaptionPad::flush_stop(GstEvent *event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (GstEvent *e : events_)
-      gst_event_unref(e);
-    events_.clear();
-    if (eos_)
-      gst_event_unref(eos_);
-    eos_ = nullptr;
+    drop_queued_locked();
     eos_sent_ = false;
     flushing_ = false;
   }

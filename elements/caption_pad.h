@@ -78,6 +78,7 @@ private:
   void loop();
   GstFlowReturn push(const std::vector<CaptionOutput> &outputs, bool live);
   void start_task();
+  void drop_queued_locked(); /* unrefs the queued events and EOS */
 
   GstPad *pad_; /* borrowed: the element owns it */
   CaptionSource source_;

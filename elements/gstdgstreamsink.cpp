@@ -394,6 +394,24 @@ static void net_finalize(GstDgStreamSink *self) {
   }
 }
 
+/* Takes everything held for a replay (un-acked in the ledger, and unsent),
+ * as time ranges: what is lost when it can no longer be sent. */
+static TimeRanges net_take_held(Net &net) {
+  TimeRanges held;
+  if (net.ledger) {
+    auto takeover = net.ledger->take_all();
+    for (const auto &r : takeover.lost)
+      held.insert(r);
+    for (const auto &e : takeover.replay)
+      held.insert(TimeRange{e.start, e.end()});
+  }
+  for (const auto &p : net.unsent)
+    held.insert(TimeRange{p.pts, p.pts + p.duration});
+  net.unsent.clear();
+  net.unsent_duration = 0;
+  return held;
+}
+
 static void net_finish_drain(GstDgStreamSink *self, bool complete) {
   Net &net = self->priv->net;
   if (!net.eos)
@@ -412,18 +430,7 @@ static void net_finish_drain(GstDgStreamSink *self, bool complete) {
   }
   /* Anything still un-acked or unsent will never be transcribed now: one
    * report per stretch, naming why. */
-  TimeRanges lost;
-  if (net.ledger) {
-    auto takeover = net.ledger->take_all();
-    for (const auto &r : takeover.lost)
-      lost.insert(r);
-    for (const auto &e : takeover.replay)
-      lost.insert(TimeRange{e.start, e.end()});
-  }
-  for (const auto &p : net.unsent)
-    lost.insert(TimeRange{p.pts, p.pts + p.duration});
-  net.unsent.clear();
-  net.unsent_duration = 0;
+  TimeRanges lost = net_take_held(net);
   bool open = net.phase == Phase::Open || net.phase == Phase::Idle;
   std::string why = open ? "finalize-timeout" : net.outage_cause;
   std::string detail;
@@ -633,18 +640,7 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
 /* Everything held (un-acked and unsent), reported dropped for `why`. */
 static void net_drop_held(GstDgStreamSink *self, const std::string &why) {
   Net &net = self->priv->net;
-  TimeRanges held;
-  if (net.ledger) {
-    auto takeover = net.ledger->take_all();
-    for (const auto &r : takeover.lost)
-      held.insert(r);
-    for (const auto &e : takeover.replay)
-      held.insert(TimeRange{e.start, e.end()});
-  }
-  for (const auto &p : net.unsent)
-    held.insert(TimeRange{p.pts, p.pts + p.duration});
-  net.unsent.clear();
-  net.unsent_duration = 0;
+  TimeRanges held = net_take_held(net);
   for (const TimeRange &r : held.list())
     net_report_dropped(self, r.start, r.duration(), net.outage_cause.c_str(), why);
   net_flush_dropped(self);
