@@ -88,10 +88,11 @@ struct Variant {
 using Slot = std::vector<Variant>;
 
 std::vector<Variant> refuse_variants() {
-  /* The live handshake refused: every retryable class of status (401/403
-   * are configuration errors that stop the pipeline by design). */
+  /* The live handshake refused: every retryable class of status. 400, 401,
+   * 402, 403 and 404 are permanent (options, key, credit, address) and stop
+   * the pipeline by design; tests/integration/test_errors.cpp covers them. */
   std::vector<Variant> out;
-  for (int status : {400, 402, 404, 408, 429, 500, 502, 503, 504}) {
+  for (int status : {408, 429, 500, 502, 503, 504}) {
     out.push_back({"refuse", "refuse " + std::to_string(status), [status](Rng &rng, double *r) {
                      Json j("refuse");
                      j.integer("status", status);
@@ -197,10 +198,17 @@ std::vector<Slot> build_slots() {
     slots.push_back({live_fault(type)});
   for (int i = 0; i < 2; i++)
     slots.push_back(batch_error_variants());
-  /* One chunk rejected (400): the sink gives it up and reports it, so runs
-   * exercise the honest accounting of reported drops. */
+  /* One chunk rejected (400, Deepgram's body for audio it cannot decode): the
+   * sink gives it up and reports it, so runs exercise the honest accounting
+   * of reported drops. A 400 for the options would stop the pipeline. */
   slots.push_back({{"batch_error", "batch_error 400 (rejected chunk)", [](Rng &, double *) {
-                      return Json("batch_error").integer("status", 400).integer("count", 1).done();
+                      return Json("batch_error")
+                          .integer("status", 400)
+                          .integer("count", 1)
+                          .str("err_code", "Bad Request")
+                          .str("err_msg",
+                               "Bad Request: failed to process audio: corrupt or unsupported data")
+                          .done();
                     }}});
   slots.push_back({{"batch_delay", "batch_delay", [](Rng &rng, double *) {
                       return Json("batch_delay")
