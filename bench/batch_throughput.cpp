@@ -65,12 +65,11 @@ Row run(dgemu::Emulator &emu, double minutes, unsigned in_flight, int server_ms)
   emu.clear_faults();
   if (emu.inject_json(R"({"type":"outage","api":"batch","status":503})", &err).empty())
     g_error("cannot inject the outage: %s", err.c_str());
-  gchar *desc =
-      g_strdup_printf("dgbatchsink name=sink url=%s/v1/listen api-key=bench breaker=bench-batch-%u "
-                      "max-in-flight=%u max-buffer=%" G_GUINT64_FORMAT " retry-base=1 retry-max=5 "
-                      "breaker-open-time=10 breaker-open-max=10 drain-timeout=600000",
-                      emu.http_url().c_str(), in_flight, in_flight,
-                      static_cast<guint64>((minutes * 60 + 60) * GST_SECOND));
+  gchar *desc = g_strdup_printf(
+      "dgbatchsink name=sink url=%s/v1/listen api-key=bench breaker=bench-batch-%u "
+      "max-in-flight=%u max-buffer=%u retry-backoff-min=1 retry-backoff-max=5 "
+      "reset-timeout=10 reset-timeout-max=10 drain-timeout=600000",
+      emu.http_url().c_str(), in_flight, in_flight, static_cast<guint>((minutes * 60 + 60) * 1000));
   GError *error = nullptr;
   GstElement *sink = gst_parse_launch(desc, &error);
   g_free(desc);
@@ -108,7 +107,9 @@ Row run(dgemu::Emulator &emu, double minutes, unsigned in_flight, int server_ms)
   GstStructure *stats = nullptr;
   g_object_get(sink, "stats", &stats, nullptr);
   if (stats) {
-    gst_structure_get_double(stats, "backlog-seconds", &backlog_s);
+    guint64 backlog = 0;
+    gst_structure_get_uint64(stats, "audio-backlog", &backlog);
+    backlog_s = static_cast<double>(backlog) / GST_SECOND;
     gst_structure_free(stats);
   }
 

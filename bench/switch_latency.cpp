@@ -11,7 +11,7 @@
  *   - close sent -> stt/degraded posted (the close read and acted on)
  *   - stt/degraded -> the first buffer on the batch pad (the ledger replay)
  *   - outage end -> stt/recovered (probe interval 1 s: reset-timeout and
- *     recovery-backoff-max 1000 ms; cut-pause 0 so the cut waits for no pause)
+ *     retry-backoff-max 1000 ms; cut-pause 0 so the cut waits for no pause)
  * Part 2: caption latency in degraded mode (mode=force-batch), block pushed ->
  * dgbatchsink's final transcript holding its word, for pause-cut chunks (the
  * defaults: 5..30 s, cut at a pause; the audio pauses 0.5 s every 5 s) and for
@@ -86,7 +86,7 @@ public:
         "sttfailover name=f breaker=bench-switch reset-timeout=1000 reset-timeout-max=1000 "
         /* fed in real time from a bare pad (no live source to answer latency
          * queries): stream-first, as a live feed would be */
-        "recovery-backoff-min=500 recovery-backoff-max=1000 cut-pause=0 mode=stream-first %s "
+        "retry-backoff-min=500 retry-backoff-max=1000 cut-pause=0 mode=stream-first %s "
         "f.stream ! queue ! dgstreamsink url=%s/v1/listen api-key=bench breaker=bench-switch "
         "f.batch ! queue ! dgbatchsink name=batch url=%s/v1/listen api-key=bench "
         "breaker=bench-switch-batch %s "
@@ -294,9 +294,9 @@ int main(int argc, char **argv) {
 
   printf("\n| degraded-mode chunking | words / blocks | caption latency p50 s | p99 s | max s |\n"
          "|---|---|---|---|---|\n");
-  gchar *fixed = g_strdup_printf("min-chunk=%" G_GUINT64_FORMAT " max-chunk=%" G_GUINT64_FORMAT,
-                                 static_cast<guint64>(fixed_chunk * GST_SECOND),
-                                 static_cast<guint64>(fixed_chunk * GST_SECOND));
+  gchar *fixed =
+      g_strdup_printf("min-chunk=%u max-chunk=%u", static_cast<guint>(fixed_chunk * 1000),
+                      static_cast<guint>(fixed_chunk * 1000));
   std::string fixed_name = "fixed " + std::to_string(static_cast<int>(fixed_chunk)) + " s chunks";
   for (const auto &[name, props] : std::vector<std::pair<std::string, std::string>>{
            {"pause-cut (5-30 s, defaults)", ""}, {fixed_name, fixed}}) {

@@ -215,7 +215,7 @@ GstFlowReturn BatchCore::drain(uint64_t timeout) {
   });
   cancel_timer(&drain_timer_);
   if (!drained_ && drain_expired_ && !flushing_ && !stopped_) {
-    GST_INFO("drain timeout: reporting what is left as dropped");
+    GST_INFO_OBJECT(config_.log_object, "drain timeout: reporting what is left as dropped");
     /* Name the real cause: a service that kept failing, or one that was slow. */
     std::string reason = healthy_                    ? "drain-timeout"
                          : last_failure_status_ == 0 ? "connect-failed"
@@ -354,8 +354,10 @@ void BatchCore::enqueue_locked(std::vector<AudioChunk> chunks) {
     e.channels = channels_;
     e.session_id = new_session_id();
     last_end_ = e.end();
-    GST_DEBUG("chunk %" G_GUINT64_FORMAT ": %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " (%s)", e.id,
-              GST_TIME_ARGS(e.start), GST_TIME_ARGS(e.duration), cut_reason_name(c.reason));
+    GST_DEBUG_OBJECT(
+        config_.log_object,
+        "chunk %" G_GUINT64_FORMAT ": %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT " (%s)", e.id,
+        GST_TIME_ARGS(e.start), GST_TIME_ARGS(e.duration), cut_reason_name(c.reason));
     queue_.push_back(std::move(e));
   }
 }
@@ -379,8 +381,9 @@ void BatchCore::drop_overflow_locked(std::vector<Output> &out,
       continue;
     }
     /* Oldest first, in flight or not: the newest audio is worth most. */
-    GST_WARNING("max-buffer exceeded: dropping %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT,
-                GST_TIME_ARGS(it->start), GST_TIME_ARGS(it->duration));
+    GST_WARNING_OBJECT(config_.log_object,
+                       "max-buffer exceeded: dropping %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT,
+                       GST_TIME_ARGS(it->start), GST_TIME_ARGS(it->duration));
     held -= it->duration;
     drop_chunk_locked(*it, "max-buffer", out,
                       "the pre-recorded API was down longer than max-buffer of live audio");
@@ -619,7 +622,8 @@ void BatchCore::pump() {
             *deadline - std::chrono::steady_clock::now());
         wait = std::max(wait, std::chrono::milliseconds{1});
       }
-      GST_DEBUG("breaker refused; next try in %lld ms", static_cast<long long>(wait.count()));
+      GST_DEBUG_OBJECT(config_.log_object, "breaker refused; next try in %lld ms",
+                       static_cast<long long>(wait.count()));
       arm_retry_timer_locked(now() + wait.count() * GST_MSECOND);
       break;
     }
@@ -642,7 +646,7 @@ void BatchCore::pump() {
   }
   emit(out);
   for (Send &s : sends) {
-    GST_DEBUG("uploading chunk %" G_GUINT64_FORMAT, s.id);
+    GST_DEBUG_OBJECT(config_.log_object, "uploading chunk %" G_GUINT64_FORMAT, s.id);
     std::shared_ptr<BatchCore> self = shared_from_this();
     uint64_t id = s.id;
     start_upload(session_, config_.request, config_.common.tls_verify, std::move(s.storage),
@@ -663,7 +667,8 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
       response = std::move(parsed.value());
       /* Odd shapes outside the transcript: read with defaults, logged. */
       for (const std::string &note : response->tolerated)
-        GST_INFO("chunk %" G_GUINT64_FORMAT " tolerated: %s", id, note.c_str());
+        GST_INFO_OBJECT(config_.log_object, "chunk %" G_GUINT64_FORMAT " tolerated: %s", id,
+                        note.c_str());
     } else {
       verdict = UploadVerdict::Retry;
       r.error = "unreadable response: " + parsed.error().message;
@@ -744,8 +749,9 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
         auto delay =
             backoff_delay(config_.backoff, consecutive_failures_++, default_unit_random(), floor);
         hold_until_ = std::max(hold_until_, now() + delay.count() * GST_MSECOND);
-        GST_INFO("chunk %" G_GUINT64_FORMAT " failed (%s); retry in %lld ms", id, r.error.c_str(),
-                 static_cast<long long>(delay.count()));
+        GST_INFO_OBJECT(config_.log_object,
+                        "chunk %" G_GUINT64_FORMAT " failed (%s); retry in %lld ms", id,
+                        r.error.c_str(), static_cast<long long>(delay.count()));
         break;
       }
       case UploadVerdict::Reject:

@@ -58,6 +58,8 @@ struct BatchConfig {
   BackoffPolicy backoff;
   std::shared_ptr<Breaker> breaker;
   GstClock *clock = nullptr; /* timers; the core takes a ref */
+  /* The element whose name the logs carry (borrowed: it outlives the core). */
+  GstObject *log_object = nullptr;
   bool utterances = false;
   /* A 2xx whose body does not parse is retried this many times, then the
    * chunk is rejected: a server that always answers garbage must not wedge

@@ -8,8 +8,7 @@
 
 namespace dgf {
 
-void dg_common_install_properties(GObjectClass *klass, const char *default_url,
-                                  const char *default_breaker, const char *what) {
+void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what) {
   const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                               GST_PARAM_MUTABLE_READY);
   /* These two blurbs are built per element: GLib must copy them. */
@@ -67,12 +66,6 @@ void dg_common_install_properties(GObjectClass *klass, const char *default_url,
                           "Any other Deepgram query options as key=value pairs joined by '&', "
                           "e.g. \"numerals=true&tag=studio a\"; values are URL-encoded for you",
                           "", flags));
-  g_object_class_install_property(
-      klass, DG_PROP_BREAKER,
-      g_param_spec_string("breaker", "Breaker",
-                          "Name of the shared circuit breaker: every element in the process "
-                          "with the same name shares one (empty: a private breaker)",
-                          default_breaker, flags));
   g_object_class_install_property(
       klass, DG_PROP_ALLOW_INSECURE,
       g_param_spec_boolean("allow-insecure", "Allow insecure",
@@ -140,9 +133,6 @@ bool dg_common_set_property(DgCommonSettings &s, guint prop_id, const GValue *va
   case DG_PROP_EXTRA_OPTIONS:
     s.extra_options = string_or_empty(value);
     return true;
-  case DG_PROP_BREAKER:
-    s.breaker = string_or_empty(value);
-    return true;
   case DG_PROP_ALLOW_INSECURE:
     s.allow_insecure = g_value_get_boolean(value);
     return true;
@@ -188,9 +178,6 @@ bool dg_common_get_property(const DgCommonSettings &s, guint prop_id, GValue *va
     return true;
   case DG_PROP_EXTRA_OPTIONS:
     g_value_set_string(value, s.extra_options.c_str());
-    return true;
-  case DG_PROP_BREAKER:
-    g_value_set_string(value, s.breaker.c_str());
     return true;
   case DG_PROP_ALLOW_INSECURE:
     g_value_set_boolean(value, s.allow_insecure);
@@ -306,46 +293,6 @@ SoupSession *dg_make_session(const DgCommonSettings &settings, unsigned timeout_
   return session;
 }
 
-static GstPadProbeReturn check_caps_probe(GstPad *pad, GstPadProbeInfo *info, gpointer) {
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
-    return GST_PAD_PROBE_OK;
-  GstCaps *caps = nullptr;
-  gst_event_parse_caps(event, &caps);
-  GstCaps *accepted = gst_pad_query_caps(pad, nullptr);
-  if (!gst_caps_can_intersect(caps, accepted)) {
-    GstElement *element = GST_ELEMENT(gst_pad_get_parent(pad));
-    gchar *got = gst_caps_to_string(caps);
-    gchar *need = gst_caps_to_string(accepted);
-    if (element) {
-      GST_ELEMENT_ERROR(element, CORE, NEGOTIATION, ("unsupported audio caps: %s", got),
-                        ("accepted: %s; put audioconvert ! audioresample before it (it downmixes "
-                         "and converts), or set multichannel=true for one transcript per channel",
-                         need));
-      gst_object_unref(element);
-    }
-    g_free(got);
-    g_free(need);
-  }
-  gst_caps_unref(accepted);
-  return GST_PAD_PROBE_OK; /* the pad still refuses them (not-negotiated) */
-}
-
-GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel) {
-  GstCaps *caps = gst_pad_get_pad_template_caps(sink_pad);
-  if (!multichannel) {
-    caps = gst_caps_make_writable(caps);
-    for (guint i = 0; i < gst_caps_get_size(caps); i++)
-      gst_structure_set(gst_caps_get_structure(caps, i), "channels", G_TYPE_INT, 1, nullptr);
-  }
-  if (filter) {
-    GstCaps *both = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
-    gst_caps_unref(caps);
-    caps = both;
-  }
-  return caps;
-}
-
 void dg_post_refusal(GstElement *element, bool supervised, const std::string &message,
                      const std::string &debug, unsigned status, const std::string &request_id,
                      GQuark domain, gint code) {
@@ -364,11 +311,6 @@ void dg_post_refusal(GstElement *element, bool supervised, const std::string &me
       element, supervised ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR, domain, code,
       g_strdup(message.c_str()), g_strdup(debug.c_str()), __FILE__, GST_FUNCTION, __LINE__,
       details);
-}
-
-void dg_name_refused_caps(GstPad *sink_pad) {
-  gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, check_caps_probe, nullptr,
-                    nullptr);
 }
 
 static gboolean accept_any_certificate(SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,

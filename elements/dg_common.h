@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "deepgram_query.h"
+#include "sink_caps.h"
 #include "expected.h"
 
 namespace dgf {
@@ -32,7 +33,6 @@ enum DgCommonProp : guint {
   DG_PROP_DIARIZE,
   DG_PROP_KEYTERMS,
   DG_PROP_EXTRA_OPTIONS,
-  DG_PROP_BREAKER,
   DG_PROP_ALLOW_INSECURE,
   DG_PROP_CA_FILE,
   DG_PROP_TLS_VERIFY,
@@ -54,7 +54,6 @@ struct DgCommonSettings {
   bool diarize = false;
   std::string keyterms;      /* comma-separated */
   std::string extra_options; /* "key=value&key=value", sent as-is (encoded) */
-  std::string breaker;
   bool allow_insecure = false;
   std::string ca_file;
   bool tls_verify = true;
@@ -62,10 +61,9 @@ struct DgCommonSettings {
   int max_outage_ms = -1;    /* standalone give-up; -1: by liveness */
 };
 
-/* Installs the common properties. `default_url` and `default_breaker` differ
- * per element; `what` names the API in blurbs ("live", "pre-recorded"). */
-void dg_common_install_properties(GObjectClass *klass, const char *default_url,
-                                  const char *default_breaker, const char *what);
+/* Installs the common properties. `default_url` differs per element; `what`
+ * names the API in blurbs ("live", "pre-recorded"). */
+void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what);
 
 /* Sets/gets one common property; false when prop_id is not a common one. */
 bool dg_common_set_property(DgCommonSettings &settings, guint prop_id, const GValue *value);
@@ -117,14 +115,6 @@ std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error);
 /* The warning to post at start when tls-verify is off for a TLS URL; empty
  * otherwise. */
 std::string dg_insecure_tls_warning(const DgCommonSettings &settings);
-
-/* Makes caps the sink refuses an ERROR that names them, the accepted caps and
- * what to do (GStreamer alone only says "not-negotiated"). */
-void dg_name_refused_caps(GstPad *sink_pad);
-
-/* The caps a sink takes: its template, mono only unless `multichannel` (so
- * an audioconvert upstream downmixes a stereo programme to one transcript). */
-GstCaps *dg_sink_caps(GstPad *sink_pad, GstCaps *filter, bool multichannel);
 
 /* A failure retrying cannot fix, posted the way both sinks do: alone, an
  * ERROR; under a supervisor (sttfailover), a WARNING, since the supervisor

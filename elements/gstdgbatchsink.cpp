@@ -6,6 +6,24 @@
  * settings_lock and core_lock are never held together, and neither is held
  * while calling into the core or posting.
  */
+/**
+ * SECTION:element-dgbatchsink
+ * @title: dgbatchsink
+ *
+ * Transcribes audio with Deepgram's pre-recorded (REST) API in chunks cut
+ * at pauses, a few requests at a time, results in timestamp order. It holds
+ * audio through outages (retrying through a circuit breaker) and reports
+ * whatever it has to drop in `stt/audio-dropped`.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m filesrc location=talk.wav ! wavparse ! audioconvert ! audioresample ! \
+ *     dgbatchsink url=http://127.0.0.1:PORT/v1/listen api-key=test
+ * ]|
+ * A WAV file against dg-emulator on this machine (docs/dgbatchsink.md).
+ */
+#include <config.h>
+
 #include "gstdgbatchsink.h"
 
 #include <atomic>
@@ -16,6 +34,7 @@
 #include "dg_batch_core.h"
 #include "dg_common.h"
 #include "dropped_audio.h"
+#include "resilience_properties.h"
 
 GST_DEBUG_CATEGORY(gst_dg_batch_sink_debug);
 #define GST_CAT_DEFAULT gst_dg_batch_sink_debug
@@ -26,21 +45,24 @@ namespace {
 
 constexpr const char *DEFAULT_URL = "https://api.deepgram.com/v1/listen";
 constexpr const char *DEFAULT_BREAKER = "deepgram-prerecorded";
-constexpr guint64 DEFAULT_MIN_CHUNK = 5 * GST_SECOND;
-constexpr guint64 DEFAULT_MAX_CHUNK = 30 * GST_SECOND; /* as the original backend */
-constexpr guint64 DEFAULT_MIN_PAUSE = 300 * GST_MSECOND;
+constexpr guint DEFAULT_MIN_CHUNK_MS = 5000;
+constexpr guint DEFAULT_MAX_CHUNK_MS = 30000; /* as the original backend */
+constexpr guint DEFAULT_MIN_PAUSE_MS = 300;
 constexpr gdouble DEFAULT_PAUSE_THRESHOLD = -40.0;
-constexpr guint64 DEFAULT_MAX_BUFFER = 600 * GST_SECOND;
+constexpr guint DEFAULT_MAX_BUFFER_MS = 600000;
 constexpr GstDgBatchOverflow DEFAULT_OVERFLOW = GST_DG_BATCH_OVERFLOW_AUTO;
 constexpr guint DEFAULT_DRAIN_TIMEOUT = 120000;  /* ms */
 constexpr guint DEFAULT_REQUEST_TIMEOUT = 60000; /* ms */
-constexpr guint DEFAULT_RETRY_BASE = 500;        /* ms */
-constexpr guint DEFAULT_RETRY_MAX = 30000;       /* ms */
 constexpr guint DEFAULT_MAX_IN_FLIGHT = 2;
 constexpr gboolean DEFAULT_UTTERANCES = FALSE;
-constexpr guint DEFAULT_BREAKER_THRESHOLD = 3;
-constexpr guint DEFAULT_BREAKER_OPEN_TIME = 30000; /* ms */
-constexpr guint DEFAULT_BREAKER_OPEN_MAX = 300000; /* ms */
+/* The breaker's defaults; the name is shared by every dgbatchsink in the
+ * process unless set. */
+dgf::BreakerProperties default_breaker() {
+  dgf::BreakerProperties b;
+  b.name = DEFAULT_BREAKER;
+  return b;
+}
+constexpr const char *kTimerClockContext = "dgf.timer-clock";
 constexpr guint64 kChunkWindow = 20 * GST_MSECOND; /* energy window of the pause detector */
 
 enum {
@@ -52,37 +74,32 @@ enum {
   PROP_OVERFLOW,
   PROP_DRAIN_TIMEOUT,
   PROP_REQUEST_TIMEOUT,
-  PROP_RETRY_BASE,
-  PROP_RETRY_MAX,
-  PROP_MAX_IN_FLIGHT,
+  PROP_RETRY_BACKOFF_FIRST,
+  PROP_MAX_IN_FLIGHT = PROP_RETRY_BACKOFF_FIRST + kRetryBackoffPropCount,
   PROP_UTTERANCES,
-  PROP_BREAKER_THRESHOLD,
-  PROP_BREAKER_OPEN_TIME,
-  PROP_BREAKER_OPEN_MAX,
-  PROP_TIMER_CLOCK,
-  PROP_STATS,
+  PROP_BREAKER_FIRST,
+  PROP_STATS = PROP_BREAKER_FIRST + kBreakerPropCount,
   N_PROPS
 };
 GParamSpec *properties[N_PROPS];
 
 struct Settings {
   DgCommonSettings common;
-  guint64 min_chunk = DEFAULT_MIN_CHUNK;
-  guint64 max_chunk = DEFAULT_MAX_CHUNK;
-  guint64 min_pause = DEFAULT_MIN_PAUSE;
+  guint min_chunk_ms = DEFAULT_MIN_CHUNK_MS;
+  guint max_chunk_ms = DEFAULT_MAX_CHUNK_MS;
+  guint min_pause_ms = DEFAULT_MIN_PAUSE_MS;
   gdouble pause_threshold = DEFAULT_PAUSE_THRESHOLD;
-  guint64 max_buffer = DEFAULT_MAX_BUFFER;
+  guint max_buffer_ms = DEFAULT_MAX_BUFFER_MS;
   GstDgBatchOverflow overflow = DEFAULT_OVERFLOW;
   guint drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
-  guint retry_base = DEFAULT_RETRY_BASE;
-  guint retry_max = DEFAULT_RETRY_MAX;
+  RetryBackoffProperties retry_backoff;
   guint max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   gboolean utterances = DEFAULT_UTTERANCES;
-  guint breaker_threshold = DEFAULT_BREAKER_THRESHOLD;
-  guint breaker_open_time = DEFAULT_BREAKER_OPEN_TIME;
-  guint breaker_open_max = DEFAULT_BREAKER_OPEN_MAX;
-  GstClock *timer_clock = nullptr; /* owned ref; nullptr: the system clock */
+  BreakerProperties breaker = default_breaker();
+  /* Owned ref; nullptr: the system clock. Tests set a GstTestClock through
+   * a "dgf.timer-clock" GstContext (no property: it is not for users). */
+  GstClock *timer_clock = nullptr;
 };
 
 /* Per stream, reset in start() and on FLUSH_STOP; streaming thread only. */
@@ -142,16 +159,16 @@ static std::shared_ptr<BatchCore> get_core(GstDgBatchSink *self) {
   return self->priv->core;
 }
 
+/* The plugin's one stats shape: counters and audio amounts (ns) as guint64. */
 static GstStructure *stats_structure(const BatchStats &s) {
-  auto seconds = [](uint64_t ns) { return static_cast<double>(ns) / GST_SECOND; };
   return gst_structure_new(
-      "dgbatchsink-stats", "uploaded-seconds", G_TYPE_DOUBLE, seconds(s.uploaded), "requests",
-      G_TYPE_UINT64, s.requests, "failures", G_TYPE_UINT64, s.failures, "retries", G_TYPE_UINT64,
-      s.retries, "backlog-seconds", G_TYPE_DOUBLE, seconds(s.backlog), "dropped-seconds",
-      G_TYPE_DOUBLE, seconds(s.dropped), "in-flight", G_TYPE_UINT, s.in_flight,
-      "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed, "chunks-rejected", G_TYPE_UINT64,
-      s.chunks_rejected, "tolerated", G_TYPE_UINT64, s.tolerated, "last-error", G_TYPE_STRING,
-      s.last_error.c_str(), nullptr);
+      "dgbatchsink-stats", "requests", G_TYPE_UINT64, s.requests, "failures", G_TYPE_UINT64,
+      s.failures, "retries", G_TYPE_UINT64, s.retries, "in-flight", G_TYPE_UINT64,
+      static_cast<guint64>(s.in_flight), "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed,
+      "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected, "tolerated", G_TYPE_UINT64, s.tolerated,
+      "audio-uploaded", G_TYPE_UINT64, s.uploaded, "audio-backlog", G_TYPE_UINT64, s.backlog,
+      "audio-dropped", G_TYPE_UINT64, s.dropped, "last-error", G_TYPE_STRING, s.last_error.c_str(),
+      nullptr);
 }
 
 /* ---- hooks: called by the core with none of its locks held ---- */
@@ -232,36 +249,36 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
       GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", insecure.c_str()), (nullptr));
   }
 
-  BreakerSettings breaker_settings;
-  breaker_settings.failure_threshold = static_cast<int>(s.breaker_threshold);
-  breaker_settings.open_base = std::chrono::milliseconds{s.breaker_open_time};
-  breaker_settings.open_cap = std::chrono::milliseconds{s.breaker_open_max};
+  BreakerSettings breaker_settings = s.breaker.settings();
+  /* A probe is a request: it may take as long as one. */
   breaker_settings.probe_timeout =
-      std::chrono::milliseconds{std::max<guint>(30000, s.request_timeout)};
+      std::max(breaker_settings.probe_timeout, std::chrono::milliseconds{s.request_timeout});
   std::string conflict;
   std::shared_ptr<Breaker> breaker =
-      BreakerRegistry::global().get(s.common.breaker, breaker_settings, &conflict);
+      BreakerRegistry::global().get(s.breaker.name, breaker_settings, &conflict);
   if (!conflict.empty())
-    GST_WARNING_OBJECT(self, "breaker '%s': %s", s.common.breaker.c_str(), conflict.c_str());
+    GST_WARNING_OBJECT(self, "breaker '%s': %s", s.breaker.name.c_str(), conflict.c_str());
 
   BatchConfig config;
   config.common = s.common;
   config.request = std::move(request.value());
   config.request_timeout_s = (s.request_timeout + 999) / 1000;
   config.max_in_flight = s.max_in_flight;
-  config.max_buffer = s.max_buffer;
-  config.chunker.min_chunk = std::min(s.min_chunk, s.max_chunk);
-  config.chunker.max_chunk = s.max_chunk;
-  config.chunker.min_pause = s.min_pause;
+  config.max_buffer = s.max_buffer_ms * GST_MSECOND;
+  config.chunker.min_chunk = std::min(s.min_chunk_ms, s.max_chunk_ms) * GST_MSECOND;
+  config.chunker.max_chunk = s.max_chunk_ms * GST_MSECOND;
+  config.chunker.min_pause = s.min_pause_ms * GST_MSECOND;
   config.chunker.pause_threshold_db = s.pause_threshold;
   config.chunker.window = kChunkWindow;
-  config.backoff.base = std::chrono::milliseconds{s.retry_base};
-  config.backoff.cap = std::chrono::milliseconds{std::max(s.retry_base, s.retry_max)};
+  config.backoff.base = std::chrono::milliseconds{s.retry_backoff.min_ms};
+  config.backoff.cap =
+      std::chrono::milliseconds{std::max(s.retry_backoff.min_ms, s.retry_backoff.max_ms)};
   config.breaker = std::move(breaker);
   config.clock = clock;
+  config.log_object = GST_OBJECT(self);
   config.utterances = s.utterances;
   config.max_outage_ms = s.common.max_outage_ms;
-  if (s.max_buffer < s.max_chunk)
+  if (s.max_buffer_ms < s.max_chunk_ms)
     GST_WARNING_OBJECT(self, "max-buffer is less than max-chunk: every chunk is dropped while "
                              "it waits");
 
@@ -448,23 +465,25 @@ static void gst_dg_batch_sink_set_property(GObject *object, guint prop_id, const
   GstDgBatchSink *self = GST_DG_BATCH_SINK(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings &s = self->priv->settings;
-  if (dg_common_set_property(s.common, prop_id, value))
+  if (dg_common_set_property(s.common, prop_id, value) ||
+      breaker_properties_set(s.breaker, PROP_BREAKER_FIRST, prop_id, value) ||
+      retry_backoff_properties_set(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id, value))
     return;
   switch (prop_id) {
   case PROP_MIN_CHUNK:
-    s.min_chunk = g_value_get_uint64(value);
+    s.min_chunk_ms = g_value_get_uint(value);
     break;
   case PROP_MAX_CHUNK:
-    s.max_chunk = g_value_get_uint64(value);
+    s.max_chunk_ms = g_value_get_uint(value);
     break;
   case PROP_MIN_PAUSE:
-    s.min_pause = g_value_get_uint64(value);
+    s.min_pause_ms = g_value_get_uint(value);
     break;
   case PROP_PAUSE_THRESHOLD:
     s.pause_threshold = g_value_get_double(value);
     break;
   case PROP_MAX_BUFFER:
-    s.max_buffer = g_value_get_uint64(value);
+    s.max_buffer_ms = g_value_get_uint(value);
     break;
   case PROP_OVERFLOW:
     s.overflow = static_cast<GstDgBatchOverflow>(g_value_get_enum(value));
@@ -475,30 +494,11 @@ static void gst_dg_batch_sink_set_property(GObject *object, guint prop_id, const
   case PROP_REQUEST_TIMEOUT:
     s.request_timeout = g_value_get_uint(value);
     break;
-  case PROP_RETRY_BASE:
-    s.retry_base = g_value_get_uint(value);
-    break;
-  case PROP_RETRY_MAX:
-    s.retry_max = g_value_get_uint(value);
-    break;
   case PROP_MAX_IN_FLIGHT:
     s.max_in_flight = g_value_get_uint(value);
     break;
   case PROP_UTTERANCES:
     s.utterances = g_value_get_boolean(value);
-    break;
-  case PROP_BREAKER_THRESHOLD:
-    s.breaker_threshold = g_value_get_uint(value);
-    break;
-  case PROP_BREAKER_OPEN_TIME:
-    s.breaker_open_time = g_value_get_uint(value);
-    break;
-  case PROP_BREAKER_OPEN_MAX:
-    s.breaker_open_max = g_value_get_uint(value);
-    break;
-  case PROP_TIMER_CLOCK:
-    gst_object_replace(reinterpret_cast<GstObject **>(&s.timer_clock),
-                       static_cast<GstObject *>(g_value_get_object(value)));
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -522,23 +522,25 @@ static void gst_dg_batch_sink_get_property(GObject *object, guint prop_id, GValu
   }
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings &s = self->priv->settings;
-  if (dg_common_get_property(s.common, prop_id, value))
+  if (dg_common_get_property(s.common, prop_id, value) ||
+      breaker_properties_get(s.breaker, PROP_BREAKER_FIRST, prop_id, value) ||
+      retry_backoff_properties_get(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id, value))
     return;
   switch (prop_id) {
   case PROP_MIN_CHUNK:
-    g_value_set_uint64(value, s.min_chunk);
+    g_value_set_uint(value, s.min_chunk_ms);
     break;
   case PROP_MAX_CHUNK:
-    g_value_set_uint64(value, s.max_chunk);
+    g_value_set_uint(value, s.max_chunk_ms);
     break;
   case PROP_MIN_PAUSE:
-    g_value_set_uint64(value, s.min_pause);
+    g_value_set_uint(value, s.min_pause_ms);
     break;
   case PROP_PAUSE_THRESHOLD:
     g_value_set_double(value, s.pause_threshold);
     break;
   case PROP_MAX_BUFFER:
-    g_value_set_uint64(value, s.max_buffer);
+    g_value_set_uint(value, s.max_buffer_ms);
     break;
   case PROP_OVERFLOW:
     g_value_set_enum(value, s.overflow);
@@ -549,29 +551,11 @@ static void gst_dg_batch_sink_get_property(GObject *object, guint prop_id, GValu
   case PROP_REQUEST_TIMEOUT:
     g_value_set_uint(value, s.request_timeout);
     break;
-  case PROP_RETRY_BASE:
-    g_value_set_uint(value, s.retry_base);
-    break;
-  case PROP_RETRY_MAX:
-    g_value_set_uint(value, s.retry_max);
-    break;
   case PROP_MAX_IN_FLIGHT:
     g_value_set_uint(value, s.max_in_flight);
     break;
   case PROP_UTTERANCES:
     g_value_set_boolean(value, s.utterances);
-    break;
-  case PROP_BREAKER_THRESHOLD:
-    g_value_set_uint(value, s.breaker_threshold);
-    break;
-  case PROP_BREAKER_OPEN_TIME:
-    g_value_set_uint(value, s.breaker_open_time);
-    break;
-  case PROP_BREAKER_OPEN_MAX:
-    g_value_set_uint(value, s.breaker_open_max);
-    break;
-  case PROP_TIMER_CLOCK:
-    g_value_set_object(value, s.timer_clock);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -589,7 +573,6 @@ static void gst_dg_batch_sink_finalize(GObject *object) {
 static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
   self->priv = new Private();
   self->priv->settings.common.url = DEFAULT_URL;
-  self->priv->settings.common.breaker = DEFAULT_BREAKER;
   /* Transcription is not playback: take audio as fast as it comes. */
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
   /* Never a preroll for the pipeline to wait on: the service hears audio
@@ -600,32 +583,50 @@ static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
   dg_name_refused_caps(GST_BASE_SINK_PAD(self));
 }
 
+/* The timers' clock, for tests only: a "dgf.timer-clock" context whose
+ * "clock" field is a GstClock (a GstTestClock makes retries, backoff and
+ * drains run on the test's time). Taken at the next start. */
+static void gst_dg_batch_sink_set_context(GstElement *element, GstContext *context) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(element);
+  if (g_str_equal(gst_context_get_context_type(context), kTimerClockContext)) {
+    GstClock *clock = nullptr;
+    if (gst_structure_get(gst_context_get_structure(context), "clock", GST_TYPE_CLOCK, &clock,
+                          nullptr)) {
+      std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+      gst_object_replace(reinterpret_cast<GstObject **>(&self->priv->settings.timer_clock),
+                         GST_OBJECT(clock));
+      gst_object_unref(clock);
+    }
+  }
+  GST_ELEMENT_CLASS(gst_dg_batch_sink_parent_class)->set_context(element, context);
+}
+
 static void install_properties(GObjectClass *gobject_class) {
   const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                               GST_PARAM_MUTABLE_READY);
-  dg_common_install_properties(gobject_class, DEFAULT_URL, DEFAULT_BREAKER, "pre-recorded");
-  properties[PROP_MIN_CHUNK] = g_param_spec_uint64(
+  dg_common_install_properties(gobject_class, DEFAULT_URL, "pre-recorded");
+  properties[PROP_MIN_CHUNK] = g_param_spec_uint(
       "min-chunk", "Minimum chunk",
-      "Shortest chunk cut at a pause, in nanoseconds (flush, EOS and timestamp gaps may cut "
-      "shorter ones)",
-      0, G_MAXUINT64, DEFAULT_MIN_CHUNK, flags);
-  properties[PROP_MAX_CHUNK] = g_param_spec_uint64(
+      "Shortest chunk cut at a pause, in ms (flush, EOS and timestamp gaps may cut shorter "
+      "ones)",
+      0, 3600000, DEFAULT_MIN_CHUNK_MS, flags);
+  properties[PROP_MAX_CHUNK] = g_param_spec_uint(
       "max-chunk", "Maximum chunk",
-      "Longest chunk, in nanoseconds; without a pause the chunk is cut at its quietest window "
-      "before this",
-      GST_SECOND / 10, 3600 * GST_SECOND, DEFAULT_MAX_CHUNK, flags);
-  properties[PROP_MIN_PAUSE] = g_param_spec_uint64(
-      "min-pause", "Minimum pause", "Quiet time that makes a pause to cut at, in nanoseconds", 0,
-      60 * GST_SECOND, DEFAULT_MIN_PAUSE, flags);
+      "Longest chunk, in ms; without a pause the chunk is cut at its quietest window before "
+      "this",
+      100, 3600000, DEFAULT_MAX_CHUNK_MS, flags);
+  properties[PROP_MIN_PAUSE] = g_param_spec_uint("min-pause", "Minimum pause",
+                                                 "Quiet time that makes a pause to cut at, in ms",
+                                                 0, 60000, DEFAULT_MIN_PAUSE_MS, flags);
   properties[PROP_PAUSE_THRESHOLD] = g_param_spec_double(
       "pause-threshold", "Pause threshold",
       "Level under which audio counts as quiet, in dBFS RMS per 20 ms window, loudest channel",
       -120.0, 0.0, DEFAULT_PAUSE_THRESHOLD, flags);
-  properties[PROP_MAX_BUFFER] = g_param_spec_uint64(
+  properties[PROP_MAX_BUFFER] = g_param_spec_uint(
       "max-buffer", "Maximum buffer",
-      "Most audio held for transcription (waiting or uploading), in nanoseconds; past it the "
-      "overflow property decides. Memory: the audio itself plus max-chunk still being cut",
-      0, G_MAXUINT64, DEFAULT_MAX_BUFFER, flags);
+      "Most audio held for transcription (waiting or uploading), in ms; past it the overflow "
+      "property decides. Memory: the audio itself plus max-chunk still being cut",
+      0, G_MAXUINT, DEFAULT_MAX_BUFFER_MS, flags);
   properties[PROP_OVERFLOW] = g_param_spec_enum(
       "overflow", "Overflow",
       "When held audio passes max-buffer: drop the oldest chunks (reported as "
@@ -634,22 +635,14 @@ static void install_properties(GObjectClass *gobject_class) {
       GST_TYPE_DG_BATCH_OVERFLOW, DEFAULT_OVERFLOW, flags);
   properties[PROP_DRAIN_TIMEOUT] = g_param_spec_uint(
       "drain-timeout", "Drain timeout",
-      "How long EOS waits for the backlog to be transcribed, in milliseconds; what is left "
-      "then is reported as stt/audio-dropped (reason drain-timeout)",
+      "How long EOS waits for the backlog to be transcribed, in ms; what is left then is "
+      "reported as stt/audio-dropped (reason drain-timeout)",
       0, G_MAXUINT, DEFAULT_DRAIN_TIMEOUT, flags);
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout",
-      "Milliseconds a request may go without progress before it fails and is retried "
+      "How long a request may go without progress before it fails and is retried, in ms "
       "(rounded up to whole seconds)",
       1000, 3600000, DEFAULT_REQUEST_TIMEOUT, flags);
-  properties[PROP_RETRY_BASE] = g_param_spec_uint(
-      "retry-base", "Retry base",
-      "First retry delay ceiling, in milliseconds; doubles per consecutive failure (full "
-      "jitter); never shorter than the server's Retry-After",
-      1, 3600000, DEFAULT_RETRY_BASE, flags);
-  properties[PROP_RETRY_MAX] =
-      g_param_spec_uint("retry-max", "Retry max", "Cap of the retry delay ceiling, in milliseconds",
-                        1, 3600000, DEFAULT_RETRY_MAX, flags);
   properties[PROP_MAX_IN_FLIGHT] =
       g_param_spec_uint("max-in-flight", "Max in flight",
                         "Requests uploading at once; results still leave in timestamp order", 1, 16,
@@ -659,32 +652,23 @@ static void install_properties(GObjectClass *gobject_class) {
       "Ask Deepgram for utterances and post one stt/transcript per utterance instead of one "
       "per chunk",
       DEFAULT_UTTERANCES, flags);
-  properties[PROP_BREAKER_THRESHOLD] = g_param_spec_uint(
-      "breaker-threshold", "Breaker threshold",
-      "Consecutive failures that open the breaker (settings of the first element to create a "
-      "breaker of that name win)",
-      1, 1000000, DEFAULT_BREAKER_THRESHOLD, flags);
-  properties[PROP_BREAKER_OPEN_TIME] = g_param_spec_uint(
-      "breaker-open-time", "Breaker open time",
-      "How long the breaker stays open after its first trip, in milliseconds (doubles per "
-      "re-trip, full jitter)",
-      10, 86400000, DEFAULT_BREAKER_OPEN_TIME, flags);
-  properties[PROP_BREAKER_OPEN_MAX] = g_param_spec_uint(
-      "breaker-open-max", "Breaker open max", "Cap of the breaker's open time, in milliseconds", 10,
-      86400000, DEFAULT_BREAKER_OPEN_MAX, flags);
-  properties[PROP_TIMER_CLOCK] = g_param_spec_object(
-      "timer-clock", "Timer clock",
-      "Clock for retry, backoff and drain timers (NULL: the system monotonic clock); tests "
-      "set a GstTestClock",
-      GST_TYPE_CLOCK, flags);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics",
-      "uploaded-seconds, requests, failures, retries, backlog-seconds, dropped-seconds, "
-      "in-flight, chunks-transcribed, chunks-rejected, tolerated, last-error (notified on "
-      "change)",
+      "dgbatchsink-stats: requests, failures, retries, in-flight, chunks-transcribed, "
+      "chunks-rejected, tolerated (counters), audio-uploaded, audio-backlog, audio-dropped (ns), "
+      "last-error (notifies on changes)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  for (guint id = PROP_MIN_CHUNK; id < N_PROPS; id++)
+  for (guint id = PROP_MIN_CHUNK; id < PROP_RETRY_BACKOFF_FIRST; id++)
     g_object_class_install_property(gobject_class, id, properties[id]);
+  retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
+                                   "retry of a failed request (never shorter than the server's "
+                                   "Retry-After)",
+                                   RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
+  for (guint id = PROP_MAX_IN_FLIGHT; id < PROP_BREAKER_FIRST; id++)
+    g_object_class_install_property(gobject_class, id, properties[id]);
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the pre-recorded API",
+                             default_breaker(), GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(gobject_class, PROP_STATS, properties[PROP_STATS]);
 }
 
 static void gst_dg_batch_sink_class_init(GstDgBatchSinkClass *klass) {
@@ -696,13 +680,14 @@ static void gst_dg_batch_sink_class_init(GstDgBatchSinkClass *klass) {
   gobject_class->get_property = gst_dg_batch_sink_get_property;
   gobject_class->finalize = gst_dg_batch_sink_finalize;
   install_properties(gobject_class);
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_set_context);
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(
-      element_class, "Deepgram pre-recorded transcription sink", "Sink/Audio/Analyzer",
+      element_class, "Deepgram pre-recorded transcription sink", "Audio/Text/Sink",
       "Transcribes audio with Deepgram's pre-recorded API in chunks cut at pauses; holds "
       "audio through outages and reports anything it drops",
-      "gst-deepgram-failover");
+      DGF_MAINTAINER);
   gst_type_mark_as_plugin_api(GST_TYPE_DG_BATCH_OVERFLOW, static_cast<GstPluginAPIFlags>(0));
 
   basesink_class->start = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_start);

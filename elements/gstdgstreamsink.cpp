@@ -10,6 +10,22 @@
  *   thread waits on, stats) by state_lock. Lock order: settings_lock, then
  *   state_lock; neither is held while posting, pushing events or notifying.
  */
+/**
+ * SECTION:element-dgstreamsink
+ * @title: dgstreamsink
+ *
+ * Streams audio to Deepgram's live (WebSocket) API and posts its results as
+ * `stt/transcript` messages. Used alone it reconnects through a circuit
+ * breaker and replays the audio the dead connection never acknowledged;
+ * behind sttfailover it reports its health and leaves the decisions there.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m pulsesrc ! audioconvert ! audioresample ! \
+ *     audio/x-raw,format=S16LE,rate=16000,channels=1 ! dgstreamsink model=nova-3
+ * ]|
+ * Live captions of the microphone on the bus (docs/dgstreamsink.md).
+ */
 #include <config.h>
 
 #include "gstdgstreamsink.h"
@@ -28,6 +44,7 @@
 #include "audio_ledger.h"
 #include "backoff.h"
 #include "breaker_registry.h"
+#include "resilience_properties.h"
 #include "deepgram_json.h"
 #include "dg_common.h"
 #include "dg_live_connection.h"
@@ -51,6 +68,12 @@ namespace {
 
 constexpr const char *kDefaultUrl = "wss://api.deepgram.com/v1/listen";
 constexpr const char *kDefaultBreaker = "deepgram-live";
+/* Every dgstreamsink in the process shares this breaker unless named. */
+dgf::BreakerProperties default_breaker() {
+  dgf::BreakerProperties b;
+  b.name = kDefaultBreaker;
+  return b;
+}
 constexpr gboolean DEFAULT_INTERIM_RESULTS = FALSE;
 constexpr gint DEFAULT_ENDPOINTING = -1; /* Deepgram's default */
 constexpr guint DEFAULT_UTTERANCE_END_MS = 0;
@@ -61,8 +84,6 @@ constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 constexpr guint DEFAULT_FINALIZE_TIMEOUT_MS = 10000;
 constexpr gboolean DEFAULT_RECONNECT = TRUE;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 60000;
-constexpr guint DEFAULT_RECONNECT_MIN_MS = 500;
-constexpr guint DEFAULT_RECONNECT_MAX_MS = 30000;
 
 enum {
   PROP_INTERIM_RESULTS = DG_PROP_COMMON_LAST + 1,
@@ -75,9 +96,9 @@ enum {
   PROP_FINALIZE_TIMEOUT,
   PROP_RECONNECT,
   PROP_REPLAY_WINDOW,
-  PROP_RECONNECT_MIN,
-  PROP_RECONNECT_MAX,
-  PROP_STATS,
+  PROP_RETRY_BACKOFF_FIRST,
+  PROP_BREAKER_FIRST = PROP_RETRY_BACKOFF_FIRST + kRetryBackoffPropCount,
+  PROP_STATS = PROP_BREAKER_FIRST + kBreakerPropCount,
 };
 
 struct StreamSettings {
@@ -92,8 +113,8 @@ struct StreamSettings {
   guint finalize_ms = DEFAULT_FINALIZE_TIMEOUT_MS;
   bool reconnect = DEFAULT_RECONNECT;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
-  guint reconnect_min_ms = DEFAULT_RECONNECT_MIN_MS;
-  guint reconnect_max_ms = DEFAULT_RECONNECT_MAX_MS;
+  RetryBackoffProperties retry_backoff; /* reconnects when used alone */
+  BreakerProperties breaker = default_breaker();
 };
 
 /* A ref-counted GstBuffer for the ledger and the unsent queue. */
@@ -114,16 +135,16 @@ struct BufferRef {
 };
 
 struct Stats {
-  guint connections = 0;
-  guint failures = 0;
-  guint results = 0;
-  guint finals = 0;
-  guint keepalives = 0;
-  guint malformed = 0;
-  guint tolerated = 0;     /* messages read with an odd shape outside the transcript */
-  double audio_sent = 0.0; /* seconds */
-  double replayed = 0.0;   /* seconds */
-  double dropped = 0.0;    /* seconds */
+  guint64 connections = 0;
+  guint64 failures = 0;
+  guint64 results = 0;
+  guint64 finals = 0;
+  guint64 keepalives = 0;
+  guint64 malformed = 0;
+  guint64 tolerated = 0;      /* messages read with an odd shape outside the transcript */
+  guint64 audio_sent = 0;     /* ns */
+  guint64 audio_replayed = 0; /* ns */
+  guint64 audio_dropped = 0;  /* ns */
   std::string state = "idle";
   std::string last_error;
 };
@@ -339,7 +360,7 @@ static void net_report_dropped(GstDgStreamSink *self, uint64_t start, uint64_t d
   Net &net = self->priv->net;
   if (duration == 0)
     return;
-  update_stats(self, [&](Stats &s) { s.dropped += duration / 1e9; });
+  update_stats(self, [&](Stats &s) { s.audio_dropped += duration; });
   if (auto done = net.drops.add(start, duration, reason, detail))
     net_post_dropped(self, *done);
   net.last_drop_us = now_us();
@@ -372,7 +393,7 @@ static void net_send_pending(GstDgStreamSink *self) {
     if (net.ledger)
       net.ledger->append(p.pts, p.duration, std::move(p.buffer));
     net.watchdog.on_audio_sent(now_ns(), net.time_map.sent_seconds());
-    update_stats(self, [&](Stats &s) { s.audio_sent += p.duration / 1e9; });
+    update_stats(self, [&](Stats &s) { s.audio_sent += p.duration; });
   }
   if (net.eos && !net.close_sent && net.conn && net.conn->is_open() && net.unsent.empty()) {
     net.conn->send_text("{\"type\":\"CloseStream\"}");
@@ -540,8 +561,8 @@ static void net_schedule_reconnect(GstDgStreamSink *self) {
   DgStreamSinkPrivate *priv = self->priv;
   if (net.retry_source || net.supervised || !priv->active.reconnect || !net.running)
     return;
-  BackoffPolicy policy{std::chrono::milliseconds{priv->active.reconnect_min_ms},
-                       std::chrono::milliseconds{priv->active.reconnect_max_ms}};
+  BackoffPolicy policy{std::chrono::milliseconds{priv->active.retry_backoff.min_ms},
+                       std::chrono::milliseconds{priv->active.retry_backoff.max_ms}};
   auto delay = backoff_delay(policy, net.attempt, default_unit_random());
   if (auto deadline = net.breaker->next_deadline()) {
     auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -610,7 +631,7 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
                          "replay-window");
     for (auto it = takeover.replay.rbegin(); it != takeover.replay.rend(); ++it) {
       net.unsent_duration += it->duration;
-      update_stats(self, [&](Stats &s) { s.replayed += it->duration / 1e9; });
+      update_stats(self, [&](Stats &s) { s.audio_replayed += it->duration; });
       net.unsent.push_front(Pending{it->start, it->duration, std::move(it->payload)});
     }
   }
@@ -974,10 +995,12 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     net.session = dg_make_session(priv->active.common, 0, &error);
     if (!net.session)
       return;
-    const std::string &name = priv->active.common.breaker;
-    net.breaker = BreakerRegistry::global().find(name);
+    /* The failover's breaker, if it made one of this name: its settings win. */
+    const std::string &name = priv->active.breaker.name;
+    if (!name.empty())
+      net.breaker = BreakerRegistry::global().find(name);
     if (!net.breaker)
-      net.breaker = BreakerRegistry::global().get(name, BreakerSettings{});
+      net.breaker = BreakerRegistry::global().get(name, priv->active.breaker.settings());
     uint64_t window = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
     net.ledger =
         std::make_unique<AudioLedger<BufferRef>>(window, [priv](const BufferRef &b, uint64_t skip) {
@@ -1273,12 +1296,13 @@ static GstStructure *build_stats(GstDgStreamSink *self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   const Stats &s = self->priv->stats;
   return gst_structure_new(
-      "dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(), "connections", G_TYPE_UINT,
-      s.connections, "failures", G_TYPE_UINT, s.failures, "results", G_TYPE_UINT, s.results,
-      "finals", G_TYPE_UINT, s.finals, "keepalives", G_TYPE_UINT, s.keepalives, "malformed",
-      G_TYPE_UINT, s.malformed, "tolerated", G_TYPE_UINT, s.tolerated, "audio-sent", G_TYPE_DOUBLE,
-      s.audio_sent, "replayed", G_TYPE_DOUBLE, s.replayed, "dropped", G_TYPE_DOUBLE, s.dropped,
-      "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
+      "dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(), "connections", G_TYPE_UINT64,
+      s.connections, "failures", G_TYPE_UINT64, s.failures, "results", G_TYPE_UINT64, s.results,
+      "finals", G_TYPE_UINT64, s.finals, "keepalives", G_TYPE_UINT64, s.keepalives, "malformed",
+      G_TYPE_UINT64, s.malformed, "tolerated", G_TYPE_UINT64, s.tolerated, "audio-sent",
+      G_TYPE_UINT64, s.audio_sent, "audio-replayed", G_TYPE_UINT64, s.audio_replayed,
+      "audio-dropped", G_TYPE_UINT64, s.audio_dropped, "last-error", G_TYPE_STRING,
+      s.last_error.c_str(), nullptr);
 }
 
 static void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -1286,7 +1310,9 @@ static void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, cons
   auto *self = GST_DG_STREAM_SINK(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   StreamSettings &s = self->priv->settings;
-  if (dg_common_set_property(s.common, prop_id, value))
+  if (dg_common_set_property(s.common, prop_id, value) ||
+      breaker_properties_set(s.breaker, PROP_BREAKER_FIRST, prop_id, value) ||
+      retry_backoff_properties_set(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id, value))
     return;
   switch (prop_id) {
   case PROP_INTERIM_RESULTS:
@@ -1319,12 +1345,6 @@ static void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, cons
   case PROP_REPLAY_WINDOW:
     s.replay_window_ms = g_value_get_uint(value);
     break;
-  case PROP_RECONNECT_MIN:
-    s.reconnect_min_ms = g_value_get_uint(value);
-    break;
-  case PROP_RECONNECT_MAX:
-    s.reconnect_max_ms = g_value_get_uint(value);
-    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -1340,7 +1360,9 @@ static void gst_dg_stream_sink_get_property(GObject *object, guint prop_id, GVal
   }
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const StreamSettings &s = self->priv->settings;
-  if (dg_common_get_property(s.common, prop_id, value))
+  if (dg_common_get_property(s.common, prop_id, value) ||
+      breaker_properties_get(s.breaker, PROP_BREAKER_FIRST, prop_id, value) ||
+      retry_backoff_properties_get(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id, value))
     return;
   switch (prop_id) {
   case PROP_INTERIM_RESULTS:
@@ -1373,12 +1395,6 @@ static void gst_dg_stream_sink_get_property(GObject *object, guint prop_id, GVal
   case PROP_REPLAY_WINDOW:
     g_value_set_uint(value, s.replay_window_ms);
     break;
-  case PROP_RECONNECT_MIN:
-    g_value_set_uint(value, s.reconnect_min_ms);
-    break;
-  case PROP_RECONNECT_MAX:
-    g_value_set_uint(value, s.reconnect_max_ms);
-    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -1394,7 +1410,6 @@ static void gst_dg_stream_sink_finalize(GObject *object) {
 static void gst_dg_stream_sink_init(GstDgStreamSink *self) {
   self->priv = new DgStreamSinkPrivate();
   self->priv->settings.common.url = kDefaultUrl;
-  self->priv->settings.common.breaker = kDefaultBreaker;
   gst_audio_info_init(&self->priv->net.info);
   /* Transcription wants audio as fast as it comes, not paced by the clock. */
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
@@ -1419,7 +1434,7 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
   gobject_class->get_property = gst_dg_stream_sink_get_property;
   gobject_class->finalize = gst_dg_stream_sink_finalize;
 
-  dg_common_install_properties(gobject_class, kDefaultUrl, kDefaultBreaker, "live");
+  dg_common_install_properties(gobject_class, kDefaultUrl, "live");
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
@@ -1484,31 +1499,29 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
                         "audio arriving while down); older audio is reported in "
                         "stt/audio-dropped",
                         0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_RECONNECT_MIN,
-      g_param_spec_uint("reconnect-backoff-min", "Reconnect backoff min",
-                        "First reconnect delay ceiling in ms; doubles per attempt (full jitter)", 1,
-                        600000, DEFAULT_RECONNECT_MIN_MS, rw));
-  g_object_class_install_property(gobject_class, PROP_RECONNECT_MAX,
-                                  g_param_spec_uint("reconnect-backoff-max",
-                                                    "Reconnect backoff max",
-                                                    "Cap in ms of the reconnect delay", 1, 3600000,
-                                                    DEFAULT_RECONNECT_MAX_MS, rw));
+  retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
+                                   "reconnect (when used alone; behind sttfailover the failover "
+                                   "decides)",
+                                   RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
+                             "the live API (behind sttfailover: name the failover's, whose "
+                             "settings then apply)",
+                             default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed(
           "stats", "Statistics",
-          "Connection state and counters: state, connections, failures, results, "
-          "finals, keepalives, malformed, tolerated, audio-sent/replayed/dropped (s), "
-          "last-error",
+          "dgstreamsink-stats: state, connections, failures, results, finals, keepalives, "
+          "malformed, tolerated (counters), audio-sent, audio-replayed, audio-dropped (ns), "
+          "last-error (notifies on changes)",
           GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(
-      element_class, "Deepgram live transcription", "Sink/Audio/Text",
+      element_class, "Deepgram live transcription", "Audio/Text/Sink",
       "Streams audio to Deepgram's live speech-to-text API and posts transcripts; reconnects "
       "and replays un-acknowledged audio after failures",
-      "gst-deepgram-failover developers");
+      DGF_MAINTAINER);
 
   base_class->start = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_start);
   base_class->stop = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_stop);

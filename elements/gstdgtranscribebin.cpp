@@ -11,13 +11,28 @@
  * unchanged, as any bin's do; children are reachable by name (failover,
  * stream, batch) for everything not proxied, e.g. `stream::endpointing=300`.
  */
+/**
+ * SECTION:element-dgtranscribebin
+ * @title: dgtranscribebin
+ *
+ * Audio in, captions out: Deepgram's live API while it is healthy, its
+ * pre-recorded API while it is not, and back, without losing a word. Inside
+ * are sttfailover, dgstreamsink and dgbatchsink; a file (input that is not
+ * live) goes straight to the pre-recorded API (`mode=auto`). Problems are
+ * WARNINGs and ERRORs; `stt/degraded`, `stt/recovered` and
+ * `stt/audio-dropped` messages tell an application what happened.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=talk.wav ! wavparse ! dgtranscribebin ! webvttenc ! \
+ *     filesink location=talk.vtt
+ * ]|
+ * Transcribes a WAV file into WebVTT captions (the key from
+ * `DEEPGRAM_API_KEY`). docs/dgtranscribebin.md has the rest.
+ */
 #include <config.h>
 
 #include "gstdgtranscribebin.h"
-
-#include "gstdgbatchsink.h"
-#include "gstdgstreamsink.h"
-#include "gststtfailover.h"
 
 GST_DEBUG_CATEGORY_STATIC(dg_transcribe_bin_debug);
 #define GST_CAT_DEFAULT dg_transcribe_bin_debug
@@ -100,11 +115,12 @@ const Proxy kProxies[] = {
      FAILOVER, nullptr},
     {"replay-window", "Replay window", "Un-acknowledged live audio kept for replay to batch, in ms",
      FAILOVER, nullptr},
-    {"recovery-backoff-min", "Recovery backoff min",
-     "First recovery attempt delay ceiling in ms; doubles per attempt (full jitter)", FAILOVER,
-     nullptr},
-    {"recovery-backoff-max", "Recovery backoff max", "Cap in ms of the recovery attempt delay",
+    {"retry-backoff-min", "Retry backoff min",
+     "Ceiling of the delay before the first recovery attempt (back to the live API), in ms; "
+     "doubles per attempt (full jitter)",
      FAILOVER, nullptr},
+    {"retry-backoff-max", "Retry backoff max",
+     "Cap of the delay ceiling before a recovery attempt, in ms", FAILOVER, nullptr},
     {"latency", "Latency",
      "How late captions may be, in ms: added to upstream latency on the src pad", FAILOVER,
      nullptr},
@@ -133,16 +149,39 @@ const Proxy kProxies[] = {
      "(notifies)",
      FAILOVER, nullptr},
     {"stats", "Statistics",
-     "The failover's sttfailover-stats: transitions, audio per branch, replays, drops (times in "
-     "ns; notifies)",
+     "The failover's sttfailover-stats: transitions, audio per branch, replays, drops "
+     "(counters and ns as guint64; notifies)",
      FAILOVER, nullptr},
 };
 constexpr guint kNumProxies = G_N_ELEMENTS(kProxies);
 
-GType target_type(unsigned targets) {
+/* The children, by factory name: the bin knows them as any bin knows its
+ * children, not by their headers. */
+const char *target_factory(unsigned targets) {
   if (targets & FAILOVER)
-    return GST_TYPE_STT_FAILOVER;
-  return (targets & STREAM) ? GST_TYPE_DG_STREAM_SINK : GST_TYPE_DG_BATCH_SINK;
+    return "sttfailover";
+  return (targets & STREAM) ? "dgstreamsink" : "dgbatchsink";
+}
+
+/* The class of a child element, or nullptr (with a warning) when its factory
+ * is missing. Unref with g_type_class_unref. */
+gpointer child_class_ref(const char *factory_name) {
+  GstElementFactory *factory = gst_element_factory_find(factory_name);
+  GType type = G_TYPE_INVALID;
+  if (factory) {
+    auto *loaded = GST_ELEMENT_FACTORY(gst_plugin_feature_load(GST_PLUGIN_FEATURE(factory)));
+    if (loaded) {
+      type = gst_element_factory_get_element_type(loaded);
+      gst_object_unref(loaded);
+    }
+    gst_object_unref(factory);
+  }
+  if (type == G_TYPE_INVALID) {
+    g_warning("dgtranscribebin: element %s is not registered; its properties are missing",
+              factory_name);
+    return nullptr;
+  }
+  return g_type_class_ref(type);
 }
 
 /* The child's property under the bin's name, nick and blurb: same type,
@@ -173,8 +212,8 @@ GParamSpec *clone_pspec(const Proxy &p, GParamSpec *from) {
                              G_PARAM_SPEC_ENUM(from)->default_value, flags);
   if (G_IS_PARAM_SPEC_BOXED(from))
     return g_param_spec_boxed(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from), flags);
-  g_error("dgtranscribebin: no proxy for %s of type %s", p.name,
-          G_PARAM_SPEC_TYPE_NAME(from)); /* a programming error, caught by the tests */
+  /* A programming error, caught by the tests (every proxy is inspected). */
+  g_warning("dgtranscribebin: no proxy for %s of type %s", p.name, G_PARAM_SPEC_TYPE_NAME(from));
   return nullptr;
 }
 
@@ -182,10 +221,13 @@ GParamSpec *clone_pspec(const Proxy &p, GParamSpec *from) {
 
 struct _GstDgTranscribeBin {
   GstBin parent;
-  /* Children, owned by the bin; these are borrowed. */
+  /* Children, owned by the bin; these are borrowed (nullptr when missing). */
   GstElement *failover;
   GstElement *stream;
   GstElement *batch;
+  /* Why the bin cannot work (a child missing or unlinkable), posted as an
+   * ERROR at NULL->READY; nullptr when whole. */
+  gchar *broken;
 };
 
 #define gst_dg_transcribe_bin_parent_class parent_class
@@ -206,6 +248,8 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
   }
   const Proxy &p = kProxies[prop_id - 1];
   const char *name = p.child_name ? p.child_name : p.name;
+  if (self->broken)
+    return; /* reported at NULL->READY */
   GValue private_name = G_VALUE_INIT;
   if ((p.targets & FAILOVER) && (p.targets & STREAM) && G_VALUE_HOLDS_STRING(value) &&
       !g_strcmp0(g_value_get_string(value), "")) {
@@ -236,6 +280,10 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
     return;
   }
   const Proxy &p = kProxies[prop_id - 1];
+  if (self->broken) {
+    g_param_value_set_default(pspec, value);
+    return;
+  }
   GstElement *from = (p.targets & FAILOVER) ? self->failover
                      : (p.targets & STREAM) ? self->stream
                                             : self->batch;
@@ -247,6 +295,9 @@ static void on_child_notify(GObject *, GParamSpec *pspec, gpointer data) {
   g_object_notify(G_OBJECT(data), g_param_spec_get_name(pspec));
 }
 
+static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition);
+static void finalize(GObject *object);
+
 static void gst_dg_transcribe_bin_class_init(GstDgTranscribeBinClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -254,56 +305,81 @@ static void gst_dg_transcribe_bin_class_init(GstDgTranscribeBinClass *klass) {
                           "sttfailover with Deepgram live and pre-recorded branches");
   gobject_class->set_property = set_property;
   gobject_class->get_property = get_property;
+  gobject_class->finalize = finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR(change_state);
 
   for (guint i = 0; i < kNumProxies; i++) {
     const Proxy &p = kProxies[i];
-    gpointer child_class = g_type_class_ref(target_type(p.targets));
-    GParamSpec *from = g_object_class_find_property(G_OBJECT_CLASS(child_class),
-                                                    p.child_name ? p.child_name : p.name);
-    if (!from)
-      g_error("dgtranscribebin: child has no property %s", p.child_name ? p.child_name : p.name);
-    g_object_class_install_property(gobject_class, i + 1, clone_pspec(p, from));
+    gpointer child_class = child_class_ref(target_factory(p.targets));
+    if (!child_class)
+      continue;
+    const char *child_name = p.child_name ? p.child_name : p.name;
+    GParamSpec *from = g_object_class_find_property(G_OBJECT_CLASS(child_class), child_name);
+    GParamSpec *spec = from ? clone_pspec(p, from) : nullptr;
+    if (spec)
+      g_object_class_install_property(gobject_class, i + 1, spec);
+    else
+      g_warning("dgtranscribebin: %s has no property %s", target_factory(p.targets), child_name);
     g_type_class_unref(child_class);
   }
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
-      element_class, "Deepgram transcription with failover", "Filter/Audio/Text",
+      element_class, "Deepgram transcription with failover", "Audio/Text/Filter",
       "Audio in, captions out: Deepgram live streaming that fails over to the pre-recorded API "
       "without losing audio (sttfailover, dgstreamsink and dgbatchsink inside)",
-      "gst-deepgram-failover");
+      DGF_MAINTAINER);
 }
 
+/* A child by factory name; nullptr, with the reason kept for NULL->READY,
+ * when the factory is missing (a broken installation). */
 static GstElement *add_child(GstDgTranscribeBin *self, const char *factory, const char *name) {
   GstElement *e = gst_element_factory_make(factory, name);
-  if (!e)
-    g_error("dgtranscribebin: element %s missing", factory); /* core and our own plugin */
+  if (!e) {
+    if (!self->broken)
+      self->broken = g_strdup_printf("element '%s' is missing: check the GStreamer installation "
+                                     "(gst-inspect-1.0 %s)",
+                                     factory, factory);
+    return nullptr;
+  }
   gst_bin_add(GST_BIN(self), e);
   return e;
 }
 
+static GstStateChangeReturn change_state(GstElement *element, GstStateChange transition) {
+  auto *self = GST_DG_TRANSCRIBE_BIN(element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->broken) {
+    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", self->broken), (nullptr));
+    return GST_STATE_CHANGE_FAILURE;
+  }
+  return GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+}
+
+static void finalize(GObject *object) {
+  g_free(GST_DG_TRANSCRIBE_BIN(object)->broken);
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
 static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
-  /* Ours by GType, not by factory name: this works even where the plugin is
-   * not registered (a test that compiles the elements in). */
   GstElement *convert = add_child(self, "audioconvert", "convert");
   GstElement *resample = add_child(self, "audioresample", "resample");
   /* One caption stream: a stereo programme would otherwise be transcribed
    * (and paid for) twice. */
   GstElement *mono = add_child(self, "capsfilter", "mono");
-  GstCaps *caps = gst_caps_from_string("audio/x-raw, channels = (int) 1");
-  g_object_set(mono, "caps", caps, nullptr);
-  gst_caps_unref(caps);
-
-  self->failover = GST_ELEMENT(g_object_new(GST_TYPE_STT_FAILOVER, "name", "failover", nullptr));
-  self->stream = GST_ELEMENT(g_object_new(GST_TYPE_DG_STREAM_SINK, "name", "stream", nullptr));
-  self->batch = GST_ELEMENT(g_object_new(GST_TYPE_DG_BATCH_SINK, "name", "batch", nullptr));
-  gst_bin_add_many(GST_BIN(self), self->failover, self->stream, self->batch, nullptr);
+  self->failover = add_child(self, "sttfailover", "failover");
+  self->stream = add_child(self, "dgstreamsink", "stream");
+  self->batch = add_child(self, "dgbatchsink", "batch");
   GstElement *stream_queue = add_child(self, "queue", "stream-queue");
   GstElement *batch_queue = add_child(self, "queue", "batch-queue");
   /* Text is tiny; never let a slow caption consumer (textoverlay waiting for
    * video) hold up the audio routing. */
   GstElement *text_queue = add_child(self, "queue", "text-queue");
+  if (self->broken)
+    return;
+  GstCaps *caps = gst_caps_from_string("audio/x-raw, channels = (int) 1");
+  g_object_set(mono, "caps", caps, nullptr);
+  gst_caps_unref(caps);
   g_object_set(text_queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
                G_GUINT64_CONSTANT(0), nullptr);
 
@@ -313,8 +389,11 @@ static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
                 gst_element_link_pads(self->failover, "batch", batch_queue, "sink") &&
                 gst_element_link(batch_queue, self->batch) &&
                 gst_element_link_pads(self->failover, "text", text_queue, "sink");
-  if (!linked)
-    g_error("dgtranscribebin: could not link its children");
+  if (!linked) {
+    self->broken = g_strdup("could not link its children (sttfailover, dgstreamsink, "
+                            "dgbatchsink): check that they come from the same plugin version");
+    return;
+  }
 
   GstPad *target = gst_element_get_static_pad(convert, "sink");
   GstElementClass *klass = GST_ELEMENT_GET_CLASS(self);

@@ -22,6 +22,27 @@
  * `lock` is never held while pushing, posting, notifying, calling the
  * breaker or unscheduling a clock id.
  */
+/**
+ * SECTION:element-sttfailover
+ * @title: sttfailover
+ *
+ * Routes audio to a streaming speech-to-text branch (`stream` pad) while it
+ * is healthy and to a batch branch (`batch` pad) through a circuit breaker
+ * when it is not, replays what the stream never acknowledged, comes back to
+ * streaming at a pause, and merges both branches' results into one caption
+ * stream (`text` pad). The branches are sinks that speak the stt events
+ * (docs/protocol.md): dgstreamsink and dgbatchsink.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=talk.wav ! decodebin ! audioconvert ! audioresample ! \
+ *     sttfailover name=f \
+ *     f.stream ! queue ! dgstreamsink url=wss://api.deepgram.com/v1/listen \
+ *     f.batch ! queue ! dgbatchsink url=https://api.deepgram.com/v1/listen \
+ *     f.text ! queue ! webvttenc ! filesink location=talk.vtt
+ * ]|
+ * What dgtranscribebin builds, by hand (docs/getting-started.md).
+ */
 #include <config.h>
 
 #include "gststtfailover.h"
@@ -35,7 +56,8 @@
 #include <string>
 
 #include "breaker_registry.h"
-#include "dg_common.h"
+#include "resilience_properties.h"
+#include "sink_caps.h"
 #include "caption_pad.h"
 #include "caption_splitter.h"
 #include "dropped_audio.h"
@@ -53,14 +75,19 @@ namespace stt = dgf::stt;
 namespace {
 
 constexpr const char *DEFAULT_BREAKER = "deepgram-live";
-constexpr guint DEFAULT_FAILURE_THRESHOLD = 3;
-constexpr guint DEFAULT_RESET_TIMEOUT_MS = 30000;
-constexpr guint DEFAULT_RESET_TIMEOUT_MAX_MS = 300000;
-constexpr guint DEFAULT_PROBE_TIMEOUT_MS = 30000;
+/* The stream sink's default breaker name: the two share one unless told. */
+BreakerProperties default_breaker() {
+  BreakerProperties b;
+  b.name = DEFAULT_BREAKER;
+  return b;
+}
 constexpr GstSttFailoverMode DEFAULT_MODE = GST_STT_FAILOVER_MODE_AUTO;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
 constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
 constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
+RetryBackoffProperties default_retry_backoff() {
+  return RetryBackoffProperties{DEFAULT_BACKOFF_MIN_MS, DEFAULT_BACKOFF_MAX_MS};
+}
 /* Covers the p95 caption delay measured on live feeds (docs/live-feeds.md). */
 constexpr guint DEFAULT_LATENCY_MS = 5000;
 constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 120000; /* as dgbatchsink's own */
@@ -73,16 +100,11 @@ constexpr guint kNonLiveMaxOutageMs = 120000;
 
 enum {
   PROP_0,
-  PROP_BREAKER,
-  PROP_FAILURE_THRESHOLD,
-  PROP_RESET_TIMEOUT,
-  PROP_RESET_TIMEOUT_MAX,
-  PROP_PROBE_TIMEOUT,
-  PROP_MODE,
+  PROP_BREAKER_FIRST,
+  PROP_MODE = PROP_BREAKER_FIRST + kBreakerPropCount,
   PROP_REPLAY_WINDOW,
-  PROP_BACKOFF_MIN,
-  PROP_BACKOFF_MAX,
-  PROP_LATENCY,
+  PROP_RETRY_BACKOFF_FIRST,
+  PROP_LATENCY = PROP_RETRY_BACKOFF_FIRST + kRetryBackoffPropCount,
   PROP_DRAIN_TIMEOUT,
   PROP_CUT_PAUSE,
   PROP_CUT_MAX_WAIT,
@@ -98,16 +120,11 @@ enum {
 };
 
 struct Settings {
-  std::string breaker = DEFAULT_BREAKER;
+  BreakerProperties breaker = default_breaker();
   CaptionSplitSettings captions; /* caption-* properties */
-  guint failure_threshold = DEFAULT_FAILURE_THRESHOLD;
-  guint reset_timeout_ms = DEFAULT_RESET_TIMEOUT_MS;
-  guint reset_timeout_max_ms = DEFAULT_RESET_TIMEOUT_MAX_MS;
-  guint probe_timeout_ms = DEFAULT_PROBE_TIMEOUT_MS;
   GstSttFailoverMode mode = DEFAULT_MODE;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
-  guint backoff_min_ms = DEFAULT_BACKOFF_MIN_MS;
-  guint backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
+  RetryBackoffProperties retry_backoff = default_retry_backoff(); /* recovery attempts */
   guint latency_ms = DEFAULT_LATENCY_MS;
   guint drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
   guint cut_pause_ms = DEFAULT_CUT_PAUSE_MS;
@@ -115,14 +132,6 @@ struct Settings {
   gdouble pause_threshold = DEFAULT_PAUSE_THRESHOLD;
   gint max_outage_ms = DEFAULT_MAX_OUTAGE_MS;
 
-  BreakerSettings breaker_settings() const {
-    BreakerSettings b;
-    b.failure_threshold = static_cast<int>(failure_threshold);
-    b.open_base = std::chrono::milliseconds{reset_timeout_ms};
-    b.open_cap = std::chrono::milliseconds{reset_timeout_max_ms};
-    b.probe_timeout = std::chrono::milliseconds{probe_timeout_ms};
-    return b;
-  }
   /* max-outage for input of this liveness: -1 means never when live (a
    * captioner must come back by itself), kNonLiveMaxOutageMs for a file. */
   guint max_outage_for(bool live) const {
@@ -134,8 +143,9 @@ struct Settings {
     FailoverSettings f;
     f.max_outage = static_cast<uint64_t>(max_outage_for(live)) * GST_MSECOND;
     f.replay_window = static_cast<uint64_t>(replay_window_ms) * GST_MSECOND;
-    f.recovery_backoff.base = std::chrono::milliseconds{backoff_min_ms};
-    f.recovery_backoff.cap = std::chrono::milliseconds{std::max(backoff_min_ms, backoff_max_ms)};
+    f.recovery_backoff.base = std::chrono::milliseconds{retry_backoff.min_ms};
+    f.recovery_backoff.cap =
+        std::chrono::milliseconds{std::max(retry_backoff.min_ms, retry_backoff.max_ms)};
     f.cut_pause = static_cast<uint64_t>(cut_pause_ms) * GST_MSECOND;
     f.cut_max_wait = static_cast<uint64_t>(cut_max_wait_ms) * GST_MSECOND;
     return f;
@@ -594,8 +604,8 @@ static void ensure_breaker(GstSttFailover *self) {
   BreakerSettings wanted;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    name = priv->settings.breaker;
-    wanted = priv->settings.breaker_settings().clamped();
+    name = priv->settings.breaker.name;
+    wanted = priv->settings.breaker.settings().clamped();
     if (priv->breaker && priv->breaker_name == name && priv->breaker_settings == wanted)
       return;
   }
@@ -1319,21 +1329,26 @@ static GstStructure *build_stats(GstSttFailover *self) {
     in = self->priv->input.stats();
     max_delay = self->priv->max_delay;
   }
+  /* The plugin's one stats shape: counters and audio amounts (ns) as guint64. */
+  auto u64 = [](auto v) { return static_cast<guint64>(v); };
   GstStructure *st = gst_structure_new(
       "sttfailover-stats", "state", G_TYPE_STRING, failover_state_name(state), "mode",
-      G_TYPE_STRING, failover_mode_name(mode), "degraded", G_TYPE_UINT, s.degraded, "recovered",
-      G_TYPE_UINT, s.recovered, "recovery-attempts", G_TYPE_UINT, s.recovery_attempts,
-      "time-degraded", G_TYPE_UINT64, s.time_degraded, "stream-audio", G_TYPE_UINT64,
-      s.stream_audio, "batch-audio", G_TYPE_UINT64, s.batch_audio, "replayed", G_TYPE_UINT64,
-      s.replayed, "dropped", G_TYPE_UINT64, s.dropped, "drops", G_TYPE_UINT, s.drops, "ledger-held",
-      G_TYPE_UINT64, s.ledger_held, "captions", G_TYPE_UINT64, s.captions, "ignored-stream",
-      G_TYPE_UINT64, s.ignored_stream, "cuts-at-pause", G_TYPE_UINT, s.cuts_at_pause, "cuts-forced",
-      G_TYPE_UINT, s.cuts_forced, nullptr);
-  gst_structure_set(st, "recoveries-failed", G_TYPE_UINT, s.recoveries_failed, "last-retry-reason",
-                    G_TYPE_STRING, s.last_retry_reason.c_str(), nullptr);
-  gst_structure_set(st, "input-gaps", G_TYPE_UINT, in.gaps, "input-missing", G_TYPE_UINT64,
-                    in.missing, "input-pauses", G_TYPE_UINT, in.pauses, "max-observed-delay",
-                    G_TYPE_UINT64, static_cast<guint64>(max_delay), nullptr);
+      G_TYPE_STRING, failover_mode_name(mode), "degraded", G_TYPE_UINT64, u64(s.degraded),
+      "recovered", G_TYPE_UINT64, u64(s.recovered), "recovery-attempts", G_TYPE_UINT64,
+      u64(s.recovery_attempts), "recoveries-failed", G_TYPE_UINT64, u64(s.recoveries_failed),
+      "drops", G_TYPE_UINT64, u64(s.drops), "captions", G_TYPE_UINT64, u64(s.captions),
+      "cuts-at-pause", G_TYPE_UINT64, u64(s.cuts_at_pause), "cuts-forced", G_TYPE_UINT64,
+      u64(s.cuts_forced), nullptr);
+  gst_structure_set(st, "time-degraded", G_TYPE_UINT64, u64(s.time_degraded), "audio-streamed",
+                    G_TYPE_UINT64, u64(s.stream_audio), "audio-batched", G_TYPE_UINT64,
+                    u64(s.batch_audio), "audio-replayed", G_TYPE_UINT64, u64(s.replayed),
+                    "audio-dropped", G_TYPE_UINT64, u64(s.dropped), "audio-held", G_TYPE_UINT64,
+                    u64(s.ledger_held), "ignored-stream", G_TYPE_UINT64, u64(s.ignored_stream),
+                    nullptr);
+  gst_structure_set(st, "last-retry-reason", G_TYPE_STRING, s.last_retry_reason.c_str(),
+                    "input-gaps", G_TYPE_UINT64, u64(in.gaps), "input-missing", G_TYPE_UINT64,
+                    u64(in.missing), "input-pauses", G_TYPE_UINT64, u64(in.pauses),
+                    "max-observed-delay", G_TYPE_UINT64, u64(max_delay), nullptr);
   return st;
 }
 
@@ -1347,7 +1362,17 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
   {
     std::lock_guard<std::mutex> guard(priv->lock);
     Settings &s = priv->settings;
+    if (breaker_properties_set(s.breaker, PROP_BREAKER_FIRST, prop_id, value)) {
+      breaker_changed = true;
+      prop_id = PROP_0; /* handled */
+    } else if (retry_backoff_properties_set(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id,
+                                            value)) {
+      priv->core.set_settings(s.core_settings(priv->input_live));
+      prop_id = PROP_0;
+    }
     switch (prop_id) {
+    case PROP_0:
+      break;
     case PROP_CAPTION_MAX_CHARS:
       s.captions.max_line_chars = g_value_get_uint(value);
       break;
@@ -1360,40 +1385,12 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
     case PROP_CAPTION_SPEAKER_LINES:
       s.captions.speaker_lines = g_value_get_boolean(value);
       break;
-    case PROP_BREAKER:
-      s.breaker = g_value_get_string(value) ? g_value_get_string(value) : "";
-      breaker_changed = true;
-      break;
-    case PROP_FAILURE_THRESHOLD:
-      s.failure_threshold = g_value_get_uint(value);
-      breaker_changed = true;
-      break;
-    case PROP_RESET_TIMEOUT:
-      s.reset_timeout_ms = g_value_get_uint(value);
-      breaker_changed = true;
-      break;
-    case PROP_RESET_TIMEOUT_MAX:
-      s.reset_timeout_max_ms = g_value_get_uint(value);
-      breaker_changed = true;
-      break;
-    case PROP_PROBE_TIMEOUT:
-      s.probe_timeout_ms = g_value_get_uint(value);
-      breaker_changed = true;
-      break;
     case PROP_MODE:
       s.mode = static_cast<GstSttFailoverMode>(g_value_get_enum(value));
       actions = priv->core.set_mode(to_core(s.mode), now);
       break;
     case PROP_REPLAY_WINDOW:
       s.replay_window_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings(priv->input_live));
-      break;
-    case PROP_BACKOFF_MIN:
-      s.backoff_min_ms = g_value_get_uint(value);
-      priv->core.set_settings(s.core_settings(priv->input_live));
-      break;
-    case PROP_BACKOFF_MAX:
-      s.backoff_max_ms = g_value_get_uint(value);
       priv->core.set_settings(s.core_settings(priv->input_live));
       break;
     case PROP_LATENCY:
@@ -1440,6 +1437,9 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
   }
   std::lock_guard<std::mutex> guard(priv->lock);
   const Settings &s = priv->settings;
+  if (breaker_properties_get(s.breaker, PROP_BREAKER_FIRST, prop_id, value) ||
+      retry_backoff_properties_get(s.retry_backoff, PROP_RETRY_BACKOFF_FIRST, prop_id, value))
+    return;
   switch (prop_id) {
   case PROP_MAX_OBSERVED_DELAY:
     g_value_set_uint(value, static_cast<guint>(priv->max_delay / GST_MSECOND));
@@ -1459,32 +1459,11 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
   case PROP_CAPTION_SPEAKER_LINES:
     g_value_set_boolean(value, s.captions.speaker_lines);
     break;
-  case PROP_BREAKER:
-    g_value_set_string(value, s.breaker.c_str());
-    break;
-  case PROP_FAILURE_THRESHOLD:
-    g_value_set_uint(value, s.failure_threshold);
-    break;
-  case PROP_RESET_TIMEOUT:
-    g_value_set_uint(value, s.reset_timeout_ms);
-    break;
-  case PROP_RESET_TIMEOUT_MAX:
-    g_value_set_uint(value, s.reset_timeout_max_ms);
-    break;
-  case PROP_PROBE_TIMEOUT:
-    g_value_set_uint(value, s.probe_timeout_ms);
-    break;
   case PROP_MODE:
     g_value_set_enum(value, s.mode);
     break;
   case PROP_REPLAY_WINDOW:
     g_value_set_uint(value, s.replay_window_ms);
-    break;
-  case PROP_BACKOFF_MIN:
-    g_value_set_uint(value, s.backoff_min_ms);
-    break;
-  case PROP_BACKOFF_MAX:
-    g_value_set_uint(value, s.backoff_max_ms);
     break;
   case PROP_LATENCY:
     g_value_set_uint(value, s.latency_ms);
@@ -1549,39 +1528,13 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   element_class->change_state = change_state;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  const auto rw_ready = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY);
   const auto rw_playing = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING);
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_property(
-      gobject_class, PROP_BREAKER,
-      g_param_spec_string("breaker", "Breaker",
-                          "Name of the shared circuit breaker guarding the stream branch (use the "
-                          "stream sink's breaker name); \"\" for a private one",
-                          DEFAULT_BREAKER, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_FAILURE_THRESHOLD,
-      g_param_spec_uint("failure-threshold", "Failure threshold",
-                        "Consecutive connect failures that open the breaker (if this element "
-                        "creates it)",
-                        1, 1000, DEFAULT_FAILURE_THRESHOLD, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_RESET_TIMEOUT,
-      g_param_spec_uint("reset-timeout", "Reset timeout",
-                        "Breaker open time in ms after the first trip; doubles per re-trip "
-                        "(full jitter)",
-                        10, 86400000, DEFAULT_RESET_TIMEOUT_MS, rw_ready));
-  g_object_class_install_property(gobject_class, PROP_RESET_TIMEOUT_MAX,
-                                  g_param_spec_uint("reset-timeout-max", "Reset timeout max",
-                                                    "Cap in ms of the breaker's open time", 10,
-                                                    86400000, DEFAULT_RESET_TIMEOUT_MAX_MS,
-                                                    rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_PROBE_TIMEOUT,
-      g_param_spec_uint("probe-timeout", "Probe timeout",
-                        "How long in ms a half-open probe connection may take before the breaker "
-                        "reopens",
-                        10, 86400000, DEFAULT_PROBE_TIMEOUT_MS, rw_ready));
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
+                             "the live API (name the stream sink's; the failover's settings "
+                             "win when it creates the breaker first)",
+                             default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
       g_param_spec_enum("mode", "Mode",
@@ -1594,16 +1547,9 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
                         "Un-acknowledged stream audio kept for replay, in ms; older audio is "
                         "reported in stt/audio-dropped if the stream then fails",
                         0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw_playing));
-  g_object_class_install_property(
-      gobject_class, PROP_BACKOFF_MIN,
-      g_param_spec_uint("recovery-backoff-min", "Recovery backoff min",
-                        "First recovery attempt delay ceiling in ms; doubles per attempt (full "
-                        "jitter)",
-                        1, 3600000, DEFAULT_BACKOFF_MIN_MS, rw_playing));
-  g_object_class_install_property(gobject_class, PROP_BACKOFF_MAX,
-                                  g_param_spec_uint("recovery-backoff-max", "Recovery backoff max",
-                                                    "Cap in ms of the recovery attempt delay", 1,
-                                                    3600000, DEFAULT_BACKOFF_MAX_MS, rw_playing));
+  retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
+                                   "recovery attempt (back to the live API)",
+                                   default_retry_backoff(), GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_LATENCY,
       g_param_spec_uint("latency", "Latency",
@@ -1654,8 +1600,12 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "sttfailover-stats: transitions, audio per branch, replays, drops "
-                         "(times in ns; notifies on changes)",
+                         "sttfailover-stats: state, mode; degraded, recovered, "
+                         "recovery-attempts, recoveries-failed, drops, captions, cuts-at-pause, "
+                         "cuts-forced, ignored-stream, input-gaps, input-pauses (counters); "
+                         "time-degraded, audio-streamed, audio-batched, audio-replayed, "
+                         "audio-dropped, audio-held, input-missing, max-observed-delay (ns); "
+                         "last-retry-reason (notifies on changes)",
                          GST_TYPE_STRUCTURE, ro));
   const CaptionSplitSettings captions;
   g_object_class_install_property(
@@ -1688,10 +1638,10 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   gst_element_class_add_static_pad_template(element_class, &batch_template);
   gst_element_class_add_static_pad_template(element_class, &text_template);
   gst_element_class_set_static_metadata(
-      element_class, "STT failover", "Filter/Audio",
+      element_class, "STT failover", "Audio/Text/Filter",
       "Routes audio to a streaming or a batch speech-to-text branch, fails over without losing "
       "audio, recovers, and merges captions from both",
-      "gst-deepgram-failover");
+      DGF_MAINTAINER);
 
   gst_type_mark_as_plugin_api(GST_TYPE_STT_FAILOVER_MODE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_STT_FAILOVER_STATE, static_cast<GstPluginAPIFlags>(0));

@@ -123,8 +123,8 @@ std::string stats_line(GstElement *failover) {
   g_object_get(failover, "stats", &stats, nullptr);
   char buf[160];
   snprintf(buf, sizeof buf, "%.1f s live, %.1f s pre-recorded, %.1f s replayed, %.1f s degraded",
-           seconds(stats, "stream-audio"), seconds(stats, "batch-audio"),
-           seconds(stats, "replayed"), seconds(stats, "time-degraded"));
+           seconds(stats, "audio-streamed"), seconds(stats, "audio-batched"),
+           seconds(stats, "audio-replayed"), seconds(stats, "time-degraded"));
   gst_structure_free(stats);
   return buf;
 }
@@ -191,15 +191,16 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
 void print_summary(Demo &demo) {
   GstStructure *stats = nullptr;
   g_object_get(demo.failover, "stats", &stats, nullptr);
-  double stream = seconds(stats, "stream-audio"), batch = seconds(stats, "batch-audio");
-  double replayed = seconds(stats, "replayed"); /* sent to both: counted once */
-  guint degraded = 0, recovered = 0;
-  gst_structure_get_uint(stats, "degraded", &degraded);
-  gst_structure_get_uint(stats, "recovered", &recovered);
+  double stream = seconds(stats, "audio-streamed"), batch = seconds(stats, "audio-batched");
+  double replayed = seconds(stats, "audio-replayed"); /* sent to both: counted once */
+  guint64 degraded = 0, recovered = 0;
+  gst_structure_get_uint64(stats, "degraded", &degraded);
+  gst_structure_get_uint64(stats, "recovered", &recovered);
   printf("\nSummary\n");
   printf("  audio:        %.1f s (%.1f s live, %.1f s pre-recorded)\n", stream + batch - replayed,
          stream - replayed, batch);
-  printf("  degraded:     %.1f s over %u outage(s), %u recovery(ies)\n",
+  printf("  degraded:     %.1f s over %" G_GUINT64_FORMAT " outage(s), %" G_GUINT64_FORMAT
+         " recovery(ies)\n",
          seconds(stats, "time-degraded"), degraded, recovered);
   printf("  replayed:     %.1f s of un-acknowledged live audio re-sent to batch\n", replayed);
   printf("  final state:  %s\n", failover_state(demo.failover).c_str());
@@ -260,8 +261,8 @@ int main(int argc, char **argv) {
                      " "
                      "f.batch ! queue ! dgbatchsink url=" +
                      o.batch_url +
-                     " min-chunk=2000000000 "
-                     "max-chunk=10000000000 "
+                     " min-chunk=2000 "
+                     "max-chunk=10000 "
                      "f.text ! tee name=t "
                      "t. ! queue ! appsink name=captions sync=false emit-signals=false "
                      "t. ! queue ! webvttenc ! filesink location=\"" +

@@ -100,9 +100,9 @@ class CaptionApp:
     def stats_line(self):
         stats = self.failover.get_property("stats")
         return "%.1f s live, %.1f s pre-recorded, %.1f s replayed, %.1f s degraded" % (
-            seconds(stats, "stream-audio"),
-            seconds(stats, "batch-audio"),
-            seconds(stats, "replayed"),
+            seconds(stats, "audio-streamed"),
+            seconds(stats, "audio-batched"),
+            seconds(stats, "audio-replayed"),
             seconds(stats, "time-degraded"),
         )
 
@@ -182,8 +182,8 @@ class CaptionApp:
 
     def summary(self):
         stats = self.failover.get_property("stats")
-        stream, batch = seconds(stats, "stream-audio"), seconds(stats, "batch-audio")
-        replayed = seconds(stats, "replayed")  # sent to both branches: counted once
+        stream, batch = seconds(stats, "audio-streamed"), seconds(stats, "audio-batched")
+        replayed = seconds(stats, "audio-replayed")  # sent to both branches: counted once
         say("\nSummary")
         say(
             "  audio:        %.1f s (%.1f s live, %.1f s pre-recorded)"
@@ -193,8 +193,8 @@ class CaptionApp:
             "  degraded:     %.1f s over %d outage(s), %d recovery(ies)"
             % (
                 seconds(stats, "time-degraded"),
-                stats.get_uint("degraded")[1],
-                stats.get_uint("recovered")[1],
+                stats.get_uint64("degraded")[1],
+                stats.get_uint64("recovered")[1],
             )
         )
         say("  replayed:     %.1f s" % replayed)

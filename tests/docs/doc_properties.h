@@ -7,7 +7,7 @@
  * A property table is a Markdown table whose header's first cell is "property". Its columns are
  * found by header name: "type", "default" (or one "type, default" column: the default is what
  * follows the type word and its unit), an optional "unit", and the last column is the meaning.
- * A row may name two properties, "`reconnect-backoff-min` / `-max`", with defaults "500 / 30000".
+ * A row may name two properties, "`retry-backoff-min` / `-max`", with defaults "500 / 30000".
  */
 #pragma once
 

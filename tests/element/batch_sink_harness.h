@@ -55,6 +55,16 @@ inline std::string unique_breaker_name() {
   return "batch-test-" + std::to_string(getpid()) + "-" + std::to_string(++n);
 }
 
+/* Runs the sink's retry, backoff and drain timers on `clock` (a GstTestClock):
+ * a "dgf.timer-clock" GstContext, the test-only way in (no property). */
+inline void use_timer_clock(GstElement *sink, GstClock *clock) {
+  GstContext *context = gst_context_new("dgf.timer-clock", FALSE);
+  gst_structure_set(gst_context_writable_structure(context), "clock", GST_TYPE_CLOCK, clock,
+                    nullptr);
+  gst_element_set_context(sink, context);
+  gst_context_unref(context);
+}
+
 class Rig {
 public:
   /* `configure` sets sink properties before the harness starts it. */
@@ -170,12 +180,13 @@ public:
     gst_structure_free(s);
     return v;
   }
-  double stat_double(const char *field) {
+  /* An audio amount from stats (guint64 ns), in seconds. */
+  double stat_seconds(const char *field) {
     GstStructure *s = stats();
-    double v = 0;
-    CHECK(gst_structure_get_double(s, field, &v), "no stats field %s", field);
+    guint64 v = 0;
+    CHECK(gst_structure_get_uint64(s, field, &v), "no stats field %s", field);
     gst_structure_free(s);
-    return v;
+    return static_cast<double>(v) / GST_SECOND;
   }
 
 private:

@@ -58,8 +58,9 @@ static void test_retry_after_honoured() {
   GstClock *clock = gst_test_clock_new();
   GstTestClock *tc = GST_TEST_CLOCK(clock);
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "retry-base", 10u, "retry-max", 20u,
-                 "breaker-threshold", 100u, "max-in-flight", 1u, nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "retry-backoff-min", 10u, "retry-backoff-max", 20u, "failure-threshold",
+                 100u, "max-in-flight", 1u, nullptr);
   });
   CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
   rig.flush(7);
@@ -88,7 +89,7 @@ static void test_retry_after_honoured() {
   CHECK(rig.stat_u64("requests") == 3);
   CHECK(rig.stat_u64("failures") == 2);
   CHECK(rig.stat_u64("retries") == 2);
-  CHECK(rig.stat_double("uploaded-seconds") == 1.0);
+  CHECK(rig.stat_seconds("audio-uploaded") == 1.0);
   gst_object_unref(clock);
 }
 
@@ -104,8 +105,8 @@ static void test_stale_success_is_not_recovery() {
   GstClock *clock = gst_test_clock_new();
   GstTestClock *tc = GST_TEST_CLOCK(clock);
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "breaker-threshold", 100u, "max-in-flight", 2u,
-                 nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "failure-threshold", 100u, "max-in-flight", 2u, nullptr);
   });
   CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
   rig.flush(1); /* A: blocks 0-9, held */
@@ -141,9 +142,9 @@ static void test_backlog_drains_after_outage() {
   auto emu = start_emulator();
   inject(*emu, R"([{"type":"outage","api":"batch","start":0,"duration":600,"status":503}])");
   Rig rig(emu->http_url(), 16000, 1, [](GstElement *sink) {
-    g_object_set(sink, "retry-base", 20u, "retry-max", 80u, "breaker-threshold", 3u,
-                 "breaker-open-time", 50u, "breaker-open-max", 100u, "min-chunk", GST_SECOND,
-                 "max-chunk", 2 * GST_SECOND, "max-in-flight", 2u, nullptr);
+    g_object_set(sink, "retry-backoff-min", 20u, "retry-backoff-max", 80u, "failure-threshold", 3u,
+                 "reset-timeout", 50u, "reset-timeout-max", 100u, "min-chunk", 1000u, "max-chunk",
+                 2000u, "max-in-flight", 2u, nullptr);
   });
   CHECK(rig.push_blocks(0, 100, dgemu::sequence_pattern("sssssssss.."), 800) == GST_FLOW_OK);
   rig.flush(1);
@@ -153,7 +154,7 @@ static void test_backlog_drains_after_outage() {
     auto lock = rig.lock();
     CHECK(rig.transcripts.empty() && rig.dropped.empty());
   }
-  CHECK(rig.stat_double("backlog-seconds") > 9.99);
+  CHECK(rig.stat_seconds("audio-backlog") > 9.99);
 
   emu->clear_faults(); /* the outage ends */
   CHECK(rig.wait_for([&] { return !rig.order.empty() && rig.order.back() == "flush:1"; }),
@@ -165,9 +166,9 @@ static void test_backlog_drains_after_outage() {
     CHECK(rig.transcripts[i].start ==
           rig.transcripts[i - 1].start + rig.transcripts[i - 1].duration);
   lock.unlock();
-  CHECK(rig.stat_double("backlog-seconds") == 0.0);
+  CHECK(rig.stat_seconds("audio-backlog") == 0.0);
   CHECK(rig.stat_u64("failures") >= 6);
-  CHECK(rig.stat_double("uploaded-seconds") > 9.99);
+  CHECK(rig.stat_seconds("audio-uploaded") > 9.99);
 }
 
 /* Past max-buffer the oldest whole chunks go, each reported with its exact
@@ -178,9 +179,9 @@ static void test_max_buffer_overflow_reported() {
   GstClock *clock = gst_test_clock_new();
   GstTestClock *tc = GST_TEST_CLOCK(clock);
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "overflow", 1 /* drop-oldest */, "max-buffer",
-                 3 * GST_SECOND, "min-chunk", GST_SECOND, "max-chunk", GST_SECOND,
-                 "breaker-threshold", 100u, "max-in-flight", 1u, nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "overflow", 1 /* drop-oldest */, "max-buffer", 3000u, "min-chunk", 1000u,
+                 "max-chunk", 1000u, "failure-threshold", 100u, "max-in-flight", 1u, nullptr);
   });
   CHECK(rig.push_blocks(0, 60, {}, 1600) == GST_FLOW_OK);
   {
@@ -192,8 +193,8 @@ static void test_max_buffer_overflow_reported() {
       CHECK(rig.dropped[i].reason == "max-buffer");
     }
   }
-  CHECK(rig.stat_double("dropped-seconds") == 3.0);
-  CHECK(rig.stat_double("backlog-seconds") == 3.0);
+  CHECK(rig.stat_seconds("audio-dropped") == 3.0);
+  CHECK(rig.stat_seconds("audio-backlog") == 3.0);
 
   emu->clear_faults();
   rig.flush(2);
@@ -210,7 +211,7 @@ static void test_max_buffer_overflow_reported() {
   expect_blocks(rig, 30, 30);
   CHECK(rig.dropped.size() == 3);
   lock.unlock();
-  CHECK(rig.stat_double("uploaded-seconds") == 3.0);
+  CHECK(rig.stat_seconds("audio-uploaded") == 3.0);
   gst_object_unref(clock);
 }
 
@@ -221,7 +222,7 @@ static void test_corrupt_audio_400() {
   inject(*emu, R"([{"type":"batch_error","status":400,"count":1,"err_code":"Bad Request",
                     "err_msg":"failed to process audio: corrupt or unsupported data"}])");
   Rig rig(emu->http_url(), 16000, 1, [](GstElement *sink) {
-    g_object_set(sink, "max-in-flight", 1u, "breaker-threshold", 1u, nullptr);
+    g_object_set(sink, "max-in-flight", 1u, "failure-threshold", 1u, nullptr);
   });
   CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
   rig.flush(1);
@@ -282,8 +283,9 @@ static void test_eos_drain_timeout() {
   GstClock *clock = gst_test_clock_new();
   GstTestClock *tc = GST_TEST_CLOCK(clock);
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "drain-timeout", 2000u, "min-chunk", GST_SECOND,
-                 "max-chunk", GST_SECOND, "breaker-threshold", 100u, "max-in-flight", 1u, nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "drain-timeout", 2000u, "min-chunk", 1000u, "max-chunk", 1000u,
+                 "failure-threshold", 100u, "max-in-flight", 1u, nullptr);
   });
   CHECK(rig.push_blocks(0, 25, {}, 1600) == GST_FLOW_OK);
   gboolean eos_ok = FALSE;
@@ -323,9 +325,9 @@ static void test_block_mode_waits_for_room() {
   GstClock *clock = gst_test_clock_new();
   GstTestClock *tc = GST_TEST_CLOCK(clock);
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "overflow", 2 /* block */, "max-buffer",
-                 2 * GST_SECOND, "min-chunk", GST_SECOND, "max-chunk", GST_SECOND,
-                 "breaker-threshold", 100u, "max-in-flight", 1u, nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "overflow", 2 /* block */, "max-buffer", 2000u, "min-chunk", 1000u,
+                 "max-chunk", 1000u, "failure-threshold", 100u, "max-in-flight", 1u, nullptr);
   });
   std::atomic<bool> pushed{false};
   GstFlowReturn ret = GST_FLOW_ERROR;
@@ -336,10 +338,10 @@ static void test_block_mode_waits_for_room() {
   /* The retry is pending and the source is held once more than max-buffer
    * is held (a chunk cut may pass it by up to one chunk). */
   next_wakeup(tc);
-  CHECK(rig.wait_for([&] { return rig.stat_double("backlog-seconds") >= 3.0; }, 10),
-        "backlog %f pushed %d ret %d", rig.stat_double("backlog-seconds"), (int)pushed, (int)ret);
+  CHECK(rig.wait_for([&] { return rig.stat_seconds("audio-backlog") >= 3.0; }, 10),
+        "backlog %f pushed %d ret %d", rig.stat_seconds("audio-backlog"), (int)pushed, (int)ret);
   CHECK(!pushed, "push went through a full buffer");
-  CHECK(rig.stat_double("backlog-seconds") <= 3.0 + 1e-9);
+  CHECK(rig.stat_seconds("audio-backlog") <= 3.0 + 1e-9);
   emu->clear_faults();
   while (!pushed) {
     if (gst_test_clock_peek_next_pending_id(tc, nullptr))
@@ -368,8 +370,8 @@ static void test_flush_start_reports_discarded() {
   inject(*emu, R"([{"type":"batch_error","status":503,"retry_after":1}])");
   GstClock *clock = gst_test_clock_new();
   Rig rig(emu->http_url(), 16000, 1, [&](GstElement *sink) {
-    g_object_set(sink, "timer-clock", clock, "min-chunk", GST_SECOND, "max-chunk", GST_SECOND,
-                 "breaker-threshold", 100u, nullptr);
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "min-chunk", 1000u, "max-chunk", 1000u, "failure-threshold", 100u, nullptr);
   });
   CHECK(rig.push_blocks(0, 25, {}, 1600) == GST_FLOW_OK);
   gst_test_clock_wait_for_next_pending_id(GST_TEST_CLOCK(clock), nullptr);
@@ -384,7 +386,7 @@ static void test_flush_start_reports_discarded() {
   CHECK(end == 2500 * GST_MSECOND, "dropped up to %" GST_TIME_FORMAT, GST_TIME_ARGS(end));
   CHECK(rig.transcripts.empty());
   lock.unlock();
-  CHECK(rig.stat_double("backlog-seconds") == 0.0);
+  CHECK(rig.stat_seconds("audio-backlog") == 0.0);
   gst_object_unref(clock);
 }
 

@@ -39,12 +39,12 @@ using librivox::word_error_rate;
 
 /* Runs the pipeline to EOS; returns the stt/transcript messages. */
 std::vector<stt::TimedTranscript> transcribe(const std::string &url, int sink_rate) {
-  gchar *launch = g_strdup_printf(
-      "filesrc location=%s/%s.wav ! wavparse ! audioconvert ! audioresample ! "
-      "audio/x-raw,rate=%d ! dgbatchsink name=sink url=%s/v1/listen api-key=test "
-      "breaker=batch-test-pocketsphinx-%d min-chunk=1000000000 max-chunk=4000000000 "
-      "min-pause=200000000",
-      kDir, kClip, sink_rate, url.c_str(), sink_rate);
+  gchar *launch =
+      g_strdup_printf("filesrc location=%s/%s.wav ! wavparse ! audioconvert ! audioresample ! "
+                      "audio/x-raw,rate=%d ! dgbatchsink name=sink url=%s/v1/listen api-key=test "
+                      "breaker=batch-test-pocketsphinx-%d min-chunk=1000 max-chunk=4000 "
+                      "min-pause=200",
+                      kDir, kClip, sink_rate, url.c_str(), sink_rate);
   GError *error = nullptr;
   GstElement *pipeline = gst_parse_launch(launch, &error);
   g_free(launch);

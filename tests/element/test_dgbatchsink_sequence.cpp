@@ -132,8 +132,10 @@ void check_exactly_once(const SequenceCase &c, Rig &rig) {
 void run_case(const SequenceCase &c) {
   auto emu = start_emulator();
   Rig rig(emu->http_url(), c.rate, c.channels, [&](GstElement *sink) {
-    g_object_set(sink, "min-chunk", c.min_chunk, "max-chunk", c.max_chunk, "min-pause", c.min_pause,
-                 "max-in-flight", c.in_flight, "multichannel", c.channels > 1, nullptr);
+    auto ms = [](uint64_t ns) { return static_cast<guint>(ns / GST_MSECOND); };
+    g_object_set(sink, "min-chunk", ms(c.min_chunk), "max-chunk", ms(c.max_chunk), "min-pause",
+                 ms(c.min_pause), "max-in-flight", c.in_flight, "multichannel", c.channels > 1,
+                 nullptr);
   });
   CHECK(rig.push_blocks(0, c.blocks, c.kind, c.buffer_frames) == GST_FLOW_OK);
   /* EOS returns once the backlog is transcribed: everything is here now. */
@@ -141,8 +143,8 @@ void run_case(const SequenceCase &c) {
   check_exactly_once(c, rig);
 
   CHECK(rig.stat_u64("chunks-transcribed") * c.channels == rig.transcripts.size());
-  CHECK(std::abs(rig.stat_double("uploaded-seconds") - c.blocks / 10.0) < 1e-6);
-  CHECK(rig.stat_double("backlog-seconds") == 0.0);
+  CHECK(std::abs(rig.stat_seconds("audio-uploaded") - c.blocks / 10.0) < 1e-6);
+  CHECK(rig.stat_seconds("audio-backlog") == 0.0);
   CHECK(rig.stat_u64("failures") == 0 && rig.stat_u64("retries") == 0);
   CHECK(rig.stat_u64("requests") * c.channels == rig.transcripts.size());
   CHECK(emu->counters().batch_ok * c.channels == static_cast<long long>(rig.transcripts.size()));
@@ -200,8 +202,7 @@ static void test_flush_ordering() {
   /* The first upload is answered last. */
   inject(*emu, R"([{"type":"batch_delay","ms":600,"count":1}])");
   Rig rig(emu->http_url(), 16000, 1, [](GstElement *sink) {
-    g_object_set(sink, "max-in-flight", 4u, "min-chunk", 10 * GST_SECOND, "max-chunk",
-                 30 * GST_SECOND, nullptr);
+    g_object_set(sink, "max-in-flight", 4u, "min-chunk", 10000u, "max-chunk", 30000u, nullptr);
   });
   guint64 transcribed_at_first = 0;
   bool first = true;
@@ -258,8 +259,7 @@ static void test_eos_drains_backlog() {
   auto emu = start_emulator();
   inject(*emu, R"([{"type":"batch_delay","ms":300,"count":3}])");
   Rig rig(emu->http_url(), 16000, 1, [](GstElement *sink) {
-    g_object_set(sink, "min-chunk", GST_SECOND, "max-chunk", GST_SECOND, "max-in-flight", 1u,
-                 nullptr);
+    g_object_set(sink, "min-chunk", 1000u, "max-chunk", 1000u, "max-in-flight", 1u, nullptr);
   });
   CHECK(rig.push_blocks(0, 30, {}, 1600) == GST_FLOW_OK);
   {

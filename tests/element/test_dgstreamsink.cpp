@@ -24,7 +24,7 @@ struct Run {
   Run(const dgemu::Emulator &emu, const std::string &sink_props, const char *caps = kCaps16kMono) {
     std::string desc = "appsrc name=src format=time caps=" + std::string(caps) +
                        " ! dgstreamsink name=sink url=@WS@ api-key=test-key "
-                       "reconnect-backoff-min=20 reconnect-backoff-max=200 " +
+                       "retry-backoff-min=20 retry-backoff-max=200 " +
                        sink_props;
     GError *err = nullptr;
     pipeline = gst_parse_launch(dgtest::with_urls(desc, emu).c_str(), &err);
@@ -44,10 +44,10 @@ struct Run {
     g_object_get(sink, "stats", &s, nullptr);
     return s;
   }
-  guint stat(const char *field) {
+  guint64 stat(const char *field) {
     GstStructure *s = stats();
-    guint v = 0;
-    gst_structure_get_uint(s, field, &v);
+    guint64 v = 0;
+    g_assert_true(gst_structure_get_uint64(s, field, &v));
     gst_structure_free(s);
     return v;
   }

@@ -60,7 +60,7 @@ struct BinRun {
 
   std::unique_ptr<dgtest::StateRecorder> states;
   std::mutex mutex;
-  guint stats_recovered = 0; /* "recovered" in the last stats the bin notified */
+  guint64 stats_recovered = 0; /* "recovered" in the last stats the bin notified */
   std::vector<std::pair<std::string, GstObject *>> posted; /* element messages: name, source */
 
   BinRun(const dgemu::Emulator &emu, const std::string &bin_props) {
@@ -70,9 +70,9 @@ struct BinRun {
         "appsrc name=src format=time caps=" + std::string(kCaps) +
         " ! dgtranscribebin name=t api-key=test-key stream-url=@WS@ batch-url=@HTTP@ breaker=" +
         breaker + " batch-breaker=" + breaker +
-        "-batch recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 "
-        "stream::finalize-timeout=5000 batch::min-chunk=500000000 batch::max-chunk=2000000000 "
-        "batch::retry-base=20 batch::retry-max=200 "
+        "-batch retry-backoff-min=50 retry-backoff-max=400 reset-timeout=300 "
+        "stream::finalize-timeout=5000 batch::min-chunk=500 batch::max-chunk=2000 "
+        "batch::retry-backoff-min=20 batch::retry-backoff-max=200 "
         /* appsrc is not live: these runs test the live path, so ask for it (a
          * later mode= in bin_props wins) */
         "mode=stream-first " +
@@ -125,8 +125,8 @@ struct BinRun {
     auto *run = static_cast<BinRun *>(data);
     GstStructure *stats = nullptr;
     g_object_get(object, "stats", &stats, nullptr);
-    guint recovered = 0;
-    gst_structure_get_uint(stats, "recovered", &recovered);
+    guint64 recovered = 0;
+    gst_structure_get_uint64(stats, "recovered", &recovered);
     gst_structure_free(stats);
     std::lock_guard<std::mutex> lock(run->mutex);
     run->stats_recovered = std::max(run->stats_recovered, recovered);

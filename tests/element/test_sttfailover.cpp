@@ -79,7 +79,7 @@ struct Rig {
   /* cut-pause=0: the rig's audio is all loud, so most tests cut at once. */
   explicit Rig(const char *breaker, const char *props = "") {
     std::string desc = std::string("sttfailover breaker=") + breaker +
-                       " recovery-backoff-min=100 recovery-backoff-max=1000 cut-pause=0 " + props;
+                       " retry-backoff-min=100 retry-backoff-max=1000 cut-pause=0 " + props;
     GError *err = nullptr;
     element = gst_parse_launch(desc.c_str(), &err);
     g_assert_no_error(err);
@@ -113,11 +113,11 @@ struct Rig {
     }
   }
   void push_quiet(int buffers = 1) { push(buffers, true); }
-  guint stat(const char *field) {
+  guint64 stat(const char *field) {
     GstStructure *stats;
     g_object_get(element, "stats", &stats, nullptr);
-    guint v = 0;
-    g_assert_true(gst_structure_get_uint(stats, field, &v));
+    guint64 v = 0;
+    g_assert_true(gst_structure_get_uint64(stats, field, &v));
     gst_structure_free(stats);
     return v;
   }
@@ -646,7 +646,7 @@ void test_mode_override() {
   GstStructure *stats;
   g_object_get(r.element, "stats", &stats, nullptr);
   guint64 batch_audio = 0;
-  gst_structure_get_uint64(stats, "batch-audio", &batch_audio);
+  gst_structure_get_uint64(stats, "audio-batched", &batch_audio);
   g_assert_cmpuint(batch_audio, ==, 300 * MS);
   gst_structure_free(stats);
   free_log(r);

@@ -16,9 +16,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MANIFEST = os.path.join(HERE, "pipelines.json")
 
 # Docs whose fenced code blocks are searched, relative to the source root.
-DOC_GLOBS = ["README.md", "docs/*.md", "examples/README.md"]
+DOC_GLOBS = ["README.md", "docs/*.md", "examples/README.md", "elements/gst*.cpp"]
 
 FENCE = re.compile(r"^\s*(```|~~~)")
+# The element sources' hotdoc comments: |[ ... ]| blocks, each line behind " * "
+# (stripped before matching).
+HOTDOC_FENCE = re.compile(r"^\s*(\|\[|\]\|)\s*$")
+HOTDOC_PREFIX = re.compile(r"^\s*\*\s?")
 # Property values that differ per machine or per run: they match anything in the manifest.
 WILDCARD_PROPS = ("location", "url", "uri", "api-key", "stream-url", "batch-url")
 
@@ -56,12 +60,16 @@ def extract(source, doc):
     """Every gst-launch-1.0 command in the fenced code blocks of one doc."""
     with open(os.path.join(source, doc), encoding="utf-8") as f:
         lines = f.read().split("\n")
+    fence = FENCE
+    if doc.endswith(".cpp"):
+        fence = HOTDOC_FENCE
+        lines = [HOTDOC_PREFIX.sub("", l) if l.lstrip().startswith("*") else "" for l in lines]
     found = []
     fenced = False
     i = 0
     while i < len(lines):
         line = lines[i]
-        if FENCE.match(line):
+        if fence.match(line):
             fenced = not fenced
             i += 1
             continue

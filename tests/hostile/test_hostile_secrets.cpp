@@ -83,10 +83,11 @@ void run(const char *what, const std::string &desc, const std::string &ws, const
 std::string src() {
   return std::string("appsrc name=src format=time caps=") + kCaps + " ! ";
 }
-const char *kLive = "dgstreamsink name=sink url=@WS@/v1/listen reconnect-backoff-min=20 "
-                    "reconnect-backoff-max=100 finalize-timeout=3000 breaker=\"\" ";
-const char *kBatch = "dgbatchsink name=sink url=@HTTP@/v1/listen retry-base=10 retry-max=50 "
-                     "drain-timeout=10000 breaker=\"\" ";
+const char *kLive = "dgstreamsink name=sink url=@WS@/v1/listen retry-backoff-min=20 "
+                    "retry-backoff-max=100 finalize-timeout=3000 breaker=\"\" ";
+const char *kBatch =
+    "dgbatchsink name=sink url=@HTTP@/v1/listen retry-backoff-min=10 retry-backoff-max=50 "
+    "drain-timeout=10000 breaker=\"\" ";
 
 /* The scanner itself: a key that is logged is found. */
 void test_scanner_catches_a_leak() {
@@ -152,9 +153,9 @@ void test_failover() {
   emu->inject_json(R"({"type":"outage","api":"live","duration":30})", &err);
   std::string desc = src() +
                      "sttfailover name=f f.stream ! queue ! dgstreamsink name=ssink "
-                     "url=@WS@/v1/listen breaker=\"\" reconnect-backoff-min=20 "
+                     "url=@WS@/v1/listen breaker=\"\" retry-backoff-min=20 "
                      "f.batch ! queue ! dgbatchsink name=bsink url=@HTTP@/v1/listen breaker=\"\" "
-                     "retry-base=10 f.text ! fakesink";
+                     "retry-backoff-min=10 f.text ! fakesink";
   run("failover, live down", desc, emu->ws_url(), emu->http_url(), KeyVia::Property);
   run("failover, live down (env)", desc, emu->ws_url(), emu->http_url(), KeyVia::Environment);
 }

@@ -18,7 +18,8 @@ std::string live_sink(const char *props) {
 
 std::string batch_sink(const char *props) {
   return std::string("appsrc name=src format=time caps=") + kCaps +
-         " ! dgbatchsink name=sink url=@HTTP@/v1/listen api-key=k retry-base=10 retry-max=50 "
+         " ! dgbatchsink name=sink url=@HTTP@/v1/listen api-key=k retry-backoff-min=10 "
+         "retry-backoff-max=50 "
          "drain-timeout=20000 " +
          props;
 }

@@ -22,7 +22,7 @@ std::string sink_desc(const TlsCase &c) {
   return std::string("appsrc name=src format=time caps=") + kCaps + " ! " + c.element +
          " name=sink url=" + (live ? "@WS@/v1/listen" : "@HTTP@/v1/listen") +
          " api-key=tls-test-key " +
-         (live ? "reconnect=false connect-timeout=5000" : "max-chunk=1000000000 retry-base=20") +
+         (live ? "reconnect=false connect-timeout=5000" : "max-chunk=1000 retry-backoff-min=20") +
          " " + c.props;
 }
 

@@ -54,14 +54,14 @@ struct Run {
         /* cut-pause=0: sequence speech has no pauses; test_cut_at_pause has them.
          * appsrc is not live: stream-first tests the live path (a mode= in
          * failover_props wins). */
-        " recovery-backoff-min=50 recovery-backoff-max=400 reset-timeout=300 cut-pause=0 "
+        " retry-backoff-min=50 retry-backoff-max=400 reset-timeout=300 cut-pause=0 "
         "mode=stream-first " +
         failover_props +
         " f.stream ! queue ! dgstreamsink url=@WS@ api-key=test-key breaker=" + breaker +
         " finalize-timeout=5000 " + stream_props +
-        " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=test-key min-chunk=500000000 "
-        "max-chunk=2000000000 retry-base=20 retry-max=200 breaker-open-time=50 "
-        "breaker-open-max=400 breaker=" +
+        " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=test-key min-chunk=500 "
+        "max-chunk=2000 retry-backoff-min=20 retry-backoff-max=200 reset-timeout=50 "
+        "reset-timeout-max=400 breaker=" +
         breaker + "-batch " + batch_props + " f.text ! queue ! " +
         (text_branch.empty() ? "appsink name=text sync=false wait-on-eos=false emit-signals=true"
                              : text_branch);

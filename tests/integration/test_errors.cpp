@@ -122,7 +122,7 @@ void test_stream_402_is_one_error() {
 void test_batch_402_is_one_error() {
   auto emu = dgtest::start_emulator();
   dgtest::inject(*emu, R"({"type":"batch_error","status":402})");
-  Pipeline p(*emu, "dgbatchsink url=@HTTP@ api-key=k min-chunk=1000000000 max-chunk=2000000000 "
+  Pipeline p(*emu, "dgbatchsink url=@HTTP@ api-key=k min-chunk=1000 max-chunk=2000 "
                    "breaker=" +
                        unique_breaker());
   dgtest::push_sequence(p.src, 16000, 1, 0, 30, 0);
@@ -143,8 +143,8 @@ void test_batch_error_before_eos() {
     for (int run = 0; run < 5; run++) {
       auto emu = dgtest::start_emulator();
       dgtest::inject(*emu, "{\"type\":\"batch_error\",\"status\":" + std::to_string(status) + "}");
-      Pipeline p(*emu, "dgbatchsink url=@HTTP@ api-key=k min-chunk=500000000 breaker=" +
-                           unique_breaker());
+      Pipeline p(*emu,
+                 "dgbatchsink url=@HTTP@ api-key=k min-chunk=500 breaker=" + unique_breaker());
       dgtest::push_sequence(p.src, 16000, 1, 0, 8, 0); /* EOS follows at once */
       Ending e = play_until_end(p.pipeline);
       g_assert_true(e.error);
@@ -161,10 +161,10 @@ void test_failover_live_402_degrades() {
   dgtest::inject(*emu, R"({"type":"refuse","status":402})");
   std::string b = unique_breaker();
   Pipeline p(*emu, "sttfailover name=f mode=stream-first breaker=" + b +
-                       " recovery-backoff-min=50 recovery-backoff-max=100"
+                       " retry-backoff-min=50 retry-backoff-max=100"
                        " f.stream ! queue ! dgstreamsink url=@WS@ api-key=k breaker=" +
                        b +
-                       " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500000000"
+                       " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500"
                        " breaker=" +
                        b + "-batch f.text ! fakesink async=false");
   dgtest::push_sequence(p.src, 16000, 1, 0, 40, 0);
@@ -194,7 +194,7 @@ void test_both_refused_is_an_error() {
   std::string b = unique_breaker();
   Pipeline p(*emu, "sttfailover name=f mode=stream-first breaker=" + b +
                        " f.stream ! queue ! dgstreamsink url=@WS@ api-key=k breaker=" + b +
-                       " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500000000"
+                       " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500"
                        " breaker=" +
                        b + "-batch f.text ! fakesink async=false");
   dgtest::push_sequence(p.src, 16000, 1, 0, 40, 0);
@@ -214,8 +214,8 @@ void test_both_down_live_eos_is_prompt() {
   Pipeline p(*emu,
              "sttfailover name=f breaker=" + b +
                  " f.stream ! queue ! dgstreamsink url=@WS@ api-key=k breaker=" + b +
-                 " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500000000"
-                 " max-chunk=2000000000 retry-base=50 retry-max=200 breaker=" +
+                 " f.batch ! queue ! dgbatchsink url=@HTTP@ api-key=k min-chunk=500"
+                 " max-chunk=2000 retry-backoff-min=50 retry-backoff-max=200 breaker=" +
                  b + "-batch f.text ! fakesink async=false",
              true);
   gst_element_set_state(p.pipeline, GST_STATE_PLAYING);
@@ -248,8 +248,8 @@ void test_live_drops_are_one_report_per_stretch() {
   auto emu = dgtest::start_emulator();
   dgtest::inject(*emu, R"({"type":"refuse","status":503})");
   Pipeline p(*emu,
-             "dgstreamsink url=@WS@ api-key=k replay-window=1000 reconnect-backoff-min=20 "
-             "reconnect-backoff-max=50 breaker=" +
+             "dgstreamsink url=@WS@ api-key=k replay-window=1000 retry-backoff-min=20 "
+             "retry-backoff-max=50 breaker=" +
                  unique_breaker(),
              true);
   /* As a live source does: the first second, the refusal, then the rest. */

@@ -59,11 +59,10 @@ Outcome transcribe(const librivox::Session &session, bool outage) {
   }
   /* Default cut-pause: the cut back to streaming waits for a pause. */
   /* Pushed faster than real time, so the recognizer may finish long after EOS. */
-  Run run(*emu,
-          "cut-pause=200 recovery-backoff-min=500 recovery-backoff-max=1000 drain-timeout=120000",
+  Run run(*emu, "cut-pause=200 retry-backoff-min=500 retry-backoff-max=1000 drain-timeout=120000",
           "finalize-timeout=120000", "", "",
           /* real speech: chunks up to 30 s, cut at pauses (the defaults) */
-          "min-chunk=5000000000 max-chunk=30000000000");
+          "min-chunk=5000 max-chunk=30000");
   run.play();
   size_t at = 0;
   if (outage) {

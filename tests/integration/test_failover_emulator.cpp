@@ -217,9 +217,9 @@ void test_cut_at_pause() {
   run.push(40, 70, false, kind);
   g_assert_true(run.log->wait_for("stt/recovered", 1));
   GstStructure *stats = run.stats(); /* before finish(): NULL resets them */
-  guint at_pause = 0, forced = 0;
-  gst_structure_get_uint(stats, "cuts-at-pause", &at_pause);
-  gst_structure_get_uint(stats, "cuts-forced", &forced);
+  guint64 at_pause = 0, forced = 0;
+  g_assert_true(gst_structure_get_uint64(stats, "cuts-at-pause", &at_pause));
+  g_assert_true(gst_structure_get_uint64(stats, "cuts-forced", &forced));
   gst_structure_free(stats);
   g_assert_cmpuint(at_pause, ==, 1);
   g_assert_cmpuint(forced, ==, 0);
@@ -382,7 +382,7 @@ void test_file_waits_for_room_in_the_ledger() {
   g_assert_cmpuint(run.log->count("stt/recovered"), <=, 1);
   GstStructure *st = run.stats();
   guint64 dropped = 1;
-  g_assert_true(gst_structure_get_uint64(st, "dropped", &dropped));
+  g_assert_true(gst_structure_get_uint64(st, "audio-dropped", &dropped));
   gst_structure_free(st);
   g_assert_cmpuint(dropped, ==, 0);
 }
