@@ -617,9 +617,8 @@ static void net_fail(GstDgStreamSink *self, const std::string &reason, int code,
   }
 
   if (net.supervised) {
-    /* The supervisor holds every un-acked buffer and replays it elsewhere. */
-    if (net.ledger)
-      net.ledger->clear();
+    /* The supervisor holds every un-acked buffer and replays it elsewhere
+     * (a supervised sink keeps no ledger). */
     net.unsent.clear();
     net.unsent_duration = 0;
   } else if (net.ledger) {
@@ -1248,8 +1247,13 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
     break;
   case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
     if (is<Supervisor>(event)) {
-      GST_INFO_OBJECT(self, "supervised: recovery is left to upstream");
-      priv->net_thread->invoke_sync([&] { priv->net.supervised = true; });
+      GST_INFO_OBJECT(self, "supervised: recovery and replay are left to upstream");
+      priv->net_thread->invoke_sync([&] {
+        /* One owner of un-acknowledged audio: the supervisor's ledger holds
+         * it and replays it elsewhere, so this sink keeps none. */
+        priv->net.supervised = true;
+        priv->net.ledger.reset();
+      });
     }
     break;
   case GST_EVENT_CUSTOM_DOWNSTREAM:
@@ -1495,9 +1499,10 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_REPLAY_WINDOW,
       g_param_spec_uint("replay-window", "Replay window",
-                        "Most audio in ms kept for replay after a failure (un-acknowledged plus "
-                        "audio arriving while down); older audio is reported in "
-                        "stt/audio-dropped",
+                        "Used alone: most audio in ms kept for replay after a failure "
+                        "(un-acknowledged plus audio arriving while down); older audio is "
+                        "reported in stt/audio-dropped. Behind sttfailover the failover's own "
+                        "replay-window holds it instead",
                         0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw));
   retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
                                    "reconnect (when used alone; behind sttfailover the failover "
