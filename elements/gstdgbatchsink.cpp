@@ -30,7 +30,7 @@
 #include <memory>
 #include <mutex>
 
-#include "breaker_registry.h"
+#include "breaker_context.h"
 #include "dg_batch_core.h"
 #include "dg_common.h"
 #include "dropped_audio.h"
@@ -44,7 +44,6 @@ using namespace dgf;
 namespace {
 
 constexpr const char *DEFAULT_URL = "https://api.deepgram.com/v1/listen";
-constexpr const char *DEFAULT_BREAKER = "deepgram-prerecorded";
 constexpr guint DEFAULT_MIN_CHUNK_MS = 5000;
 constexpr guint DEFAULT_MAX_CHUNK_MS = 30000; /* as the original backend */
 constexpr guint DEFAULT_MIN_PAUSE_MS = 300;
@@ -55,12 +54,9 @@ constexpr guint DEFAULT_DRAIN_TIMEOUT = 120000;  /* ms */
 constexpr guint DEFAULT_REQUEST_TIMEOUT = 60000; /* ms */
 constexpr guint DEFAULT_MAX_IN_FLIGHT = 2;
 constexpr gboolean DEFAULT_UTTERANCES = FALSE;
-/* The breaker's defaults; the name is shared by every dgbatchsink in the
- * process unless set. */
+/* No name: the pipeline's pre-recorded breaker. */
 dgf::BreakerProperties default_breaker() {
-  dgf::BreakerProperties b;
-  b.name = DEFAULT_BREAKER;
-  return b;
+  return dgf::BreakerProperties{};
 }
 constexpr const char *kTimerClockContext = "dgf.timer-clock";
 constexpr guint64 kChunkWindow = 20 * GST_MSECOND; /* energy window of the pause detector */
@@ -114,6 +110,7 @@ struct StreamState {
 struct Private {
   std::mutex settings_lock;
   Settings settings;
+  PipelineBreakers breakers; /* the pipeline's, through the dgf.breakers context */
   std::mutex core_lock;
   std::shared_ptr<BatchCore> core;
   std::atomic<bool> supervised{false}; /* stt/supervisor came: a failover reports for us */
@@ -255,7 +252,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
       std::max(breaker_settings.probe_timeout, std::chrono::milliseconds{s.request_timeout});
   std::string conflict;
   std::shared_ptr<Breaker> breaker =
-      BreakerRegistry::global().get(s.breaker.name, breaker_settings, &conflict);
+      self->priv->breakers.get(s.breaker.name, kPrerecordedBreakerKey, breaker_settings, &conflict);
   if (!conflict.empty())
     GST_WARNING_OBJECT(self, "breaker '%s': %s", s.breaker.name.c_str(), conflict.c_str());
 
@@ -588,6 +585,7 @@ static void gst_dg_batch_sink_init(GstDgBatchSink *self) {
  * drains run on the test's time). Taken at the next start. */
 static void gst_dg_batch_sink_set_context(GstElement *element, GstContext *context) {
   GstDgBatchSink *self = GST_DG_BATCH_SINK(element);
+  self->priv->breakers.on_set_context(context);
   if (g_str_equal(gst_context_get_context_type(context), kTimerClockContext)) {
     GstClock *clock = nullptr;
     if (gst_structure_get(gst_context_get_structure(context), "clock", GST_TYPE_CLOCK, &clock,
@@ -599,6 +597,19 @@ static void gst_dg_batch_sink_set_context(GstElement *element, GstContext *conte
     }
   }
   GST_ELEMENT_CLASS(gst_dg_batch_sink_parent_class)->set_context(element, context);
+}
+
+/* The pipeline's breakers are taken at NULL->READY and let go at READY->NULL. */
+static GstStateChangeReturn gst_dg_batch_sink_change_state(GstElement *element,
+                                                           GstStateChange transition) {
+  GstDgBatchSink *self = GST_DG_BATCH_SINK(element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    self->priv->breakers.ensure(element);
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(gst_dg_batch_sink_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    self->priv->breakers.release();
+  return ret;
 }
 
 static void install_properties(GObjectClass *gobject_class) {
@@ -681,6 +692,7 @@ static void gst_dg_batch_sink_class_init(GstDgBatchSinkClass *klass) {
   gobject_class->finalize = gst_dg_batch_sink_finalize;
   install_properties(gobject_class);
   element_class->set_context = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_set_context);
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_dg_batch_sink_change_state);
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(

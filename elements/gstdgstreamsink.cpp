@@ -43,7 +43,7 @@
 
 #include "audio_ledger.h"
 #include "backoff.h"
-#include "breaker_registry.h"
+#include "breaker_context.h"
 #include "resilience_properties.h"
 #include "deepgram_json.h"
 #include "dg_common.h"
@@ -67,12 +67,9 @@ using namespace dgf::stt;
 namespace {
 
 constexpr const char *kDefaultUrl = "wss://api.deepgram.com/v1/listen";
-constexpr const char *kDefaultBreaker = "deepgram-live";
-/* Every dgstreamsink in the process shares this breaker unless named. */
+/* No name: the pipeline's live breaker, shared with its sttfailover. */
 dgf::BreakerProperties default_breaker() {
-  dgf::BreakerProperties b;
-  b.name = kDefaultBreaker;
-  return b;
+  return dgf::BreakerProperties{};
 }
 constexpr gboolean DEFAULT_INTERIM_RESULTS = FALSE;
 constexpr gint DEFAULT_ENDPOINTING = -1; /* Deepgram's default */
@@ -236,6 +233,7 @@ struct Net {
 struct DgStreamSinkPrivate {
   std::mutex settings_lock;
   StreamSettings settings;
+  PipelineBreakers breakers; /* the pipeline's, through the dgf.breakers context */
 
   std::mutex state_lock;
   std::condition_variable state_cv;
@@ -335,6 +333,22 @@ static BufferRef trim_buffer(const GstAudioInfo &info, const BufferRef &ref, uin
 }
 
 /* ---- network thread ----------------------------------------------------- */
+
+/* The breaker, taken at the first connection: by then an sttfailover
+ * upstream has made the live one (at its NULL->READY, which comes after this
+ * sink's start), so its settings win. */
+static std::shared_ptr<Breaker> net_take_breaker(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  const std::string &name = priv->active.breaker.name;
+  std::shared_ptr<Breaker> breaker = priv->breakers.find(name, kLiveBreakerKey);
+  if (breaker)
+    return breaker;
+  std::string conflict;
+  breaker = priv->breakers.get(name, kLiveBreakerKey, priv->active.breaker.settings(), &conflict);
+  if (!conflict.empty())
+    GST_WARNING_OBJECT(self, "%s", conflict.c_str());
+  return breaker;
+}
 
 static void net_start_connect(GstDgStreamSink *self);
 static void net_fail(GstDgStreamSink *self, const std::string &reason, int code, bool retryable);
@@ -792,6 +806,8 @@ static void net_start_connect(GstDgStreamSink *self) {
     priv->net_thread->remove_source(net.retry_source);
     net.retry_source = 0;
   }
+  if (!net.breaker)
+    net.breaker = net_take_breaker(self);
   net.permit = net.breaker->try_acquire();
   if (!net.permit) {
     /* Spare the service: no connection while the shared breaker is open. */
@@ -994,12 +1010,6 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     net.session = dg_make_session(priv->active.common, 0, &error);
     if (!net.session)
       return;
-    /* The failover's breaker, if it made one of this name: its settings win. */
-    const std::string &name = priv->active.breaker.name;
-    if (!name.empty())
-      net.breaker = BreakerRegistry::global().find(name);
-    if (!net.breaker)
-      net.breaker = BreakerRegistry::global().get(name, priv->active.breaker.settings());
     uint64_t window = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
     net.ledger =
         std::make_unique<AudioLedger<BufferRef>>(window, [priv](const BufferRef &b, uint64_t skip) {
@@ -1427,6 +1437,23 @@ static void gst_dg_stream_sink_init(GstDgStreamSink *self) {
   dg_name_refused_caps(GST_BASE_SINK_PAD(self));
 }
 
+/* The pipeline's breakers are taken at NULL->READY and let go at READY->NULL. */
+static GstStateChangeReturn gst_dg_stream_sink_change_state(GstElement *element,
+                                                            GstStateChange transition) {
+  auto *self = GST_DG_STREAM_SINK(element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    self->priv->breakers.ensure(element);
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    self->priv->breakers.release();
+  return ret;
+}
+
+static void gst_dg_stream_sink_set_context(GstElement *element, GstContext *context) {
+  GST_DG_STREAM_SINK(element)->priv->breakers.on_set_context(context);
+  GST_ELEMENT_CLASS(parent_class)->set_context(element, context);
+}
+
 static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -1509,8 +1536,8 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
                                    "decides)",
                                    RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
   breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
-                             "the live API (behind sttfailover: name the failover's, whose "
-                             "settings then apply)",
+                             "the live API (behind sttfailover: the failover's, whose settings "
+                             "then apply)",
                              default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
@@ -1528,6 +1555,8 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
       "and replays un-acknowledged audio after failures",
       DGF_MAINTAINER);
 
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_change_state);
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_set_context);
   base_class->start = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_start);
   base_class->stop = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_stop);
   base_class->set_caps = GST_DEBUG_FUNCPTR(gst_dg_stream_sink_set_caps);

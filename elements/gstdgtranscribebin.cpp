@@ -93,11 +93,13 @@ const Proxy kProxies[] = {
     {"tls-verify", "TLS verify", "Verify the servers' TLS certificates (turn off only for tests)",
      STREAM | BATCH, nullptr},
     {"breaker", "Breaker",
-     "Name of the shared circuit breaker guarding the live API (failover and stream sink); "
-     "empty: one private to this bin",
+     "Circuit breaker guarding the live API (failover and stream sink). Empty: the "
+     "pipeline's, shared through a GstContext; a name: shared by every pipeline in the process "
+     "that names it",
      FAILOVER | STREAM, nullptr},
     {"batch-breaker", "Batch breaker",
-     "Name of the shared circuit breaker guarding the pre-recorded API; empty: a private one",
+     "Circuit breaker guarding the pre-recorded API. Empty: the pipeline's; a name: shared "
+     "by every pipeline in the process that names it",
      BATCH, "breaker"},
     {"failure-threshold", "Failure threshold",
      "Consecutive live connect failures that open the breaker", FAILOVER, nullptr},
@@ -250,27 +252,12 @@ static void set_property(GObject *object, guint prop_id, const GValue *value, GP
   const char *name = p.child_name ? p.child_name : p.name;
   if (self->broken)
     return; /* reported at NULL->READY */
-  GValue private_name = G_VALUE_INIT;
-  if ((p.targets & FAILOVER) && (p.targets & STREAM) && G_VALUE_HOLDS_STRING(value) &&
-      !g_strcmp0(g_value_get_string(value), "")) {
-    /* "" would give each child a private breaker of its own; the failover
-     * and the stream sink must share one, private to this bin. */
-    static gint counter = 0;
-    g_value_init(&private_name, G_TYPE_STRING);
-    g_value_take_string(&private_name, g_strdup_printf("%s-private-%d", GST_OBJECT_NAME(self),
-                                                       g_atomic_int_add(&counter, 1)));
-    value = &private_name;
-    GST_INFO_OBJECT(self, "live breaker private to this bin: %s",
-                    g_value_get_string(&private_name));
-  }
   if (p.targets & FAILOVER)
     g_object_set_property(G_OBJECT(self->failover), name, value);
   if (p.targets & STREAM)
     g_object_set_property(G_OBJECT(self->stream), name, value);
   if (p.targets & BATCH)
     g_object_set_property(G_OBJECT(self->batch), name, value);
-  if (G_IS_VALUE(&private_name))
-    g_value_unset(&private_name);
 }
 
 static void get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {

@@ -55,7 +55,7 @@
 #include <optional>
 #include <string>
 
-#include "breaker_registry.h"
+#include "breaker_context.h"
 #include "resilience_properties.h"
 #include "sink_caps.h"
 #include "caption_pad.h"
@@ -74,12 +74,9 @@ namespace stt = dgf::stt;
 
 namespace {
 
-constexpr const char *DEFAULT_BREAKER = "deepgram-live";
-/* The stream sink's default breaker name: the two share one unless told. */
+/* No name: the pipeline's live breaker, which its dgstreamsink shares. */
 BreakerProperties default_breaker() {
-  BreakerProperties b;
-  b.name = DEFAULT_BREAKER;
-  return b;
+  return BreakerProperties{};
 }
 constexpr GstSttFailoverMode DEFAULT_MODE = GST_STT_FAILOVER_MODE_AUTO;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
@@ -216,9 +213,11 @@ struct SttFailoverPrivate {
   FailoverCore core;
 
   /* The shared breaker and our listener on it. */
+  PipelineBreakers breakers; /* the pipeline's, through the dgf.breakers context */
   std::shared_ptr<Breaker> breaker;
   std::string breaker_name;
   BreakerSettings breaker_settings;
+  const BreakerRegistry *breaker_registry = nullptr; /* the one `breaker` came from */
   uint64_t listener_id = 0;
 
   GstClockID recovery_timer = nullptr;
@@ -606,12 +605,13 @@ static void ensure_breaker(GstSttFailover *self) {
     std::lock_guard<std::mutex> guard(priv->lock);
     name = priv->settings.breaker.name;
     wanted = priv->settings.breaker.settings().clamped();
-    if (priv->breaker && priv->breaker_name == name && priv->breaker_settings == wanted)
+    if (priv->breaker && priv->breaker_name == name && priv->breaker_settings == wanted &&
+        (!name.empty() || priv->breaker_registry == priv->breakers.registry()))
       return;
   }
   release_breaker(self);
   std::string conflict;
-  std::shared_ptr<Breaker> breaker = BreakerRegistry::global().get(name, wanted, &conflict);
+  std::shared_ptr<Breaker> breaker = priv->breakers.get(name, kLiveBreakerKey, wanted, &conflict);
   if (!conflict.empty())
     GST_WARNING_OBJECT(self, "breaker '%s' already exists with other settings: %s", name.c_str(),
                        conflict.c_str());
@@ -622,6 +622,7 @@ static void ensure_breaker(GstSttFailover *self) {
   priv->breaker = breaker;
   priv->breaker_name = name;
   priv->breaker_settings = wanted;
+  priv->breaker_registry = priv->breakers.registry();
   priv->listener_id = id;
   priv->core.on_breaker(view_of(snap.state, snap.open_until), now);
 }
@@ -1269,7 +1270,8 @@ static GstStateChangeReturn change_state(GstElement *element, GstStateChange tra
   auto *self = GST_STT_FAILOVER(element);
   switch (transition) {
   case GST_STATE_CHANGE_NULL_TO_READY:
-    ensure_breaker(self); /* released at READY->NULL */
+    self->priv->breakers.ensure(element); /* the pipeline's, via GstContext */
+    ensure_breaker(self);                 /* released at READY->NULL */
     break;
   case GST_STATE_CHANGE_READY_TO_PAUSED: {
     reset_core(self);
@@ -1307,6 +1309,7 @@ static GstStateChangeReturn change_state(GstElement *element, GstStateChange tra
     break;
   case GST_STATE_CHANGE_READY_TO_NULL:
     release_breaker(self);
+    self->priv->breakers.release();
     break;
   default:
     break;
@@ -1512,6 +1515,11 @@ static gboolean transcript_meta_transform(GstBuffer *dest, GstCustomMeta *meta, 
   return TRUE;
 }
 
+static void set_context(GstElement *element, GstContext *context) {
+  GST_STT_FAILOVER(element)->priv->breakers.on_set_context(context);
+  GST_ELEMENT_CLASS(parent_class)->set_context(element, context);
+}
+
 static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -1526,14 +1534,15 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   gobject_class->get_property = get_property;
   gobject_class->finalize = finalize;
   element_class->change_state = change_state;
+  element_class->set_context = set_context;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto rw_playing = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING);
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
-                             "the live API (name the stream sink's; the failover's settings "
-                             "win when it creates the breaker first)",
+                             "the live API (the same as its dgstreamsink's; the failover "
+                             "creates it first, so its settings win)",
                              default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_MODE,

@@ -37,9 +37,10 @@ BreakerSettings BreakerProperties::settings() const {
 void breaker_properties_install(GObjectClass *klass, guint first_id, const char *guards,
                                 const BreakerProperties &defaults, guint mutability) {
   gchar *blurb = g_strdup_printf(
-      "Name of the circuit breaker guarding %s: every element in the process with the same "
-      "name shares one, with the settings of the element that created it (empty: one "
-      "private to this element)",
+      "Circuit breaker guarding %s. Empty: the pipeline's breaker for that API, shared by "
+      "its elements through a GstContext (dgf.breakers); a name: the breaker of that name, "
+      "shared by every pipeline in the process that names it. The element that creates a "
+      "breaker sets its settings",
       guards);
   g_object_class_install_property(klass, first_id + NAME,
                                   g_param_spec_string("breaker", "Breaker", blurb,

@@ -24,7 +24,7 @@ constexpr guint kBreakerPropCount = 5;
 constexpr guint kRetryBackoffPropCount = 2;
 
 struct BreakerProperties {
-  std::string name; /* empty: a private breaker */
+  std::string name; /* empty: the pipeline's breaker (breaker_context.h) */
   guint failure_threshold = 3;
   guint reset_timeout_ms = 30000;
   guint reset_timeout_max_ms = 300000;

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "caption_file_parser.h"
+#include "breaker_context.h"
 #include "caption_splitter.h"
 #include "dg_test_support.h"
 #include "failure.h"
@@ -399,12 +400,12 @@ void test_properties_reach_the_children() {
       g_assert_cmpuint(G_PARAM_SPEC_UINT(mine)->maximum, ==, G_PARAM_SPEC_UINT(theirs)->maximum);
     }
   }
-  /* "" keeps the failover and the stream sink on one breaker, private to the bin. */
-  g_object_set(bin, "breaker", "", nullptr);
+  /* A name reaches the failover and the stream sink alike: one live breaker. */
+  g_object_set(bin, "breaker", "studio-a", nullptr);
   gchar *failover_breaker = nullptr, *stream_breaker = nullptr;
   g_object_get(failover, "breaker", &failover_breaker, nullptr);
   g_object_get(stream, "breaker", &stream_breaker, nullptr);
-  g_assert_cmpstr(failover_breaker, !=, "");
+  g_assert_cmpstr(failover_breaker, ==, "studio-a");
   g_assert_cmpstr(failover_breaker, ==, stream_breaker);
   g_free(failover_breaker);
   g_free(stream_breaker);
@@ -422,6 +423,56 @@ void test_properties_reach_the_children() {
  * transcriber: links its static "sink" and "src" pads, sets a guint ms
  * "latency" and a string "language-code", and queries latency with a live
  * fakesrc linked in PAUSED. */
+/* The registry of `element`'s dgf.breakers context (nullptr: none). */
+std::shared_ptr<dgf::BreakerRegistry> breakers_of(GstElement *element) {
+  GstContext *context = gst_element_get_context(element, dgf::kBreakerContextType);
+  if (!context)
+    return nullptr;
+  auto registry = dgf::breaker_context_registry(context);
+  gst_context_unref(context);
+  return registry;
+}
+
+GstElement *child(GstElement *pipeline, const char *bin, const char *name) {
+  GstElement *b = gst_bin_get_by_name(GST_BIN(pipeline), bin);
+  GstElement *c = gst_bin_get_by_name(GST_BIN(b), name);
+  gst_object_unref(b);
+  gst_object_unref(c); /* the bin keeps it */
+  return c;
+}
+
+/* Without breaker names, the failover and both sinks get their pipeline's
+ * breakers from one dgf.breakers GstContext at NULL->READY (the pipeline
+ * keeps it); another pipeline has its own; READY->NULL lets the breakers go. */
+void test_breakers_shared_through_context() {
+  const char *desc = "audiotestsrc ! dgtranscribebin name=bin api-key=k ! fakesink";
+  GstElement *one = gst_parse_launch(desc, nullptr);
+  GstElement *two = gst_parse_launch(desc, nullptr);
+  g_assert_nonnull(one);
+  g_assert_nonnull(two);
+  for (GstElement *p : {one, two})
+    g_assert_cmpint(gst_element_set_state(p, GST_STATE_READY), ==, GST_STATE_CHANGE_SUCCESS);
+
+  auto registry = breakers_of(one);
+  g_assert_nonnull(registry);
+  for (const char *name : {"failover", "stream", "batch"})
+    g_assert_true(breakers_of(child(one, "bin", name)) == registry);
+  g_assert_nonnull(breakers_of(two));
+  g_assert_true(breakers_of(two) != registry);
+  /* The failover took the live breaker at NULL->READY (its settings win; the
+   * stream sink takes it at its first connection). */
+  auto live = registry->find(dgf::kLiveBreakerKey);
+  g_assert_nonnull(live);
+  g_assert_cmpint(live->settings().failure_threshold, ==, 3);
+  live.reset();
+
+  gst_element_set_state(one, GST_STATE_NULL);
+  g_assert_null(registry->find(dgf::kLiveBreakerKey));
+  gst_element_set_state(two, GST_STATE_NULL);
+  gst_object_unref(one);
+  gst_object_unref(two);
+}
+
 void test_transcriberbin_contract() {
   GstElement *bin = gst_element_factory_make("dgtranscribebin", nullptr);
   GstElementClass *klass = GST_ELEMENT_GET_CLASS(bin);
@@ -554,6 +605,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/dgtranscribebin/outage-inside-the-bin", test_outage_inside_the_bin);
   g_test_add_func("/dgtranscribebin/properties-reach-the-children",
                   test_properties_reach_the_children);
+  g_test_add_func("/dgtranscribebin/breakers-shared-through-context",
+                  test_breakers_shared_through_context);
   g_test_add_func("/dgtranscribebin/transcriberbin-contract", test_transcriberbin_contract);
   g_test_add_func("/dgtranscribebin/hints-name-bin-properties", test_hints_name_bin_properties);
   g_test_add_func("/dgtranscribebin/inside-transcriberbin", test_inside_transcriberbin);
