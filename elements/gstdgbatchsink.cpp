@@ -677,7 +677,7 @@ static void install_properties(GObjectClass *gobject_class) {
                                    RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
   for (guint id = PROP_MAX_IN_FLIGHT; id < PROP_BREAKER_FIRST; id++)
     g_object_class_install_property(gobject_class, id, properties[id]);
-  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the pre-recorded API",
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the pre-recorded API", nullptr,
                              default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(gobject_class, PROP_STATS, properties[PROP_STATS]);
 }

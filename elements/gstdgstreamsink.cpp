@@ -1535,9 +1535,8 @@ static void gst_dg_stream_sink_class_init(GstDgStreamSinkClass *klass) {
                                    "reconnect (when used alone; behind sttfailover the failover "
                                    "decides)",
                                    RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
-  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
-                             "the live API (behind sttfailover: the failover's, whose settings "
-                             "then apply)",
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the live API",
+                             "behind sttfailover, the failover's, whose settings then apply",
                              default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_STATS,

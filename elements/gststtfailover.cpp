@@ -1540,9 +1540,9 @@ static void gst_stt_failover_class_init(GstSttFailoverClass *klass) {
   const auto rw_playing = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING);
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
-  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST,
-                             "the live API (the same as its dgstreamsink's; the failover "
-                             "creates it first, so its settings win)",
+  breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the live API",
+                             "its dgstreamsink takes the same one after this element made it, "
+                             "so these settings win",
                              default_breaker(), GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_MODE,

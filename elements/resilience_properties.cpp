@@ -35,13 +35,14 @@ BreakerSettings BreakerProperties::settings() const {
 }
 
 void breaker_properties_install(GObjectClass *klass, guint first_id, const char *guards,
-                                const BreakerProperties &defaults, guint mutability) {
+                                const char *note, const BreakerProperties &defaults,
+                                guint mutability) {
   gchar *blurb = g_strdup_printf(
       "Circuit breaker guarding %s. Empty: the pipeline's breaker for that API, shared by "
       "its elements through a GstContext (dgf.breakers); a name: the breaker of that name, "
       "shared by every pipeline in the process that names it. The element that creates a "
-      "breaker sets its settings",
-      guards);
+      "breaker sets its settings%s%s",
+      guards, note ? "; " : "", note ? note : "");
   g_object_class_install_property(klass, first_id + NAME,
                                   g_param_spec_string("breaker", "Breaker", blurb,
                                                       defaults.name.c_str(),

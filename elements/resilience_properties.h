@@ -38,10 +38,12 @@ struct RetryBackoffProperties {
   guint max_ms = 30000;
 };
 
-/* `guards` names what the breaker protects, e.g. "the live API"; `flags`
- * gives when they may change (GST_PARAM_MUTABLE_*). */
+/* `guards` names what the breaker protects, e.g. "the live API"; `note`
+ * (or nullptr) ends the breaker property's blurb; `mutability` gives when
+ * they may change (GST_PARAM_MUTABLE_*). */
 void breaker_properties_install(GObjectClass *klass, guint first_id, const char *guards,
-                                const BreakerProperties &defaults, guint mutability);
+                                const char *note, const BreakerProperties &defaults,
+                                guint mutability);
 /* True when prop_id is one of the group's (and it was set / read). */
 bool breaker_properties_set(BreakerProperties &props, guint first_id, guint prop_id,
                             const GValue *value);
