@@ -16,9 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "deepgram_query.h"
+#include "deepgram_request.h"
 #include "sink_caps.h"
-#include "expected.h"
 
 namespace dgf {
 
@@ -41,26 +40,6 @@ enum DgCommonProp : guint {
   DG_PROP_COMMON_LAST = DG_PROP_MAX_OUTAGE,
 };
 
-constexpr const char *kDefaultModel = "nova-3";
-
-/* The common settings. Guarded by the element's settings mutex. */
-struct DgCommonSettings {
-  std::string url;
-  std::string api_key; /* write-only property; never logged */
-  std::string model = kDefaultModel;
-  std::string language;
-  bool punctuate = true;
-  bool smart_format = false;
-  bool diarize = false;
-  std::string keyterms;      /* comma-separated */
-  std::string extra_options; /* "key=value&key=value", sent as-is (encoded) */
-  bool allow_insecure = false;
-  std::string ca_file;
-  bool tls_verify = true;
-  bool multichannel = false; /* off: mono only, upstream downmixes */
-  int max_outage_ms = -1;    /* standalone give-up; -1: by liveness */
-};
-
 /* Installs the common properties. `default_url` differs per element; `what`
  * names the API in blurbs ("live", "pre-recorded"). */
 void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what);
@@ -68,22 +47,6 @@ void dg_common_install_properties(GObjectClass *klass, const char *default_url, 
 /* Sets/gets one common property; false when prop_id is not a common one. */
 bool dg_common_set_property(DgCommonSettings &settings, guint prop_id, const GValue *value);
 bool dg_common_get_property(const DgCommonSettings &settings, guint prop_id, GValue *value);
-
-/* The api-key property, else DEEPGRAM_API_KEY from the environment. */
-std::string dg_resolve_api_key(const DgCommonSettings &settings);
-
-/* Splits "a, b ,c" into {"a","b","c"}, dropping empty items. */
-std::vector<std::string> dg_split_keyterms(const std::string &text);
-
-/* Checks the URL and options and builds the request URL; the error says
- * which property is wrong. */
-struct DgRequest {
-  ServiceUrl url;
-  std::string full_url;      /* with the query; contains no secret */
-  std::string authorization; /* "Token <key>"; never logged */
-};
-Expected<DgRequest, QueryError> dg_build_request(const DgCommonSettings &settings,
-                                                 DeepgramQueryOptions options, UrlKind kind);
 
 /* A SoupSession honouring ca-file / tls-verify. Create it on the thread whose
  * main context will run its I/O. Returns nullptr and sets *error when the CA
@@ -111,10 +74,6 @@ void dg_send_and_read_bounded(SoupSession *session, SoupMessage *msg, size_t max
  * 127.0.0.1 not trusted: not signed by a known CA (set ca-file ...)".
  * Empty when it is not a TLS failure. */
 std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error);
-
-/* The warning to post at start when tls-verify is off for a TLS URL; empty
- * otherwise. */
-std::string dg_insecure_tls_warning(const DgCommonSettings &settings);
 
 /* A failure retrying cannot fix, posted the way both sinks do: alone, an
  * ERROR; under a supervisor (sttfailover), a WARNING, since the supervisor
