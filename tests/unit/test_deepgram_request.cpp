@@ -76,8 +76,10 @@ void test_clear_text_key_only_to_loopback() {
 
 void test_key_from_environment() {
   g_setenv("DEEPGRAM_API_KEY", "from-env", TRUE);
-  g_assert_cmpstr(dg_resolve_api_key(settings("x", "")).c_str(), ==, "from-env");
-  g_assert_cmpstr(dg_resolve_api_key(settings("x", "prop")).c_str(), ==, "prop");
+  std::string from_env = dg_resolve_api_key(settings("x", ""));
+  std::string from_property = dg_resolve_api_key(settings("x", "prop"));
+  g_assert_cmpstr(from_env.c_str(), ==, "from-env");
+  g_assert_cmpstr(from_property.c_str(), ==, "prop");
   g_unsetenv("DEEPGRAM_API_KEY");
 }
 
