@@ -210,11 +210,11 @@ void install_properties(GObjectClass *gobject_class) {
   retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
                                    "retry of a failed request (never shorter than the server's "
                                    "Retry-After)",
-                                   RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
+                                   Settings{}.retry_backoff, GST_PARAM_MUTABLE_READY);
   for (guint id = PROP_MAX_IN_FLIGHT; id < PROP_BREAKER_FIRST; id++)
     g_object_class_install_property(gobject_class, id, properties[id]);
   breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the pre-recorded API", nullptr,
-                             default_breaker(), GST_PARAM_MUTABLE_READY);
+                             Settings{}.breaker, GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(gobject_class, PROP_STATS, properties[PROP_STATS]);
 }
 

@@ -23,10 +23,6 @@ constexpr guint DEFAULT_DRAIN_TIMEOUT = 120000;  /* ms */
 constexpr guint DEFAULT_REQUEST_TIMEOUT = 60000; /* ms */
 constexpr guint DEFAULT_MAX_IN_FLIGHT = 2;
 constexpr gboolean DEFAULT_UTTERANCES = FALSE;
-/* No name: the pipeline's pre-recorded breaker. */
-inline BreakerProperties default_breaker() {
-  return BreakerProperties{};
-}
 
 struct Settings {
   DgCommonSettings common;
@@ -41,7 +37,7 @@ struct Settings {
   RetryBackoffProperties retry_backoff;
   guint max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   gboolean utterances = DEFAULT_UTTERANCES;
-  BreakerProperties breaker = default_breaker();
+  BreakerProperties breaker; /* no name: the pipeline's breaker (breaker_context.h) */
   /* Owned ref; nullptr: the system clock. Tests set a GstTestClock through
    * a "dgf.timer-clock" GstContext (no property: it is not for users). */
   GstClock *timer_clock = nullptr;

@@ -206,10 +206,10 @@ void install_properties(GObjectClass *gobject_class) {
   retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
                                    "reconnect (when used alone; behind sttfailover the failover "
                                    "decides)",
-                                   RetryBackoffProperties{}, GST_PARAM_MUTABLE_READY);
+                                   StreamSettings{}.retry_backoff, GST_PARAM_MUTABLE_READY);
   breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the live API",
                              "behind sttfailover, the failover's, whose settings then apply",
-                             default_breaker(), GST_PARAM_MUTABLE_READY);
+                             StreamSettings{}.breaker, GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed(

@@ -12,10 +12,6 @@
 namespace dgf::streamsink {
 
 constexpr const char *kDefaultUrl = "wss://api.deepgram.com/v1/listen";
-/* No name: the pipeline's live breaker, shared with its sttfailover. */
-inline BreakerProperties default_breaker() {
-  return BreakerProperties{};
-}
 constexpr gboolean DEFAULT_INTERIM_RESULTS = FALSE;
 constexpr gint DEFAULT_ENDPOINTING = -1; /* Deepgram's default */
 constexpr guint DEFAULT_UTTERANCE_END_MS = 0;
@@ -40,7 +36,7 @@ struct StreamSettings {
   bool reconnect = DEFAULT_RECONNECT;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
   RetryBackoffProperties retry_backoff; /* reconnects when used alone */
-  BreakerProperties breaker = default_breaker();
+  BreakerProperties breaker;            /* no name: the pipeline's breaker (breaker_context.h) */
 };
 
 /* The properties, in their gst-inspect order; called from class_init. */

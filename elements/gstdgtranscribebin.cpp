@@ -6,9 +6,9 @@
  *                                                             └ text ─ queue ─ src
  *
  * The bin owns no state of its own: every property is a proxy of one or more
- * children, its range and default taken from the child's own property so
- * they never drift apart. Messages from inside (stt/...) pass the bin
- * unchanged, as any bin's do; children are reachable by name (failover,
+ * children, declared once, in the child: its type, range, default, flags and
+ * words come from the child's own property, so they never drift apart. Messages from inside
+ * (stt/...) pass the bin unchanged, as any bin's do; children are reachable by name (failover,
  * stream, batch) for everything not proxied, e.g. `stream::endpointing=300`.
  */
 /**
@@ -34,6 +34,8 @@
 
 #include "gstdgtranscribebin.h"
 
+#include <string>
+
 GST_DEBUG_CATEGORY_STATIC(dg_transcribe_bin_debug);
 #define GST_CAT_DEFAULT dg_transcribe_bin_debug
 
@@ -41,119 +43,54 @@ namespace {
 
 enum Target : unsigned { FAILOVER = 1, STREAM = 2, BATCH = 4 };
 
-/* One bin property: which children get it, under which name. */
+/* One bin property: which children get it, under which name. Its type,
+ * range, default, flags, nick and blurb are the child's own (declared once,
+ * in the child); the bin only says where it goes. */
 struct Proxy {
   const char *name;
-  const char *nick;
-  const char *blurb;
-  unsigned targets;       /* the first one answers reads and gives range and default */
+  unsigned targets;       /* the first one answers reads and gives the declaration */
   const char *child_name; /* nullptr: same name */
+  const char *nick;       /* nullptr: the child's (a renamed proxy names itself) */
+  const char *note;       /* appended to the child's blurb: what the bin adds */
 };
 
 const Proxy kProxies[] = {
-    {"api-key", "API key",
-     "Deepgram API key for both branches (write-only, never logged); unset: the "
-     "DEEPGRAM_API_KEY environment variable",
-     STREAM | BATCH, nullptr},
-    {"stream-url", "Stream URL",
-     "Deepgram live API endpoint, wss:// (or ws:// to this machine), without credentials or "
-     "query",
-     STREAM, "url"},
-    {"batch-url", "Batch URL",
-     "Deepgram pre-recorded API endpoint, https:// (or http:// to this machine), without "
-     "credentials or query",
-     BATCH, "url"},
-    {"model", "Model", "Deepgram model for both branches, e.g. nova-3, nova-2", STREAM | BATCH,
-     nullptr},
-    {"language", "Language", "BCP-47 language tag for both branches; empty: Deepgram's default",
-     STREAM | BATCH, nullptr},
-    {"language-code", "Language code",
-     "Same as language (the name transcriberbin sets on its transcriber)", STREAM | BATCH,
-     "language"},
-    {"punctuate", "Punctuate", "Add punctuation and capitalization", STREAM | BATCH, nullptr},
-    {"smart-format", "Smart format", "Format numbers, dates, currency and the like", STREAM | BATCH,
-     nullptr},
-    {"diarize", "Diarize",
-     "Label words with speakers (see caption-speaker-lines); labels compare only within one "
-     "STT session",
-     STREAM | BATCH, nullptr},
-    {"keyterms", "Key terms", "Comma-separated terms to boost (nova-3 keyterm prompting)",
-     STREAM | BATCH, nullptr},
-    {"extra-options", "Extra options",
-     "Any other Deepgram query options for both branches as key=value pairs joined by '&' "
-     "(one branch only: stream::extra-options or batch::extra-options)",
-     STREAM | BATCH, nullptr},
-    {"allow-insecure", "Allow insecure",
-     "Allow sending the API key over plain ws:// or http:// to a host other than this machine",
-     STREAM | BATCH, nullptr},
-    {"ca-file", "CA file",
-     "PEM file of CA certificates to trust instead of the system's, for both branches (empty: "
-     "system trust store)",
-     STREAM | BATCH, nullptr},
-    {"tls-verify", "TLS verify", "Verify the servers' TLS certificates (turn off only for tests)",
-     STREAM | BATCH, nullptr},
-    {"breaker", "Breaker",
-     "Circuit breaker guarding the live API (failover and stream sink). Empty: the "
-     "pipeline's, shared through a GstContext; a name: shared by every pipeline in the process "
-     "that names it",
-     FAILOVER | STREAM, nullptr},
-    {"batch-breaker", "Batch breaker",
-     "Circuit breaker guarding the pre-recorded API. Empty: the pipeline's; a name: shared "
-     "by every pipeline in the process that names it",
-     BATCH, "breaker"},
-    {"failure-threshold", "Failure threshold",
-     "Consecutive live connect failures that open the breaker", FAILOVER, nullptr},
-    {"reset-timeout", "Reset timeout",
-     "Breaker open time in ms after its first trip; doubles per re-trip (full jitter)", FAILOVER,
-     nullptr},
-    {"reset-timeout-max", "Reset timeout max", "Cap in ms of the breaker's open time", FAILOVER,
-     nullptr},
-    {"probe-timeout", "Probe timeout",
-     "How long in ms a half-open probe connection may take before the breaker reopens", FAILOVER,
-     nullptr},
-    {"mode", "Mode",
-     "Routing: auto (live input streams, a file goes to the pre-recorded API), stream-first, "
-     "force-stream or force-batch (changeable while playing)",
-     FAILOVER, nullptr},
-    {"replay-window", "Replay window", "Un-acknowledged live audio kept for replay to batch, in ms",
-     FAILOVER, nullptr},
-    {"retry-backoff-min", "Retry backoff min",
-     "Ceiling of the delay before the first recovery attempt (back to the live API), in ms; "
-     "doubles per attempt (full jitter)",
-     FAILOVER, nullptr},
-    {"retry-backoff-max", "Retry backoff max",
-     "Cap of the delay ceiling before a recovery attempt, in ms", FAILOVER, nullptr},
-    {"latency", "Latency",
-     "How late captions may be, in ms: added to upstream latency on the src pad", FAILOVER,
-     nullptr},
-    {"drain-timeout", "Drain timeout",
-     "At EOS, how long in ms to wait without a result from the branch being drained", FAILOVER,
-     nullptr},
-    {"max-outage", "Max outage",
-     "Give up with an ERROR once neither API could transcribe for this many ms; 0: never; -1: "
-     "120000 for input that is not live, never for live input",
-     FAILOVER, nullptr},
-    {"caption-max-chars", "Caption max chars",
-     "Longest caption line in characters; lines break between words (0: no limit; 32 for "
-     "CEA-608)",
-     FAILOVER, nullptr},
-    {"caption-max-lines", "Caption max lines", "Most lines in one caption", FAILOVER, nullptr},
-    {"caption-max-duration", "Caption max duration",
-     "Longest time in ms one caption stays on screen (0: no limit)", FAILOVER, nullptr},
-    {"caption-speaker-lines", "Caption speaker lines",
-     "A speaker change starts a new caption line (set diarize too)", FAILOVER, nullptr},
-    {"max-observed-delay", "Max observed delay",
-     "Live input: the longest a caption has left after its audio, in ms (notifies; a WARNING "
-     "when it passes the latency)",
-     FAILOVER, nullptr},
-    {"state", "State",
-     "The failover's state: streaming, degraded, recovering, or batch (input that is not live) "
-     "(notifies)",
-     FAILOVER, nullptr},
-    {"stats", "Statistics",
-     "The failover's sttfailover-stats: transitions, audio per branch, replays, drops "
-     "(counters and ns as guint64; notifies)",
-     FAILOVER, nullptr},
+    {"api-key", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"stream-url", STREAM, "url", "Stream URL", nullptr},
+    {"batch-url", BATCH, "url", "Batch URL", nullptr},
+    {"model", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"language", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"language-code", STREAM | BATCH, "language", "Language code",
+     " (the name transcriberbin sets on its transcriber)"},
+    {"punctuate", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"smart-format", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"diarize", STREAM | BATCH, nullptr, nullptr, "; see caption-speaker-lines"},
+    {"keyterms", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"extra-options", STREAM | BATCH, nullptr, nullptr,
+     " (one branch only: stream::extra-options or batch::extra-options)"},
+    {"allow-insecure", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"ca-file", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"tls-verify", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"breaker", FAILOVER | STREAM, nullptr, nullptr, nullptr},
+    {"batch-breaker", BATCH, "breaker", "Batch breaker", nullptr},
+    {"failure-threshold", FAILOVER, nullptr, nullptr, nullptr},
+    {"reset-timeout", FAILOVER, nullptr, nullptr, nullptr},
+    {"reset-timeout-max", FAILOVER, nullptr, nullptr, nullptr},
+    {"probe-timeout", FAILOVER, nullptr, nullptr, nullptr},
+    {"mode", FAILOVER, nullptr, nullptr, nullptr},
+    {"replay-window", FAILOVER, nullptr, nullptr, nullptr},
+    {"retry-backoff-min", FAILOVER, nullptr, nullptr, nullptr},
+    {"retry-backoff-max", FAILOVER, nullptr, nullptr, nullptr},
+    {"latency", FAILOVER, nullptr, nullptr, nullptr},
+    {"drain-timeout", FAILOVER, nullptr, nullptr, nullptr},
+    {"max-outage", FAILOVER, nullptr, nullptr, nullptr},
+    {"caption-max-chars", FAILOVER, nullptr, nullptr, nullptr},
+    {"caption-max-lines", FAILOVER, nullptr, nullptr, nullptr},
+    {"caption-max-duration", FAILOVER, nullptr, nullptr, nullptr},
+    {"caption-speaker-lines", FAILOVER, nullptr, nullptr, nullptr},
+    {"max-observed-delay", FAILOVER, nullptr, nullptr, nullptr},
+    {"state", FAILOVER, nullptr, nullptr, nullptr},
+    {"stats", FAILOVER, nullptr, nullptr, nullptr},
 };
 constexpr guint kNumProxies = G_N_ELEMENTS(kProxies);
 
@@ -186,34 +123,46 @@ gpointer child_class_ref(const char *factory_name) {
   return g_type_class_ref(type);
 }
 
-/* The child's property under the bin's name, nick and blurb: same type,
- * range, default, access and mutability. */
+/* The bin's words for a proxy: the child's, saying when they apply to both
+ * branches, plus the bin's note. Interned: class data lives as long as the
+ * type. */
+const char *proxy_blurb(const Proxy &p, GParamSpec *from) {
+  std::string blurb = g_param_spec_get_blurb(from);
+  if ((p.targets & STREAM) && (p.targets & BATCH))
+    blurb = "Both branches: " + blurb;
+  if (p.note)
+    blurb += p.note;
+  return g_intern_string(blurb.c_str());
+}
+
+/* The child's property under the bin's name: same type, range, default,
+ * access, mutability and words. */
 GParamSpec *clone_pspec(const Proxy &p, GParamSpec *from) {
   const auto keep = static_cast<GParamFlags>(
       from->flags & (G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | GST_PARAM_MUTABLE_PAUSED |
                      GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
   const auto flags = static_cast<GParamFlags>(keep | G_PARAM_STATIC_STRINGS);
+  const char *nick = g_intern_string(p.nick ? p.nick : g_param_spec_get_nick(from));
+  const char *blurb = proxy_blurb(p, from);
   if (G_IS_PARAM_SPEC_STRING(from))
-    return g_param_spec_string(p.name, p.nick, p.blurb, G_PARAM_SPEC_STRING(from)->default_value,
+    return g_param_spec_string(p.name, nick, blurb, G_PARAM_SPEC_STRING(from)->default_value,
                                flags);
   if (G_IS_PARAM_SPEC_BOOLEAN(from))
-    return g_param_spec_boolean(p.name, p.nick, p.blurb, G_PARAM_SPEC_BOOLEAN(from)->default_value,
+    return g_param_spec_boolean(p.name, nick, blurb, G_PARAM_SPEC_BOOLEAN(from)->default_value,
                                 flags);
   if (G_IS_PARAM_SPEC_UINT(from)) {
     auto *u = G_PARAM_SPEC_UINT(from);
-    return g_param_spec_uint(p.name, p.nick, p.blurb, u->minimum, u->maximum, u->default_value,
-                             flags);
+    return g_param_spec_uint(p.name, nick, blurb, u->minimum, u->maximum, u->default_value, flags);
   }
   if (G_IS_PARAM_SPEC_INT(from)) {
     auto *i = G_PARAM_SPEC_INT(from);
-    return g_param_spec_int(p.name, p.nick, p.blurb, i->minimum, i->maximum, i->default_value,
-                            flags);
+    return g_param_spec_int(p.name, nick, blurb, i->minimum, i->maximum, i->default_value, flags);
   }
   if (G_IS_PARAM_SPEC_ENUM(from))
-    return g_param_spec_enum(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from),
+    return g_param_spec_enum(p.name, nick, blurb, G_PARAM_SPEC_VALUE_TYPE(from),
                              G_PARAM_SPEC_ENUM(from)->default_value, flags);
   if (G_IS_PARAM_SPEC_BOXED(from))
-    return g_param_spec_boxed(p.name, p.nick, p.blurb, G_PARAM_SPEC_VALUE_TYPE(from), flags);
+    return g_param_spec_boxed(p.name, nick, blurb, G_PARAM_SPEC_VALUE_TYPE(from), flags);
   /* A programming error, caught by the tests (every proxy is inspected). */
   g_warning("dgtranscribebin: no proxy for %s of type %s", p.name, G_PARAM_SPEC_TYPE_NAME(from));
   return nullptr;

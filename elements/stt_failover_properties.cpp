@@ -240,12 +240,14 @@ void install_properties(GObjectClass *gobject_class) {
   breaker_properties_install(gobject_class, PROP_BREAKER_FIRST, "the live API",
                              "its dgstreamsink takes the same one after this element made it, "
                              "so these settings win",
-                             default_breaker(), GST_PARAM_MUTABLE_READY);
+                             Settings{}.breaker, GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
       g_param_spec_enum("mode", "Mode",
-                        "Routing: auto (stream while healthy, batch while not), or an operator's "
-                        "override, force-stream or force-batch (changeable while playing)",
+                        "Routing: auto (live input streams while the live API is healthy and "
+                        "goes to batch while it is not; input that is not live goes to batch), "
+                        "stream-first (a file streams too), or an operator's override, "
+                        "force-stream or force-batch (changeable while playing)",
                         GST_TYPE_STT_FAILOVER_MODE, DEFAULT_MODE, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_REPLAY_WINDOW,
@@ -255,7 +257,7 @@ void install_properties(GObjectClass *gobject_class) {
                         0, 3600000, DEFAULT_REPLAY_WINDOW_MS, rw_playing));
   retry_backoff_properties_install(gobject_class, PROP_RETRY_BACKOFF_FIRST,
                                    "recovery attempt (back to the live API)",
-                                   default_retry_backoff(), GST_PARAM_MUTABLE_PLAYING);
+                                   Settings{}.retry_backoff, GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_LATENCY,
       g_param_spec_uint("latency", "Latency",
@@ -301,7 +303,9 @@ void install_properties(GObjectClass *gobject_class) {
                         0, G_MAXUINT, 0, ro));
   g_object_class_install_property(
       gobject_class, PROP_STATE,
-      g_param_spec_enum("state", "State", "streaming, degraded or recovering (notifies)",
+      g_param_spec_enum("state", "State",
+                        "streaming, degraded, recovering, or batch (input that is not live "
+                        "sent to the pre-recorded API) (notifies)",
                         GST_TYPE_STT_FAILOVER_STATE, GST_STT_FAILOVER_STATE_STREAMING, ro));
   g_object_class_install_property(
       gobject_class, PROP_STATS,

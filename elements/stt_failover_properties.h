@@ -16,17 +16,10 @@
 
 namespace dgf::sttfailover {
 
-/* No name: the pipeline's live breaker, which its dgstreamsink shares. */
-inline BreakerProperties default_breaker() {
-  return BreakerProperties{};
-}
 constexpr GstSttFailoverMode DEFAULT_MODE = GST_STT_FAILOVER_MODE_AUTO;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 30000;
 constexpr guint DEFAULT_BACKOFF_MIN_MS = 1000;
 constexpr guint DEFAULT_BACKOFF_MAX_MS = 30000;
-inline RetryBackoffProperties default_retry_backoff() {
-  return RetryBackoffProperties{DEFAULT_BACKOFF_MIN_MS, DEFAULT_BACKOFF_MAX_MS};
-}
 /* Covers the p95 caption delay measured on live feeds (docs/live-feeds.md). */
 constexpr guint DEFAULT_LATENCY_MS = 5000;
 constexpr guint DEFAULT_DRAIN_TIMEOUT_MS = 120000; /* as dgbatchsink's own */
@@ -38,11 +31,12 @@ constexpr gint DEFAULT_MAX_OUTAGE_MS = -1; /* auto */
 constexpr guint kNonLiveMaxOutageMs = 120000;
 
 struct Settings {
-  BreakerProperties breaker = default_breaker();
+  BreakerProperties breaker;     /* no name: the pipeline's breaker (breaker_context.h) */
   CaptionSplitSettings captions; /* caption-* properties */
   GstSttFailoverMode mode = DEFAULT_MODE;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
-  RetryBackoffProperties retry_backoff = default_retry_backoff(); /* recovery attempts */
+  RetryBackoffProperties retry_backoff{DEFAULT_BACKOFF_MIN_MS,
+                                       DEFAULT_BACKOFF_MAX_MS}; /* recovery attempts */
   guint latency_ms = DEFAULT_LATENCY_MS;
   guint drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
   guint cut_pause_ms = DEFAULT_CUT_PAUSE_MS;
