@@ -97,8 +97,11 @@ std::shared_ptr<Breaker> PipelineBreakers::get(const std::string &name, const ch
     std::lock_guard<std::mutex> lock(mutex_);
     registry = registry_;
   }
-  if (!registry) /* not in READY yet: a breaker of its own until then */
+  if (!registry) {
+    /* Elements take breakers only from READY on, after ensure(); outside a
+     * pipeline's state changes this stays a working breaker of its own. */
     return std::make_shared<Breaker>(key, settings);
+  }
   return registry->get(key, settings, conflict);
 }
 

@@ -46,7 +46,8 @@ public:
 
   /* The breaker `name` names: empty, the pipeline's one under `key`; else the
    * process-wide breaker of that name. The first to create one sets its
-   * settings; *conflict (optional) says when ours differ. */
+   * settings; *conflict (optional) says when ours differ. Called from READY
+   * on (after ensure()). */
   std::shared_ptr<Breaker> get(const std::string &name, const char *key,
                                const BreakerSettings &settings, std::string *conflict = nullptr);
   /* The live breaker `name` names, or nullptr when nobody made it yet. */

@@ -523,9 +523,4 @@ static void gst_stt_failover_init(GstSttFailover *self) {
   gst_pad_use_fixed_caps(self->textpad);
   gst_element_add_pad(GST_ELEMENT(self), self->textpad);
   self->priv->captions = std::make_unique<CaptionPad>(self->textpad, caption_source(self));
-
-  /* Held from creation (and re-got when its properties change): the sinks
-   * get the breaker in their start() at NULL->READY, before this element's
-   * state changes, and must find it with our settings. */
-  ensure_breaker(self);
 }

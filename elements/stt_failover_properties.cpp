@@ -166,8 +166,10 @@ void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpe
     }
   }
   run_actions(self, actions);
-  if (breaker_changed)
-    ensure_breaker(self); /* now, so sinks starting later share it with these settings */
+  /* From READY on a breaker is held: take the one the new settings name now,
+   * so a stream sink connecting later shares it with these settings. */
+  if (breaker_changed && priv->breakers.registry())
+    ensure_breaker(self);
   if (latency_changed)
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
