@@ -17,18 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "batch_planner.h" /* UploadVerdict */
 #include "dg_common.h"
 
 namespace dgf {
-
-/* What the sink does with an answer. */
-enum class UploadVerdict {
-  Transcribed, /* 2xx with a response body to parse */
-  Retry,       /* outage: network error, timeout, 408, 429, 499, 5xx */
-  Reject,      /* this audio is refused (400 about the audio, 413, 415, 422, other 4xx) */
-  Fatal,       /* permanent: 400 options, 401, 402, 403, 404, 405, TLS (failure.h) */
-  Cancelled,   /* we cancelled it */
-};
 
 struct UploadResult {
   UploadVerdict verdict = UploadVerdict::Retry;
