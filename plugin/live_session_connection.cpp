@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* dgstreamsink's live session (live_session.h), its connection: connecting
+ * through the breaker, what Deepgram's handshake and close say, failure,
+ * reconnecting with backoff and replaying what was never acknowledged, and
+ * giving up after max-outage. The audio itself is in live_session.cpp. */
+#include "live_session.h"
+
+#include <chrono>
+
+#include "failure.h"
+
+namespace dgf {
+
+using namespace dgf::live;
+
+namespace {
+constexpr int kCloseNormal = 1000;
+constexpr uint64_t kMillisecond = 1000000ull;
+} // namespace
+
+void LiveSession::connect(LiveActions &out) {
+  if (!running_ || !have_caps_ || connected() || phase_ == LivePhase::Fatal)
+    return;
+  if (retry_scheduled_) {
+    out.push_back(CancelRetry{});
+    retry_scheduled_ = false;
+  }
+  /* Connecting from now on, for the glue answers at once (on_connecting or
+   * on_connect_refused announce the phase). */
+  phase_ = LivePhase::Connecting;
+  out.push_back(Connect{});
+}
+
+LiveActions LiveSession::on_connecting(const std::string &session_id, uint64_t) {
+  LiveActions out;
+  permit_pending_ = true;
+  session_id_ = session_id;
+  time_map_.reset(rate_);
+  metadata_duration_ = -1;
+  close_sent_ = false;
+  set_phase(LivePhase::Connecting, out);
+  return out;
+}
+
+/* Spare the service: no connection while the shared breaker is open. */
+LiveActions LiveSession::on_connect_refused(const std::string &breaker_name, uint64_t now) {
+  LiveActions out;
+  stats_.last_error = "breaker open";
+  set_phase(LivePhase::Down, out);
+  if (supervised_) {
+    /* The supervisor replays this audio elsewhere; sending it later too
+     * would transcribe it twice. */
+    clear_unsent();
+  }
+  if (!reported_breaker_open_) {
+    reported_breaker_open_ = true;
+    out.push_back(Log{LogLevel::Warning, "breaker '" + breaker_name + "' is open: not connecting"});
+    out.push_back(Health{false, "breaker open", 0, true, session_id_});
+  }
+  schedule_reconnect(now, out);
+  return out;
+}
+
+LiveActions LiveSession::on_open(const std::string &request_id, uint64_t now) {
+  LiveActions out;
+  request_id_ = request_id;
+  down_since_.reset();
+  outage_warned_ = false;
+  outage_reason_.clear();
+  if (permit_pending_) {
+    out.push_back(ReportBreaker{BreakerOutcome::Success});
+    permit_pending_ = false;
+  }
+  attempt_ = 0;
+  watchdog_.reset(now);
+  last_progress_ = now;
+  out.push_back(Progress{now});
+  tolerated_seen_.clear(); /* each connection logs its oddities once */
+  reported_breaker_open_ = false;
+  set_phase(LivePhase::Open, out);
+  stats_.connections++;
+  out.push_back(StatsNotify{});
+  out.push_back(
+      Log{LogLevel::Info, "connected, session " + session_id_ + ", request " + request_id});
+  out.push_back(Health{true, "connected", 0, true, session_id_});
+  send_pending(now, out);
+  return out;
+}
+
+LiveActions LiveSession::on_handshake_failed(unsigned status, const std::string &reason,
+                                             const std::string &request_id,
+                                             const std::string &tls_problem, uint64_t now) {
+  LiveActions out;
+  if (!tls_problem.empty()) {
+    out.push_back(Refusal{tls_problem, reason, 0, "", supervised_, false});
+    fail("cannot connect: " + tls_problem, 0, false, now, out);
+    return out;
+  }
+  /* dg-error carries Deepgram's words for a refused upgrade. */
+  FailureVerdict v = classify_http(status, "", reason);
+  std::string why = status ? describe_failure(v, "", reason) : "cannot connect: " + reason;
+  if (v.kind != FailureKind::Transient) {
+    std::string request = request_id.empty() ? "" : " (request " + request_id + ")";
+    out.push_back(Refusal{"Deepgram refused the live connection: " + why, v.hint + request, status,
+                          request_id, supervised_, false});
+    fail(why, static_cast<int>(status), false, now, out);
+    return out;
+  }
+  fail(why, static_cast<int>(status), true, now, out);
+  return out;
+}
+
+LiveActions LiveSession::on_closed(int code, const std::string &close_text,
+                                   const std::string &error, uint64_t now) {
+  LiveActions out;
+  /* Deepgram counts the audio it got; Metadata says how much. */
+  bool heard_all = metadata_duration_ < 0 || metadata_duration_ + 0.05 >= time_map_.sent_seconds();
+  if (close_sent_ && code == kCloseNormal && heard_all) {
+    /* The close that answers CloseStream: all results are in. */
+    ack(time_map_.end_pts(), out);
+    out.push_back(Disconnect{});
+    close_sent_ = false;
+    set_phase(LivePhase::Idle, out);
+    finish_drain(true, out);
+    return out;
+  }
+  std::string reason = close_reason(code, close_text, error);
+  if (classify_close(code, close_text).kind == FailureKind::Permanent) {
+    out.push_back(Refusal{"Deepgram could not decode the audio (close " + std::to_string(code) +
+                              " " + close_text + ")",
+                          "", 0, request_id_, supervised_, true});
+    fail(reason, code, false, now, out);
+    return out;
+  }
+  fail(reason, code, true, now, out);
+  return out;
+}
+
+LiveActions LiveSession::on_send_failed(uint64_t now) {
+  LiveActions out;
+  if (phase_ == LivePhase::Open)
+    fail("send failed", 0, true, now, out);
+  return out;
+}
+
+LiveActions LiveSession::on_failure(const std::string &reason, int code, bool retryable,
+                                    uint64_t now) {
+  LiveActions out;
+  fail(reason, code, retryable, now, out);
+  return out;
+}
+
+/* The connection is gone (or never came): account for its audio, tell
+ * upstream, and reconnect unless a supervisor owns that. */
+void LiveSession::fail(const std::string &reason, int code, bool retryable, uint64_t now,
+                       LiveActions &out) {
+  out.push_back(Log{LogLevel::Warning, "live connection failed: " + reason});
+  out.push_back(Disconnect{});
+  close_sent_ = false;
+  if (permit_pending_) {
+    out.push_back(ReportBreaker{retryable ? BreakerOutcome::Failure : BreakerOutcome::Cancelled});
+    permit_pending_ = false;
+  }
+  stats_.failures++;
+  stats_.last_error = reason;
+  set_phase(retryable ? LivePhase::Down : LivePhase::Fatal, out);
+  out.push_back(Health{false, reason, code, retryable, session_id_});
+  if (!down_since_)
+    down_since_ = now;
+  outage_reason_ = reason;
+  outage_cause_ = !retryable                                    ? "server-error"
+                  : reason.rfind("cannot connect", 0) == 0      ? "connect-failed"
+                  : reason.rfind("HTTP", 0) == 0 || code >= 400 ? "server-error"
+                                                                : "disconnected";
+  if (retryable && !supervised_ && !outage_warned_) {
+    /* Alone, nobody else tells the user; a supervisor warns for its pipeline. */
+    outage_warned_ = true;
+    out.push_back(Warn{WarnKind::Outage, "Deepgram's live API failed: " + reason,
+                       "reconnecting with backoff; audio is kept up to replay-window and "
+                       "replayed (max-outage bounds the wait)"});
+  }
+
+  if (supervised_) {
+    /* The supervisor holds every un-acked buffer and replays it elsewhere. */
+    clear_unsent();
+  } else if (ledger_) {
+    /* Replay what the dead connection never acknowledged, before newer audio. */
+    auto takeover = ledger_->take_all();
+    for (const auto &r : takeover.lost)
+      report_dropped(r.start, r.duration(), "replay-window",
+                     "the connection failed holding more unacknowledged audio than "
+                     "replay-window",
+                     now, out);
+    for (auto it = takeover.replay.rbegin(); it != takeover.replay.rend(); ++it) {
+      unsent_duration_ += it->duration;
+      stats_.audio_replayed += it->duration;
+      unsent_.push_front(Pending{it->start, it->duration, std::move(it->payload)});
+    }
+  }
+  if (!retryable) {
+    out.push_back(Fatal{"", "", supervised_});
+    drop_held(reason, now, out); /* an ERROR is on the bus; nothing lost silently */
+    finish_drain(false, out);
+    return;
+  }
+  if (!settings_.reconnect && !supervised_) {
+    for (const auto &p : unsent_)
+      report_dropped(p.pts, p.duration, "disconnected",
+                     "the connection failed and reconnect is off", now, out);
+    clear_unsent();
+    finish_drain(false, out);
+    return;
+  }
+  schedule_reconnect(now, out);
+}
+
+void LiveSession::schedule_reconnect(uint64_t now, LiveActions &out) {
+  if (retry_scheduled_ || supervised_ || !settings_.reconnect || !running_)
+    return;
+  auto delay = backoff_delay(settings_.retry_backoff, attempt_, random_());
+  attempt_++;
+  retry_scheduled_ = true;
+  out.push_back(ScheduleRetry{now + static_cast<uint64_t>(delay.count()) * kMillisecond, attempt_});
+}
+
+LiveActions LiveSession::on_retry_due(uint64_t) {
+  LiveActions out;
+  retry_scheduled_ = false;
+  if (phase_ == LivePhase::Down)
+    connect(out);
+  return out;
+}
+
+LiveActions LiveSession::on_reconnect_request(uint64_t) {
+  LiveActions out;
+  if (phase_ == LivePhase::Open) {
+    out.push_back(Health{true, "connected", 0, true, session_id_});
+  } else if (phase_ != LivePhase::Connecting) {
+    reported_breaker_open_ = false;
+    connect(out);
+  }
+  return out;
+}
+
+/* Alone: an outage longer than max-outage ends with an ERROR. */
+void LiveSession::give_up_if_due(uint64_t now, LiveActions &out) {
+  int64_t limit = settings_.max_outage_ms;
+  if (limit < 0)
+    limit = live_input_ ? 0 : kNonLiveMaxOutageMs;
+  if (supervised_ || limit == 0 || !down_since_ || phase_ == LivePhase::Fatal ||
+      now - *down_since_ < static_cast<uint64_t>(limit) * kMillisecond)
+    return;
+  std::string last = stats_.last_error;
+  out.push_back(Fatal{"Deepgram's live API could not be used for " + std::to_string(limit / 1000) +
+                          " s (max-outage): " + last,
+                      "set max-outage to wait longer (0: forever)", false});
+  set_phase(LivePhase::Fatal, out);
+  if (retry_scheduled_) {
+    out.push_back(CancelRetry{});
+    retry_scheduled_ = false;
+  }
+  drop_held("gave up after max-outage: " + last, now, out);
+  finish_drain(false, out);
+}
+
+} // namespace dgf

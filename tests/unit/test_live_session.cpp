@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* dgstreamsink's live session on fake time: sending, acks, reconnect and
+ * replay, permanent failures, stalls and pauses, lost audio, the EOS drain
+ * and max-outage, asserted on the actions it returns. */
+#include <glib.h>
+
+#include "live_session.h"
+
+using namespace dgf;
+using namespace dgf::live;
+
+static const uint64_t MS = 1000000;
+static const uint64_t S = 1000 * MS;
+
+/* A payload that knows which audio it is: [start, start + duration), 16 kHz. */
+struct Span : LivePayload {
+  uint64_t start, duration;
+  Span(uint64_t s, uint64_t d) : start(s), duration(d) {}
+  uint64_t frames() const override { return duration * 16000 / S; }
+  LivePayloadRef trimmed(uint64_t skip) const override {
+    return std::make_shared<Span>(start + skip, duration - skip);
+  }
+};
+
+template <typename T> static std::vector<T> all(const LiveActions &actions) {
+  std::vector<T> out;
+  for (const auto &a : actions)
+    if (auto *x = std::get_if<T>(&a))
+      out.push_back(*x);
+  return out;
+}
+template <typename T> static size_t count(const LiveActions &actions) {
+  return all<T>(actions).size();
+}
+template <typename T> static ptrdiff_t index_of(const LiveActions &actions) {
+  for (size_t i = 0; i < actions.size(); i++)
+    if (std::holds_alternative<T>(actions[i]))
+      return static_cast<ptrdiff_t>(i);
+  return -1;
+}
+static void append(LiveActions &to, const LiveActions &from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+static LiveSessionSettings test_settings() {
+  LiveSessionSettings s;
+  s.replay_window = 5 * S;
+  s.retry_backoff = BackoffPolicy{std::chrono::milliseconds{1000}, std::chrono::milliseconds{8000}};
+  s.watchdog.stall = 2 * S;
+  s.watchdog.keepalive = 3 * S;
+  s.watchdog.idle_finalize = 1 * S;
+  s.finalize_timeout = 10 * S;
+  return s;
+}
+
+/* The session, fake time and 100 ms buffers; jitter draws 0.5 (half the ceiling). */
+struct Rig {
+  LiveSession s;
+  uint64_t now = 1000 * S;
+  uint64_t pts = 0;
+
+  explicit Rig(LiveSessionSettings settings = test_settings(), bool live = true)
+      : s(settings, [] { return 0.5; }) {
+    s.start(settings);
+    s.set_input_live(live);
+    s.on_caps(16000, false, now);
+  }
+  LiveActions audio(int n = 1, uint64_t duration = 100 * MS) {
+    LiveActions out;
+    for (int i = 0; i < n; i++) {
+      append(out, s.on_audio(pts, duration, std::make_shared<Span>(pts, duration), now));
+      pts += duration;
+      now += duration;
+    }
+    return out;
+  }
+  LiveActions open(const std::string &sid = "sid-1") {
+    LiveActions out = s.on_connecting(sid, now);
+    append(out, s.on_open("req-" + sid, now));
+    return out;
+  }
+  LiveActions final_result(double start, double duration, const std::string &text = "word") {
+    dgf::Transcript t;
+    t.text = text;
+    t.start = start;
+    t.duration = duration;
+    t.is_final = true;
+    return s.on_message(LiveMessage{t}, now);
+  }
+  /* Ticks every 100 ms for `span`. */
+  LiveActions ticks(uint64_t span) {
+    LiveActions out;
+    for (uint64_t end = now + span; now < end;) {
+      now += 100 * MS;
+      append(out, s.on_tick(now));
+    }
+    return out;
+  }
+};
+
+static void test_connect_open_send() {
+  Rig r;
+  LiveActions a = r.audio();
+  g_assert_cmpuint(count<Connect>(a), ==, 1); /* the first audio connects */
+  g_assert_cmpuint(count<SendAudio>(a), ==, 0);
+  g_assert_cmpuint(r.s.held(), ==, 100 * MS);
+  g_assert_cmpuint(count<Connect>(r.audio()), ==, 0); /* one connection at a time */
+  a = r.s.on_connecting("sid-1", r.now);
+  g_assert_true(r.s.phase() == LivePhase::Connecting);
+  a = r.s.on_open("req-1", r.now);
+  auto breaker = all<ReportBreaker>(a);
+  g_assert_cmpuint(breaker.size(), ==, 1);
+  g_assert_true(breaker[0].outcome == BreakerOutcome::Success);
+  auto health = all<Health>(a);
+  g_assert_cmpuint(health.size(), ==, 1);
+  g_assert_true(health[0].healthy);
+  g_assert_cmpstr(health[0].session_id.c_str(), ==, "sid-1");
+  auto sends = all<SendAudio>(a);
+  g_assert_cmpuint(sends.size(), ==, 2); /* what waited, in order */
+  g_assert_cmpuint(sends[0].start, ==, 0);
+  g_assert_cmpuint(sends[1].start, ==, 100 * MS);
+  g_assert_cmpint(index_of<Health>(a), <, index_of<SendAudio>(a));
+  g_assert_cmpuint(count<SendAudio>(r.audio()), ==, 1); /* open: sent at once */
+  g_assert_cmpuint(r.s.stats().audio_sent, ==, 300 * MS);
+  g_assert_cmpuint(r.s.stats().connections, ==, 1);
+  g_assert_cmpstr(r.s.stats().state.c_str(), ==, "open");
+  g_assert_cmpuint(r.s.held(), ==, 300 * MS); /* un-acked */
+}
+
+static void test_results_ack_and_transcripts() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(4); /* connection seconds 0..0.5 = pipeline 0..0.5 */
+  r.pts = 2 * S;
+  r.audio(5); /* a gap: connection 0.5..1.0 = pipeline 2.0..2.5 */
+  LiveActions a = r.final_result(0.4, 0.2, "hello");
+  auto t = all<live::Transcript>(a);
+  g_assert_cmpuint(t.size(), ==, 1);
+  g_assert_cmpstr(t[0].t.text.c_str(), ==, "hello");
+  g_assert_cmpstr(t[0].t.request_id.c_str(), ==, "req-sid-1");
+  g_assert_cmpuint(t[0].start, ==, 400 * MS);
+  g_assert_cmpuint(t[0].start + t[0].duration, ==, 2100 * MS); /* across the gap */
+  auto acks = all<Ack>(a);
+  g_assert_cmpuint(acks.size(), ==, 1);
+  g_assert_cmpuint(acks[0].position, ==, 2100 * MS);
+  g_assert_false(acks[0].drained);
+  g_assert_cmpuint(r.s.held(), ==, 400 * MS); /* 2.1..2.5 s */
+  g_assert_cmpuint(count<Progress>(a), ==, 1);
+
+  dgf::Transcript interim;
+  interim.is_final = false;
+  a = r.s.on_message(LiveMessage{interim}, r.now); /* empty interim: not posted, no ack */
+  g_assert_cmpuint(count<live::Transcript>(a), ==, 0);
+  g_assert_cmpuint(count<Ack>(a), ==, 0);
+  interim.text = "wor";
+  a = r.s.on_message(LiveMessage{interim}, r.now);
+  g_assert_cmpuint(count<live::Transcript>(a), ==, 1);
+  g_assert_cmpuint(count<Ack>(a), ==, 0);
+  g_assert_cmpuint(r.s.stats().results, ==, 3);
+  g_assert_cmpuint(r.s.stats().finals, ==, 1);
+}
+
+static void test_close_1011_retries_and_replays() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(4);
+  r.final_result(0.0, 0.2); /* 0..200 ms acked */
+  LiveActions a = r.s.on_closed(1011, "NET-0000", "", r.now);
+  auto health = all<Health>(a);
+  g_assert_cmpuint(health.size(), ==, 1);
+  g_assert_false(health[0].healthy);
+  g_assert_true(health[0].retryable);
+  g_assert_cmpint(health[0].code, ==, 1011);
+  g_assert_cmpstr(health[0].reason.c_str(), ==, "closed 1011 NET-0000");
+  g_assert_cmpuint(count<Disconnect>(a), ==, 1);
+  g_assert_true(all<ReportBreaker>(a).empty()); /* the open already reported success */
+  g_assert_cmpuint(count<Warn>(a), ==, 1);
+  g_assert_cmpuint(count<Dropped>(a), ==, 0);
+  g_assert_cmpuint(count<Fatal>(a), ==, 0);
+  auto retry = all<ScheduleRetry>(a);
+  g_assert_cmpuint(retry.size(), ==, 1);
+  g_assert_cmpuint(retry[0].at, ==, r.now + 500 * MS); /* 0.5 x 1 s */
+  g_assert_true(r.s.phase() == LivePhase::Down);
+  g_assert_cmpuint(r.s.held(), ==, 300 * MS); /* un-acked, waiting to be replayed */
+
+  r.audio(); /* new audio waits behind the replay */
+  r.now = retry[0].at;
+  a = r.s.on_retry_due(r.now);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+  a = r.s.on_connecting("sid-2", r.now);
+  a = r.s.on_handshake_failed(503, "busy", "", "", r.now); /* still down: attempt 2 */
+  retry = all<ScheduleRetry>(a);
+  g_assert_cmpuint(retry.size(), ==, 1);
+  g_assert_cmpuint(retry[0].at, ==, r.now + 1000 * MS);
+  g_assert_true(all<ReportBreaker>(a)[0].outcome == BreakerOutcome::Failure);
+  g_assert_cmpuint(count<Warn>(a), ==, 0); /* one WARNING per outage */
+
+  r.now = retry[0].at;
+  g_assert_cmpuint(count<Connect>(r.s.on_retry_due(r.now)), ==, 1);
+  a = r.open("sid-3");
+  auto sends = all<SendAudio>(a);
+  g_assert_cmpuint(sends.size(), ==, 4);
+  g_assert_cmpuint(sends[0].start, ==, 200 * MS); /* the un-acked replayed first */
+  g_assert_cmpuint(sends[2].start, ==, 400 * MS);
+  g_assert_cmpuint(sends[3].start, ==, 500 * MS); /* then the new audio */
+  g_assert_cmpuint(r.s.stats().audio_replayed, ==, 300 * MS);
+  g_assert_cmpuint(r.s.stats().failures, ==, 2);
+  /* The new connection's clock starts at 0 at the replayed audio. */
+  auto acks = all<Ack>(r.final_result(0.0, 0.1));
+  g_assert_cmpuint(acks[0].position, ==, 300 * MS);
+  g_assert_cmpstr(acks[0].session_id.c_str(), ==, "sid-3");
+}
+
+static void check_permanent(unsigned status) {
+  Rig r;
+  r.audio(3);
+  r.s.on_connecting("sid-1", r.now);
+  LiveActions a = r.s.on_handshake_failed(status, "refused", "req-9", "", r.now);
+  auto refusal = all<Refusal>(a);
+  g_assert_cmpuint(refusal.size(), ==, 1);
+  g_assert_cmpuint(refusal[0].status, ==, status);
+  g_assert_cmpstr(refusal[0].request_id.c_str(), ==, "req-9");
+  g_assert_false(refusal[0].supervised);
+  auto fatal = all<Fatal>(a);
+  g_assert_cmpuint(fatal.size(), ==, 1);
+  g_assert_false(fatal[0].flow_ok);
+  g_assert_true(all<ReportBreaker>(a)[0].outcome == BreakerOutcome::Cancelled);
+  g_assert_false(all<Health>(a)[0].retryable);
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 0);
+  g_assert_cmpuint(count<Warn>(a), ==, 0); /* the refusal is the ERROR */
+  auto dropped = all<Dropped>(a);
+  g_assert_cmpuint(dropped.size(), ==, 1); /* nothing lost silently */
+  g_assert_cmpuint(dropped[0].report.duration, ==, 300 * MS);
+  g_assert_cmpstr(dropped[0].report.reason.c_str(), ==, "server-error");
+  g_assert_true(r.s.phase() == LivePhase::Fatal);
+  /* No retry loop: audio, ticks and reconnect requests do nothing. */
+  g_assert_cmpuint(r.audio(5).size(), ==, 0);
+  LiveActions later = r.ticks(120 * S);
+  g_assert_cmpuint(count<Connect>(later), ==, 0);
+  g_assert_cmpuint(count<Fatal>(later), ==, 0);
+  g_assert_cmpuint(count<Connect>(r.s.on_reconnect_request(r.now)), ==, 0);
+}
+
+static void test_permanent_failure_is_fatal() {
+  check_permanent(401);
+  check_permanent(402);
+}
+
+static void test_stall_when_owed_and_silent() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(9); /* 1 s in real time, nothing answered */
+  LiveActions a = r.ticks(1900 * MS);
+  g_assert_cmpuint(count<Health>(a), ==, 0);           /* owed for less than stall */
+  g_assert_cmpuint(all<SendControl>(a).size(), ==, 1); /* a Finalize at the pause */
+  a = r.ticks(500 * MS);
+  auto health = all<Health>(a);
+  g_assert_cmpuint(health.size(), ==, 1);
+  g_assert_false(health[0].healthy);
+  g_assert_true(g_str_has_prefix(health[0].reason.c_str(), "stall: "));
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
+  g_assert_true(r.s.phase() == LivePhase::Down);
+  g_assert_cmpuint(r.s.held(), ==, 1 * S); /* kept for the replay */
+}
+
+static void test_pause_is_no_stall() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(9);
+  r.final_result(0.0, 1.0);        /* all answered */
+  LiveActions a = r.ticks(30 * S); /* the source pauses for 30 s */
+  g_assert_cmpuint(count<Health>(a), ==, 0);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  g_assert_cmpuint(count<SendControl>(a), ==, 10); /* KeepAlives only */
+  g_assert_true(r.s.phase() == LivePhase::Open);
+}
+
+static void test_finalize_at_idle() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(4);                                     /* the last sent 100 ms ago */
+  LiveActions a = r.ticks(800 * MS);              /* 900 ms without audio */
+  g_assert_cmpuint(count<SendControl>(a), ==, 0); /* not paused for long enough */
+  a = r.ticks(200 * MS);
+  auto sent = all<SendControl>(a);
+  g_assert_cmpuint(sent.size(), ==, 1);
+  g_assert_true(sent[0].what == Control::Finalize);
+  g_assert_cmpuint(count<SendControl>(r.ticks(500 * MS)), ==, 0); /* once per pause */
+  /* The answer to the Finalize: nothing owed, no stall however long it lasts. */
+  a = r.final_result(0.0, 0.5);
+  g_assert_cmpuint(all<Ack>(a)[0].position, ==, 500 * MS);
+  g_assert_cmpuint(count<Health>(r.ticks(20 * S)), ==, 0);
+  /* A GAP asks for one only when audio is unanswered. */
+  g_assert_cmpuint(count<SendControl>(r.s.on_gap(r.now)), ==, 0);
+  r.audio();
+  g_assert_true(all<SendControl>(r.s.on_gap(r.now))[0].what == Control::Finalize);
+}
+
+static void test_finalize_unanswered_stalls() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(4);
+  r.final_result(0.0, 0.5);
+  r.audio(); /* unanswered: Finalize at the pause, then silence */
+  LiveActions a = r.ticks(4 * S);
+  g_assert_cmpuint(count<SendControl>(a), ==, 1);
+  g_assert_cmpuint(count<Health>(a), ==, 1);
+  g_assert_true(r.s.phase() == LivePhase::Down);
+}
+
+static void test_keepalive() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.final_result(0.0, 0.1);
+  LiveActions a = r.ticks(2900 * MS);
+  g_assert_cmpuint(count<SendControl>(a), ==, 0);
+  a = r.ticks(200 * MS);
+  auto sent = all<SendControl>(a);
+  g_assert_cmpuint(sent.size(), ==, 1);
+  g_assert_true(sent[0].what == Control::KeepAlive);
+  g_assert_cmpuint(r.s.stats().keepalives, ==, 1);
+  g_assert_cmpuint(count<SendControl>(r.ticks(2800 * MS)), ==, 0); /* every 3 s */
+  g_assert_cmpuint(count<SendControl>(r.ticks(200 * MS)), ==, 1);
+  r.audio(); /* audio counts as sending */
+  g_assert_cmpuint(count<SendControl>(r.ticks(800 * MS)), ==, 0);
+}
+
+static void test_live_overflow_drops_once_per_stretch() {
+  LiveSessionSettings settings = test_settings();
+  settings.replay_window = 500 * MS;
+  Rig r(settings, true);
+  r.audio();
+  r.s.on_connect_refused("live", r.now); /* the breaker is open: no connection */
+  LiveActions a = r.audio(19);
+  g_assert_cmpuint(count<Dropped>(a), ==, 0); /* one run, reported when it ends */
+  g_assert_cmpuint(r.s.held(), ==, 500 * MS);
+  g_assert_cmpuint(r.s.stats().audio_dropped, ==, 1500 * MS);
+  a = r.ticks(1 * S);
+  auto dropped = all<Dropped>(a);
+  g_assert_cmpuint(dropped.size(), ==, 1);
+  g_assert_cmpuint(dropped[0].report.start, ==, 0);
+  g_assert_cmpuint(dropped[0].report.duration, ==, 1500 * MS);
+  g_assert_cmpuint(dropped[0].report.buffers, ==, 15);
+  g_assert_cmpstr(dropped[0].report.reason.c_str(), ==, "disconnected");
+  g_assert_true(g_str_has_suffix(dropped[0].report.detail.c_str(),
+                                 "live input cannot wait longer than replay-window"));
+  g_assert_cmpuint(count<Dropped>(r.ticks(5 * S)), ==, 0); /* reported once */
+}
+
+static void test_non_live_backpressure() {
+  LiveSessionSettings settings = test_settings();
+  settings.replay_window = 500 * MS;
+  Rig r(settings, false);
+  g_assert_true(r.s.has_room(100 * MS));
+  r.audio();
+  r.s.on_connect_refused("live", r.now);
+  r.audio(4);
+  g_assert_false(r.s.has_room(100 * MS)); /* render waits here */
+  LiveActions a = r.audio(2);             /* a replay may overfill: kept */
+  a = r.ticks(2 * S);
+  g_assert_cmpuint(count<Dropped>(a), ==, 0);
+  g_assert_cmpuint(r.s.stats().audio_dropped, ==, 0);
+  g_assert_cmpuint(r.s.held(), ==, 700 * MS);
+  g_assert_true(LiveSession::room_for(0, 2 * S, 500 * MS)); /* one big buffer always passes */
+}
+
+static void test_eos_close_stream_once_all_sent() {
+  Rig r;
+  r.audio(3); /* waits: not connected yet */
+  LiveActions a = r.s.on_eos(r.now);
+  g_assert_cmpuint(count<SendControl>(a), ==, 0);
+  g_assert_cmpuint(count<DrainFinished>(a), ==, 0);
+  g_assert_true(r.s.draining());
+  a = r.open();
+  g_assert_cmpuint(count<SendAudio>(a), ==, 3);
+  auto sent = all<SendControl>(a);
+  g_assert_cmpuint(sent.size(), ==, 1);
+  g_assert_true(sent[0].what == Control::CloseStream);
+  g_assert_cmpint(index_of<SendControl>(a), ==, static_cast<ptrdiff_t>(a.size()) - 1);
+  r.final_result(0.0, 0.3);
+  for (const auto &c : all<SendControl>(r.ticks(5 * S)))
+    g_assert_true(c.what != Control::CloseStream); /* once */
+  a = r.s.on_closed(1000, "", "", r.now);
+  auto acks = all<Ack>(a);
+  g_assert_cmpuint(acks.size(), ==, 2);
+  g_assert_true(acks[1].drained);
+  g_assert_cmpuint(acks[1].position, ==, 300 * MS);
+  auto done = all<DrainFinished>(a);
+  g_assert_cmpuint(done.size(), ==, 1);
+  g_assert_true(done[0].complete);
+  g_assert_cmpuint(count<Dropped>(a), ==, 0);
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 0);
+  g_assert_true(r.s.phase() == LivePhase::Idle);
+}
+
+static void test_finalize_timeout_counts_from_progress() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(9);
+  uint64_t eos = r.now;
+  r.s.on_eos(eos);
+  r.now = eos + 8 * S;
+  r.final_result(0.0, 0.4); /* progress: the clock starts again */
+  g_assert_cmpuint(r.s.on_drain_timeout(eos + 10 * S).size(), ==, 0);
+  g_assert_cmpuint(r.s.on_drain_timeout(eos + 18 * S - 1).size(), ==, 0);
+  LiveActions a = r.s.on_drain_timeout(eos + 18 * S);
+  auto dropped = all<Dropped>(a);
+  g_assert_cmpuint(dropped.size(), ==, 1);
+  g_assert_cmpuint(dropped[0].report.start, ==, 400 * MS);
+  g_assert_cmpuint(dropped[0].report.duration, ==, 600 * MS);
+  g_assert_cmpstr(dropped[0].report.reason.c_str(), ==, "finalize-timeout");
+  auto acks = all<Ack>(a);
+  g_assert_cmpuint(acks.size(), ==, 1);
+  g_assert_true(acks[0].drained);
+  g_assert_cmpuint(acks[0].position, ==, 1 * S);
+  g_assert_false(all<DrainFinished>(a)[0].complete);
+  g_assert_false(r.s.draining());
+  g_assert_cmpuint(r.s.on_drain_timeout(eos + 30 * S).size(), ==, 0); /* once */
+}
+
+static void test_max_outage_gives_up() {
+  LiveSessionSettings settings = test_settings();
+  settings.max_outage_ms = 5000;
+  Rig r(settings);
+  r.audio();
+  r.open();
+  r.audio(2);
+  uint64_t down = r.now;
+  r.s.on_closed(1011, "NET-0001", "", down);
+  LiveActions a;
+  while (r.now + 100 * MS < down + 5 * S) {
+    r.now += 100 * MS;
+    append(a, r.s.on_tick(r.now));
+  }
+  g_assert_cmpuint(count<Fatal>(a), ==, 0);
+  r.now = down + 5 * S;
+  a = r.s.on_tick(r.now);
+  auto fatal = all<Fatal>(a);
+  g_assert_cmpuint(fatal.size(), ==, 1);
+  g_assert_cmpstr(fatal[0].message.c_str(), ==,
+                  "Deepgram's live API could not be used for 5 s (max-outage): closed 1011 "
+                  "NET-0001");
+  g_assert_cmpuint(count<CancelRetry>(a), ==, 1);
+  auto dropped = all<Dropped>(a);
+  g_assert_cmpuint(dropped.size(), ==, 1);
+  g_assert_cmpuint(dropped[0].report.duration, ==, 300 * MS);
+  /* Any close code counts as the server's doing (code >= 400). */
+  g_assert_cmpstr(dropped[0].report.reason.c_str(), ==, "server-error");
+  g_assert_true(g_str_has_prefix(dropped[0].report.detail.c_str(), "gave up after max-outage"));
+  g_assert_true(r.s.phase() == LivePhase::Fatal);
+  g_assert_cmpuint(count<Fatal>(r.ticks(10 * S)), ==, 0); /* once */
+
+  /* Live input by default (-1) never gives up; input that is not live does. */
+  Rig forever;
+  forever.audio();
+  forever.open();
+  forever.s.on_closed(1011, "", "", forever.now);
+  g_assert_cmpuint(count<Fatal>(forever.ticks(200 * S)), ==, 0);
+  Rig file(test_settings(), false);
+  file.audio();
+  file.open();
+  file.s.on_closed(1011, "", "", file.now);
+  g_assert_cmpuint(count<Fatal>(file.ticks(kNonLiveMaxOutageMs * MS + 100 * MS)), ==, 1);
+}
+
+static void test_supervised_keeps_nothing() {
+  Rig r;
+  r.s.set_supervised();
+  r.audio();
+  r.open();
+  r.audio(4);
+  LiveActions a = r.s.on_closed(1011, "", "", r.now);
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 0); /* the supervisor recovers */
+  g_assert_cmpuint(count<Warn>(a), ==, 0);          /* and warns */
+  g_assert_cmpuint(r.s.held(), ==, 0);
+  LiveActions a3 = r.audio(3); /* down: not kept, not sent (debug logs only) */
+  g_assert_cmpuint(a3.size(), ==, count<Log>(a3));
+  g_assert_cmpuint(r.s.held(), ==, 0);
+  a = r.s.on_reconnect_request(r.now);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/live-session/connect-open-send", test_connect_open_send);
+  g_test_add_func("/live-session/results-ack-and-transcripts", test_results_ack_and_transcripts);
+  g_test_add_func("/live-session/close-1011-retries-and-replays",
+                  test_close_1011_retries_and_replays);
+  g_test_add_func("/live-session/permanent-failure-is-fatal", test_permanent_failure_is_fatal);
+  g_test_add_func("/live-session/stall-when-owed-and-silent", test_stall_when_owed_and_silent);
+  g_test_add_func("/live-session/pause-is-no-stall", test_pause_is_no_stall);
+  g_test_add_func("/live-session/finalize-at-idle", test_finalize_at_idle);
+  g_test_add_func("/live-session/finalize-unanswered-stalls", test_finalize_unanswered_stalls);
+  g_test_add_func("/live-session/keepalive", test_keepalive);
+  g_test_add_func("/live-session/live-overflow-drops-once-per-stretch",
+                  test_live_overflow_drops_once_per_stretch);
+  g_test_add_func("/live-session/non-live-backpressure", test_non_live_backpressure);
+  g_test_add_func("/live-session/eos-close-stream-once-all-sent",
+                  test_eos_close_stream_once_all_sent);
+  g_test_add_func("/live-session/finalize-timeout-counts-from-progress",
+                  test_finalize_timeout_counts_from_progress);
+  g_test_add_func("/live-session/max-outage-gives-up", test_max_outage_gives_up);
+  g_test_add_func("/live-session/supervised-keeps-nothing", test_supervised_keeps_nothing);
+  return g_test_run();
+}
