@@ -10,9 +10,10 @@
  *   thread waits on, stats) by state_lock. Lock order: settings_lock, then
  *   state_lock; neither is held while posting, pushing events or notifying.
  *
- * This file is the GObject and GstBaseSink glue; the network thread's state
- * machine (dg_stream_net*.cpp) and the properties (dg_stream_properties.cpp)
- * are listed in gstdgstreamsink_private.h.
+ * This file is the GObject and GstBaseSink glue; the network thread's glue
+ * (dg_stream_net*.cpp) around its state machine (plugin/live_session.h) and
+ * the properties (dg_stream_properties.cpp) are listed in
+ * gstdgstreamsink_private.h.
  */
 /**
  * SECTION:element-dgstreamsink
@@ -62,18 +63,6 @@ static uint64_t frames_to_ns(const GstAudioInfo &info, uint64_t frames) {
   return gst_util_uint64_scale_int(frames, GST_SECOND, GST_AUDIO_INFO_RATE(&info));
 }
 
-/* Drop the first `skip` ns of a buffer (an ack landed inside it). */
-static BufferRef trim_buffer(const GstAudioInfo &info, const BufferRef &ref, uint64_t skip) {
-  gsize size = gst_buffer_get_size(ref.buffer);
-  guint bpf = GST_AUDIO_INFO_BPF(&info);
-  gsize skip_bytes = gst_util_uint64_scale_int(skip, GST_AUDIO_INFO_RATE(&info), GST_SECOND) * bpf;
-  if (skip_bytes >= size)
-    skip_bytes = size - (size % bpf ? size % bpf : bpf);
-  GstBuffer *part =
-      gst_buffer_copy_region(ref.buffer, GST_BUFFER_COPY_ALL, skip_bytes, size - skip_bytes);
-  return BufferRef(part);
-}
-
 /* ---- GstBaseSink -------------------------------------------------------- */
 
 static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
@@ -113,16 +102,10 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     net.session = dg_make_session(priv->active.common, 0, &error);
     if (!net.session)
       return;
-    uint64_t window = static_cast<uint64_t>(priv->active.replay_window_ms) * GST_MSECOND;
-    net.ledger =
-        std::make_unique<AudioLedger<BufferRef>>(window, [priv](const BufferRef &b, uint64_t skip) {
-          return trim_buffer(priv->net.info, b, skip);
-        });
-    net.running = true;
-    net.supervised = false;
-    net.warned_malformed = false; /* one WARNING per run; stats count the rest */
-    net.attempt = 0;
-    net.phase = Phase::Idle;
+    /* A fresh session: one malformed-message WARNING per run, stats from 0. */
+    LiveSessionSettings settings = net_settings(priv->active);
+    net.core = LiveSession(settings);
+    net.core.start(settings);
     net_start_ticking(self);
   });
   if (!priv->net.session) {
@@ -145,7 +128,6 @@ static gboolean gst_dg_stream_sink_stop(GstBaseSink *sink) {
       g_object_unref(net.session);
     net.session = nullptr;
     net.breaker.reset();
-    net.ledger.reset();
     net.have_caps = false;
   });
   priv->net_thread.reset();
@@ -191,12 +173,7 @@ static gboolean gst_dg_stream_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
     net.info = info;
     net.request = request.value();
     net.have_caps = true;
-    if (changed && net.conn) {
-      /* New format: finish this connection's audio, then reconnect. The
-       * ledger replays whatever it had not acknowledged. */
-      GST_INFO_OBJECT(self, "caps changed: reconnecting");
-      net_fail(self, "caps changed", 0, true);
-    }
+    net_run(self, net.core.on_caps(GST_AUDIO_INFO_RATE(&info), changed, now_ns()));
   });
   return TRUE;
 }
@@ -212,7 +189,7 @@ static GstFlowReturn wait_for_room(GstDgStreamSink *self, uint64_t duration) {
     priv->upstream_live = upstream_live;
     priv->live_known = true;
     bool is_live = upstream_live;
-    priv->net_thread->invoke([self, is_live] { self->priv->net.live_input = is_live; });
+    priv->net_thread->invoke([self, is_live] { self->priv->net.core.set_input_live(is_live); });
     GST_INFO_OBJECT(self, "upstream is %s: %s", upstream_live ? "live" : "not live",
                     upstream_live ? "drops what replay-window cannot hold" : "waits for room");
   }
@@ -223,8 +200,8 @@ static GstFlowReturn wait_for_room(GstDgStreamSink *self, uint64_t duration) {
     {
       std::unique_lock<std::mutex> lock(priv->state_lock);
       priv->state_cv.wait(lock, [&] {
-        uint64_t held = priv->held_ns + priv->in_transit_ns;
-        return held == 0 || held + duration <= window || priv->flushing || priv->fatal;
+        return LiveSession::room_for(priv->held_ns + priv->in_transit_ns, duration, window) ||
+               priv->flushing || priv->fatal;
       });
       if (priv->fatal)
         return priv->fatal_flow;
@@ -288,44 +265,30 @@ static GstFlowReturn gst_dg_stream_sink_render(GstBaseSink *sink, GstBuffer *buf
 /* EOS: wait, bounded by finalize-timeout, for the last results. */
 static void wait_for_drain(GstDgStreamSink *self) {
   DgStreamSinkPrivate *priv = self->priv;
-  priv->net_thread->invoke_sync([&] {
-    Net &net = priv->net;
-    if (net.phase == Phase::Fatal) {
-      std::lock_guard<std::mutex> lock(priv->state_lock);
-      priv->finished = true;
-      return;
-    }
-    net.eos = true;
-    if (net.conn && net.conn->is_open())
-      net_send_pending(self);
-    else if (net.supervised && net.phase == Phase::Down)
-      net_finish_drain(self, false); /* the supervisor replays what we held */
-    else if (net.unsent.empty() && (!net.ledger || net.ledger->size() == 0) && !net.conn)
-      net_finish_drain(self, true); /* nothing outstanding */
-  });
-  /* The timeout counts from the last message, not from EOS: a long backlog
-   * that keeps being answered is waited for, a silent service is not. */
+  priv->net_thread->invoke_sync([&] { net_run(self, priv->net.core.on_eos(now_ns())); });
+  /* The timeout counts from the last message, not from EOS (the session
+   * sets last_progress_us): a long backlog that keeps being answered is
+   * waited for, a silent service is not. */
   const int64_t timeout_us = static_cast<int64_t>(priv->active.finalize_ms) * 1000;
-  bool done = false;
-  {
-    std::unique_lock<std::mutex> lock(priv->state_lock);
-    priv->last_progress_us = now_us();
-    for (;;) {
-      if (priv->finished || priv->flushing || priv->fatal)
-        break;
-      int64_t left = priv->last_progress_us + timeout_us - now_us();
-      if (left <= 0)
-        break;
-      priv->state_cv.wait_for(lock, std::chrono::microseconds(left));
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(priv->state_lock);
+      for (;;) {
+        if (priv->finished || priv->flushing || priv->fatal)
+          return;
+        int64_t left = priv->last_progress_us + timeout_us - now_us();
+        if (left <= 0)
+          break;
+        priv->state_cv.wait_for(lock, std::chrono::microseconds(left));
+      }
     }
-    done = priv->finished || priv->flushing || priv->fatal;
-  }
-  if (!done) {
+    bool draining = false;
     priv->net_thread->invoke_sync([&] {
-      GST_WARNING_OBJECT(self, "EOS: nothing from Deepgram for finalize-timeout (%u ms)",
-                         priv->active.finalize_ms);
-      net_finish_drain(self, false);
+      net_run(self, priv->net.core.on_drain_timeout(now_ns()));
+      draining = priv->net.core.draining();
     });
+    if (!draining)
+      return;
   }
 }
 
@@ -340,16 +303,15 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
     GstClockTime start, duration;
     gst_event_parse_gap(event, &start, &duration);
     if (GST_CLOCK_TIME_IS_VALID(duration) && duration > 0) /* not a preroll marker */
-      priv->net_thread->invoke([self] { net_finalize(self); });
+      priv->net_thread->invoke([self] { net_run(self, self->priv->net.core.on_gap(now_ns())); });
     break;
   }
   case GST_EVENT_FLUSH_STOP:
     priv->net_thread->invoke_sync([&] {
       /* A flushing seek: the old audio is not wanted; start afresh. */
-      bool supervised = priv->net.supervised;
+      bool supervised = priv->net.core.supervised();
       net_teardown(self);
-      priv->net.running = true;
-      priv->net.supervised = supervised;
+      priv->net.core.start(net_settings(priv->active), supervised);
       net_start_ticking(self);
     });
     {
@@ -364,22 +326,14 @@ static gboolean gst_dg_stream_sink_event(GstBaseSink *sink, GstEvent *event) {
       priv->net_thread->invoke_sync([&] {
         /* One owner of un-acknowledged audio: the supervisor's ledger holds
          * it and replays it elsewhere, so this sink keeps none. */
-        priv->net.supervised = true;
-        priv->net.ledger.reset();
+        priv->net.core.set_supervised();
       });
     }
     break;
   case GST_EVENT_CUSTOM_DOWNSTREAM:
     if (is<Reconnect>(event)) {
-      priv->net_thread->invoke([self] {
-        Net &net = self->priv->net;
-        if (net.phase == Phase::Open)
-          push_upstream(self, Health{true, "connected", 0, true, net.session_id});
-        else if (net.phase != Phase::Connecting) {
-          net.reported_breaker_open = false;
-          net_start_connect(self);
-        }
-      });
+      priv->net_thread->invoke(
+          [self] { net_run(self, self->priv->net.core.on_reconnect_request(now_ns())); });
       gst_event_unref(event);
       return TRUE;
     }

@@ -4,98 +4,56 @@
  * - gstdgstreamsink.cpp: the type, GstBaseSink (render, events, flow
  *   control, the EOS wait), state changes;
  * - dg_stream_properties.cpp: properties and stats;
- * - dg_stream_net.cpp: the network thread's audio: sending, results and
- *   acks, lost audio, the EOS drain, watchdog ticks, teardown;
- * - dg_stream_net_connection.cpp: the network thread's connection:
- *   connecting through the breaker, failure, reconnect and replay, giving
- *   up after max-outage. */
+ * - plugin/live_session*.cpp: the live session's decisions (sending,
+ *   results and acks, failures, reconnect and replay, lost audio, the EOS
+ *   drain, stalls, max-outage), free of GStreamer and tested on fake time;
+ * - dg_stream_net.cpp: the network thread's glue: carrying out the
+ *   session's actions (bus, upstream events, sends), ticks, teardown;
+ * - dg_stream_net_connection.cpp: the network thread's connection: the
+ *   breaker's permit, the WebSocket and its callbacks, the retry timer. */
 #pragma once
 
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
 #include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "gstdgstreamsink.h"
 #include "dg_stream_properties.h"
-#include "audio_ledger.h"
 #include "breaker_context.h"
 #include "deepgram_json.h"
 #include "dg_common.h"
 #include "dg_live_connection.h"
-#include "drop_coalescer.h"
 #include "dropped_audio.h"
-#include "live_watchdog.h"
+#include "live_session.h"
 #include "net_thread.h"
 #include "stt_protocol.h"
-#include "time_map.h"
-#include "timeline.h"
 
 GST_DEBUG_CATEGORY_EXTERN(dg_stream_sink_debug);
 #define GST_CAT_DEFAULT dg_stream_sink_debug
 
 namespace dgf::streamsink {
 
-/* A ref-counted GstBuffer for the ledger and the unsent queue. */
-struct BufferRef {
-  GstBuffer *buffer = nullptr;
-  BufferRef() = default;
-  explicit BufferRef(GstBuffer *take) : buffer(take) {}
-  BufferRef(const BufferRef &o) : buffer(o.buffer ? gst_buffer_ref(o.buffer) : nullptr) {}
-  BufferRef(BufferRef &&o) noexcept : buffer(o.buffer) { o.buffer = nullptr; }
-  BufferRef &operator=(BufferRef o) noexcept {
-    std::swap(buffer, o.buffer);
-    return *this;
-  }
-  ~BufferRef() {
-    if (buffer)
-      gst_buffer_unref(buffer);
-  }
-};
+using Stats = LiveStats;
 
-struct Stats {
-  guint64 connections = 0;
-  guint64 failures = 0;
-  guint64 results = 0;
-  guint64 finals = 0;
-  guint64 keepalives = 0;
-  guint64 malformed = 0;
-  guint64 tolerated = 0;      /* messages read with an odd shape outside the transcript */
-  guint64 audio_sent = 0;     /* ns */
-  guint64 audio_replayed = 0; /* ns */
-  guint64 audio_dropped = 0;  /* ns */
-  std::string state = "idle";
-  std::string last_error;
-};
+/* Audio as the live session holds it: a GstBuffer and its format. */
+class BufferPayload : public LivePayload {
+public:
+  BufferPayload(GstBuffer *take, const GstAudioInfo &info) : buffer_(take), info_(info) {}
+  ~BufferPayload() override { gst_buffer_unref(buffer_); }
+  BufferPayload(const BufferPayload &) = delete;
+  BufferPayload &operator=(const BufferPayload &) = delete;
+  uint64_t frames() const override;
+  LivePayloadRef trimmed(uint64_t skip) const override;
+  GstBuffer *buffer() const { return buffer_; }
+  guint bpf() const { return GST_AUDIO_INFO_BPF(&info_); }
 
-enum class Phase { Idle, Connecting, Open, Down, Fatal };
-inline const char *phase_name(Phase p) {
-  switch (p) {
-  case Phase::Idle:
-    return "idle";
-  case Phase::Connecting:
-    return "connecting";
-  case Phase::Open:
-    return "open";
-  case Phase::Down:
-    return "down";
-  case Phase::Fatal:
-    return "error";
-  }
-  return "?";
-}
-
-/* Audio not yet sent on any connection. */
-struct Pending {
-  uint64_t pts;
-  uint64_t duration;
-  BufferRef buffer;
+private:
+  GstBuffer *buffer_;
+  GstAudioInfo info_;
 };
 
 inline int64_t now_us() {
@@ -108,52 +66,23 @@ inline uint64_t now_ns() {
 
 /* Without audio for this long the source has paused: Finalize. */
 constexpr uint64_t kIdleFinalizeNs = 1000 * GST_MSECOND;
-/* max-outage=-1 for input that is not live; live input never gives up. */
-constexpr gint kNonLiveMaxOutageMs = 120000;
 
-/* Network-thread state. One live session at a time; on close it is gone. */
+/* Network-thread state: the live session (live_session.h) and what carries
+ * out its actions. */
 struct Net {
-  bool running = false;
   SoupSession *session = nullptr;
   std::shared_ptr<Breaker> breaker;
   std::unique_ptr<LiveConnection> conn;
-  Phase phase = Phase::Idle;
-  BreakerPermit permit;
-  bool permit_pending = false;
+  BreakerPermit permit; /* for the connection being made */
 
   /* The request for the current caps; rebuilt on caps change. */
-  std::string url;
   DgRequest request;
   GstAudioInfo info;
   bool have_caps = false;
 
-  std::string session_id;
-  std::string request_id;
-  TimeMap time_map;
-  std::unique_ptr<AudioLedger<BufferRef>> ledger;
-  std::deque<Pending> unsent;
-  uint64_t unsent_duration = 0;
-
-  bool supervised = false;
-  bool eos = false;        /* EOS received: CloseStream once everything is sent */
-  bool close_sent = false; /* CloseStream sent on this connection */
-  uint32_t attempt = 0;    /* reconnect attempts since the last success */
   guint retry_source = 0;
   guint tick_source = 0;
-  LiveWatchdog watchdog; /* KeepAlive, Finalize at pauses, stalls */
-  DropCoalescer drops;   /* lost audio, one report per stretch */
-  int64_t last_drop_us = 0;
-  /* The outage in progress (no connection since the last failure). */
-  int64_t down_since_us = 0;
-  std::string outage_cause = "disconnected"; /* drop reason token while it lasts */
-  std::string outage_reason;                 /* and its words: the last failure */
-  bool outage_warned = false;
-  bool live_input = true; /* from the streaming thread: max-outage's default, replay-window drops */
-  bool warned_malformed = false;
-  std::set<std::string> tolerated_seen; /* odd shapes logged on this connection */
-  bool reported_breaker_open = false;
-  double metadata_duration = -1; /* seconds of audio the server says it got */
-  uint64_t acked_pts = 0;        /* final results cover audio before this */
+  LiveSession core;
 };
 
 struct DgStreamSinkPrivate {
@@ -208,31 +137,20 @@ template <typename T> void push_upstream(GstDgStreamSink *self, const T &v) {
   gst_pad_push_event(GST_BASE_SINK_PAD(self), stt::make_event(v));
 }
 
-void update_stats(GstDgStreamSink *self, const std::function<void(Stats &)> &fn,
-                  bool notify = false);
-
 /* ---- network thread ----------------------------------------------------- */
 
 /* dg_stream_net.cpp */
-void net_publish_held(GstDgStreamSink *self);
-void net_note_progress(GstDgStreamSink *self);
-void net_set_phase(GstDgStreamSink *self, Phase phase);
-void net_report_dropped(GstDgStreamSink *self, uint64_t start, uint64_t duration,
-                        const char *reason, const std::string &detail = {});
-void net_flush_dropped(GstDgStreamSink *self);
-void net_send_pending(GstDgStreamSink *self);
-void net_finalize(GstDgStreamSink *self);
-void net_finish_drain(GstDgStreamSink *self, bool complete);
-void net_ack(GstDgStreamSink *self, uint64_t position);
-void net_on_text(GstDgStreamSink *self, const char *text, size_t length);
-void net_drop_held(GstDgStreamSink *self, const std::string &why);
+/* Carries out the live session's actions, in order. */
+void net_run(GstDgStreamSink *self, const LiveActions &actions);
+LiveSessionSettings net_settings(const StreamSettings &a);
 void net_start_ticking(GstDgStreamSink *self);
 void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration, GstBuffer *buf);
+void net_on_text(GstDgStreamSink *self, const char *text, size_t length);
 void net_teardown(GstDgStreamSink *self);
 
 /* dg_stream_net_connection.cpp */
-void net_start_connect(GstDgStreamSink *self);
-void net_fail(GstDgStreamSink *self, const std::string &reason, int code, bool retryable);
-void net_give_up_if_due(GstDgStreamSink *self);
+void net_connect(GstDgStreamSink *self);
+void net_schedule_retry(GstDgStreamSink *self, const live::ScheduleRetry &retry);
+void net_cancel_retry(GstDgStreamSink *self);
 
 } // namespace dgf::streamsink
