@@ -267,12 +267,16 @@ void net_start_ticking(GstDgStreamSink *self) {
 void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration, GstBuffer *buf) {
   DgStreamSinkPrivate *priv = self->priv;
   auto payload = std::make_shared<BufferPayload>(buf, priv->net.info);
+  net_run(self, priv->net.core.on_audio(pts, duration, std::move(payload), now_ns()));
+  /* Out of transit and into what is held in one step, so render's room
+   * check never misses this buffer in between. */
+  uint64_t held = priv->net.core.held();
   {
     std::lock_guard<std::mutex> lock(priv->state_lock);
     priv->in_transit_ns -= std::min(priv->in_transit_ns, duration);
+    priv->held_ns = held;
   }
-  net_run(self, priv->net.core.on_audio(pts, duration, std::move(payload), now_ns()));
-  net_publish_held(self);
+  priv->state_cv.notify_all();
 }
 
 void net_teardown(GstDgStreamSink *self) {

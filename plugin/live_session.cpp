@@ -39,7 +39,7 @@ void LiveSession::start(const LiveSessionSettings &settings, bool supervised) {
   ledger_.reset();
   if (!supervised_)
     ledger_ = std::make_unique<Ledger>(
-        settings_.replay_window,
+        live_input_ ? settings_.replay_window : UINT64_MAX,
         [](const LivePayloadRef &p, uint64_t skip) { return p->trimmed(skip); });
   watchdog_.set_settings(settings_.watchdog);
   clear_unsent();
@@ -53,6 +53,12 @@ void LiveSession::start(const LiveSessionSettings &settings, bool supervised) {
   outage_reason_.clear();
   outage_warned_ = false;
   reported_breaker_open_ = false;
+}
+
+void LiveSession::set_input_live(bool live) {
+  live_input_ = live;
+  if (ledger_)
+    ledger_->set_window(live ? settings_.replay_window : UINT64_MAX);
 }
 
 LiveActions LiveSession::stop(uint64_t) {

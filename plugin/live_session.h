@@ -201,8 +201,11 @@ public:
 
   /* An sttfailover upstream owns recovery and replay. */
   void set_supervised();
-  /* From the streaming thread, once per stream. */
-  void set_input_live(bool live) { live_input_ = live; }
+  /* From the streaming thread, once per stream. Input that is not live
+   * waits for room (has_room) instead of being dropped, so the ledger keeps
+   * all it is given: a buffer that passed the wait just before an ack or a
+   * replay landed may overfill the window, and is kept, not evicted. */
+  void set_input_live(bool live);
   /* New caps (`changed`: a different format than before). */
   LiveActions on_caps(int rate, bool changed, uint64_t now);
 

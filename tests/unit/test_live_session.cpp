@@ -371,6 +371,28 @@ static void test_non_live_backpressure() {
   g_assert_true(LiveSession::room_for(0, 2 * S, 500 * MS)); /* one big buffer always passes */
 }
 
+/* A buffer that passed render's wait just before the window filled (an ack
+ * or a replay landing in between) overfills the ledger; input that is not
+ * live keeps it, and a failure replays all of it, reporting nothing lost. */
+static void test_non_live_overfill_is_replayed() {
+  LiveSessionSettings settings = test_settings();
+  settings.replay_window = 500 * MS;
+  Rig r(settings, false);
+  r.audio();
+  r.open();
+  r.audio(6); /* 700 ms un-acked, over the window */
+  g_assert_cmpuint(r.s.held(), ==, 700 * MS);
+  LiveActions a = r.s.on_send_failed(r.now);
+  a = r.ticks(2 * S); /* a drop would be reported by now */
+  g_assert_cmpuint(count<Dropped>(a), ==, 0);
+  g_assert_cmpuint(r.s.stats().audio_dropped, ==, 0);
+  g_assert_cmpuint(count<Connect>(r.s.on_retry_due(r.now)), ==, 1);
+  auto sends = all<SendAudio>(r.open("sid-2"));
+  g_assert_cmpuint(sends.size(), ==, 7);
+  g_assert_cmpuint(sends[0].start, ==, 0);
+  g_assert_cmpuint(sends[6].start, ==, 600 * MS);
+}
+
 static void test_eos_close_stream_once_all_sent() {
   Rig r;
   r.audio(3); /* waits: not connected yet */
@@ -503,6 +525,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-session/live-overflow-drops-once-per-stretch",
                   test_live_overflow_drops_once_per_stretch);
   g_test_add_func("/live-session/non-live-backpressure", test_non_live_backpressure);
+  g_test_add_func("/live-session/non-live-overfill-is-replayed",
+                  test_non_live_overfill_is_replayed);
   g_test_add_func("/live-session/eos-close-stream-once-all-sent",
                   test_eos_close_stream_once_all_sent);
   g_test_add_func("/live-session/finalize-timeout-counts-from-progress",
