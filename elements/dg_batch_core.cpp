@@ -375,7 +375,7 @@ BatchCore::Output BatchCore::hook_for(BatchAction &action) {
   if (auto *f = std::get_if<batch::Fatal>(&action))
     return [this, f = f->fatal] { hooks_.fatal(f); };
   if (auto *h = std::get_if<batch::Health>(&action)) {
-    stt::Health health{h->healthy, h->reason, h->code, h->retryable, h->session_id};
+    stt::Health health{*h};
     return [this, health] { hooks_.health(health); };
   }
   return {};

@@ -196,7 +196,7 @@ void net_run(GstDgStreamSink *self, const LiveActions &actions) {
     } else if (std::holds_alternative<live::CancelRetry>(action)) {
       net_cancel_retry(self);
     } else if (auto *h = std::get_if<live::Health>(&action)) {
-      push_upstream(self, Health{h->healthy, h->reason, h->code, h->retryable, h->session_id});
+      push_upstream(self, stt::Health{*h});
     } else if (auto *k = std::get_if<live::Ack>(&action)) {
       push_upstream(self, Ack{k->position, k->session_id, 0, k->drained});
     } else if (auto *t = std::get_if<live::Transcript>(&action)) {

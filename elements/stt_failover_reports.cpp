@@ -66,8 +66,7 @@ gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
                     h->healthy ? "healthy" : "unhealthy", h->reason.c_str(), h->code,
                     h->session_id.c_str());
     std::lock_guard<std::mutex> guard(priv->lock);
-    actions = priv->core.on_health(
-        branch, HealthReport{h->healthy, h->reason, h->code, h->retryable, h->session_id}, now);
+    actions = priv->core.on_health(branch, *h, now);
   } else if (auto a = stt::parse<stt::Ack>(event)) {
     GST_DEBUG_OBJECT(self, "%s ack %" GST_TIME_FORMAT " session %s flush %u%s", branch_name(branch),
                      GST_TIME_ARGS(a->position), a->session_id.c_str(), a->flush_id,

@@ -33,6 +33,7 @@
 #include "breaker.h"
 #include "deepgram_json.h"
 #include "pause_chunker.h"
+#include "sink_health.h"
 #include "time_map.h"
 
 namespace dgf {
@@ -144,14 +145,8 @@ struct Rejected {
 struct Fatal {
   BatchFatal fatal;
 };
-struct Health {
-  bool healthy = true;
-  std::string reason;
-  int code = 0;
-  bool retryable = true;
-  std::string session_id;
-};
-struct ArmRetryTimer { /* replaces an earlier one; then on_retry_timer() */
+using Health = SinkHealth; /* stt/health upstream */
+struct ArmRetryTimer {     /* replaces an earlier one; then on_retry_timer() */
   uint64_t at = 0;
 };
 struct ArmDrainTimer { /* replaces an earlier one; then on_drain_timer() */

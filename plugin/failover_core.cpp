@@ -342,7 +342,7 @@ FailoverActions FailoverCore::on_stream_drain_timeout(uint64_t now) {
 
 /* ---- reports from the branches (any thread) ------------------------------ */
 
-FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &health, uint64_t now) {
+FailoverActions FailoverCore::on_health(Branch branch, const SinkHealth &health, uint64_t now) {
   FailoverActions out;
   if (fatal_)
     return out;
@@ -427,7 +427,7 @@ FailoverActions FailoverCore::on_health(Branch branch, const HealthReport &healt
   return out;
 }
 
-void FailoverCore::on_batch_primary_health(const HealthReport &health, uint64_t now,
+void FailoverCore::on_batch_primary_health(const SinkHealth &health, uint64_t now,
                                            FailoverActions &out) {
   if (!health.healthy && !outage_open_) {
     outage_open_ = true;
@@ -446,7 +446,7 @@ void FailoverCore::on_batch_primary_health(const HealthReport &health, uint64_t 
   }
 }
 
-void FailoverCore::recovery_failed(const HealthReport &health, uint64_t now, FailoverActions &out) {
+void FailoverCore::recovery_failed(const SinkHealth &health, uint64_t now, FailoverActions &out) {
   stats_.recoveries_failed++;
   stats_.last_retry_reason = health.reason;
   out.push_back(act::PostRecoveryFailed{attempt_, health.reason, health.code});

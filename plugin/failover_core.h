@@ -38,6 +38,7 @@
 #include "breaker.h"
 #include "caption_merger.h"
 #include "drop_coalescer.h"
+#include "sink_health.h"
 
 namespace dgf {
 
@@ -77,13 +78,6 @@ struct BreakerView {
 };
 
 /* Inputs from the branches: the stt upstream events, minus GStreamer. */
-struct HealthReport {
-  bool healthy = true;
-  std::string reason;
-  int code = 0;
-  bool retryable = true;
-  std::string session_id;
-};
 struct AckReport {
   uint64_t position = 0;
   std::string session_id;
@@ -228,7 +222,7 @@ public:
   bool has_room(uint64_t duration) const;
 
   /* Any thread (the sinks'): upstream reports. */
-  FailoverActions on_health(Branch branch, const HealthReport &health, uint64_t now);
+  FailoverActions on_health(Branch branch, const SinkHealth &health, uint64_t now);
   FailoverActions on_ack(Branch branch, const AckReport &ack, uint64_t now);
   FailoverActions on_transcript(Branch branch, const TranscriptReport &t, uint64_t now);
 
@@ -275,11 +269,11 @@ private:
                bool announce = true);
   void declare_recovered(uint64_t now, FailoverActions &out);
   /* Batch primary: its outage opens and closes the stt/degraded period. */
-  void on_batch_primary_health(const HealthReport &health, uint64_t now, FailoverActions &out);
+  void on_batch_primary_health(const SinkHealth &health, uint64_t now, FailoverActions &out);
   /* Mode or liveness changed which branch is primary. */
   void primary_changed(bool was_batch_primary, uint64_t now, FailoverActions &out);
   /* A recovery attempt (or the session it gave) failed. */
-  void recovery_failed(const HealthReport &health, uint64_t now, FailoverActions &out);
+  void recovery_failed(const SinkHealth &health, uint64_t now, FailoverActions &out);
   /* Re-judges "no branch transcribes": warns, arms or disarms the give-up. */
   void update_outage(uint64_t now, FailoverActions &out);
   bool nothing_transcribes() const;

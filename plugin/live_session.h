@@ -33,6 +33,7 @@
 #include "deepgram_json.h"
 #include "drop_coalescer.h"
 #include "live_watchdog.h"
+#include "sink_health.h"
 #include "time_map.h"
 
 namespace dgf {
@@ -104,13 +105,7 @@ struct ScheduleRetry { /* replaces any earlier; not before the breaker allows */
 };
 struct CancelRetry {};
 /* stt/health upstream. */
-struct Health {
-  bool healthy = true;
-  std::string reason;
-  int code = 0;
-  bool retryable = true;
-  std::string session_id;
-};
+using Health = SinkHealth;
 /* stt/ack upstream: audio before `position` has final results. */
 struct Ack {
   uint64_t position = 0;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sink_health.h"
 #include "time_map.h"
 #include "transcript.h"
 
@@ -50,14 +51,9 @@ struct Supervisor {
 };
 
 /* Upstream, sink -> failover: whether the sink can transcribe now. */
-struct Health {
+struct Health : SinkHealth {
   static constexpr const char *kName = "stt/health";
   static constexpr Direction kDirection = Direction::Upstream;
-  bool healthy = true;
-  std::string reason; /* e.g. "connected", "close 1011 NET-0000", "stall" */
-  int code = 0;       /* close code or HTTP status, 0 when none applies */
-  bool retryable = true;
-  std::string session_id;
 };
 
 /* Upstream, sink -> failover: audio before `position` has final results. */

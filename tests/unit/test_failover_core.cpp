@@ -71,11 +71,11 @@ struct Rig {
   }
   FailoverActions healthy(const std::string &sid) {
     session = sid;
-    return keep(core.on_health(Branch::Stream, HealthReport{true, "connected", 0, true, sid}, now));
+    return keep(core.on_health(Branch::Stream, SinkHealth{true, "connected", 0, true, sid}, now));
   }
   FailoverActions unhealthy(const std::string &reason = "closed 1011", int code = 1011) {
     return keep(
-        core.on_health(Branch::Stream, HealthReport{false, reason, code, true, session}, now));
+        core.on_health(Branch::Stream, SinkHealth{false, reason, code, true, session}, now));
   }
   FailoverActions ack(uint64_t position, Branch b = Branch::Stream, uint32_t flush_id = 0) {
     return keep(core.on_ack(
@@ -719,7 +719,7 @@ static void test_non_live_input_goes_to_batch() {
   g_assert_cmpuint(count<act::ScheduleRecovery>(r.log), ==, 0);
   r.unhealthy(); /* a stream report: ignored */
   g_assert_true(r.core.state() == FailoverState::Batch);
-  HealthReport down{false, "HTTP 503", 503, true, "b"};
+  SinkHealth down{false, "HTTP 503", 503, true, "b"};
   a = r.keep(r.core.on_health(Branch::Batch, down, r.now));
   auto d = all<act::PostDegraded>(a);
   g_assert_cmpuint(d.size(), ==, 1);
@@ -732,7 +732,7 @@ static void test_non_live_input_goes_to_batch() {
   for (const auto &p : all<act::PushAudio>(a))
     g_assert_true(p.branch == Branch::Batch);
   g_assert_cmpuint(count<act::SendReconnect>(r.log), ==, 0);
-  a = r.keep(r.core.on_health(Branch::Batch, HealthReport{true, "ok", 200, true, "b"}, r.now));
+  a = r.keep(r.core.on_health(Branch::Batch, SinkHealth{true, "ok", 200, true, "b"}, r.now));
   g_assert_cmpuint(count<act::PostRecovered>(a), ==, 1);
   g_assert_true(r.core.state() == FailoverState::Batch);
   g_assert_cmpuint(r.core.stats(r.now).degraded, ==, 1);
@@ -811,7 +811,7 @@ static void test_permanent_stream_failure_is_not_retried() {
   r.buffers(5);
   auto a = r.keep(r.core.on_health(
       Branch::Stream,
-      HealthReport{false, "HTTP 402 Payment Required: ASR_PAYMENT_REQUIRED", 402, false, "s1"},
+      SinkHealth{false, "HTTP 402 Payment Required: ASR_PAYMENT_REQUIRED", 402, false, "s1"},
       r.now));
   auto d = all<act::PostDegraded>(a);
   g_assert_cmpuint(d.size(), ==, 1);
@@ -823,7 +823,7 @@ static void test_permanent_stream_failure_is_not_retried() {
   g_assert_cmpuint(count<act::SendReconnect>(r.due()), ==, 0);
   /* The pre-recorded API refuses too: nothing can transcribe, an ERROR. */
   a = r.keep(r.core.on_health(
-      Branch::Batch, HealthReport{false, "HTTP 402 Payment Required", 402, false, "b"}, r.now));
+      Branch::Batch, SinkHealth{false, "HTTP 402 Payment Required", 402, false, "b"}, r.now));
   g_assert_cmpuint(count<act::Fatal>(a), ==, 1);
   g_assert_true(r.core.fatal());
   a = r.buffer();
@@ -872,7 +872,7 @@ static void test_both_down_warns_then_gives_up() {
   r.buffers(2);
   r.unhealthy("cannot connect: Connection refused", 0);
   auto a = r.keep(
-      r.core.on_health(Branch::Batch, HealthReport{false, "cannot connect", 0, true, "b"}, r.now));
+      r.core.on_health(Branch::Batch, SinkHealth{false, "cannot connect", 0, true, "b"}, r.now));
   auto w = all<act::Warn>(a);
   g_assert_cmpuint(w.size(), ==, 1);
   g_assert_nonnull(strstr(w[0].message.c_str(), "Neither"));
@@ -880,12 +880,11 @@ static void test_both_down_warns_then_gives_up() {
   g_assert_cmpuint(g.size(), ==, 1);
   g_assert_cmpuint(g[0].at, ==, r.now + 120 * S);
   /* The batch API answers again: no give-up. */
-  a = r.keep(r.core.on_health(Branch::Batch, HealthReport{true, "ok", 200, true, "b"}, r.now));
+  a = r.keep(r.core.on_health(Branch::Batch, SinkHealth{true, "ok", 200, true, "b"}, r.now));
   g_assert_cmpuint(count<act::CancelGiveUp>(a), ==, 1);
   g_assert_cmpuint(count<act::Fatal>(r.keep(r.core.on_give_up_due(r.now + 200 * S))), ==, 0);
   /* Down again, for good this time. */
-  a = r.keep(
-      r.core.on_health(Branch::Batch, HealthReport{false, "HTTP 503", 503, true, "b"}, r.now));
+  a = r.keep(r.core.on_health(Branch::Batch, SinkHealth{false, "HTTP 503", 503, true, "b"}, r.now));
   uint64_t at = all<act::ScheduleGiveUp>(a).at(0).at;
   g_assert_cmpuint(count<act::Fatal>(r.keep(r.core.on_give_up_due(at - S))), ==, 0);
   auto f = all<act::Fatal>(r.keep(r.core.on_give_up_due(at)));
