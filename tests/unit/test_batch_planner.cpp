@@ -10,28 +10,13 @@
 
 #include "batch_planner.h"
 
+#include "action_queries.h"
+
 using namespace dgf;
 
 static const uint64_t MS = 1000000;
 static const uint64_t S = 1000 * MS;
 static const int kRate = 16000;
-
-template <typename T> static std::vector<T> all(const BatchActions &actions) {
-  std::vector<T> out;
-  for (const auto &a : actions)
-    if (auto *x = std::get_if<T>(&a))
-      out.push_back(*x);
-  return out;
-}
-template <typename T> static size_t count(const BatchActions &actions) {
-  return all<T>(actions).size();
-}
-/* The first action of type T; there must be one. */
-template <typename T> static T first(const BatchActions &actions) {
-  auto found = all<T>(actions);
-  g_assert_cmpuint(found.size(), >=, 1);
-  return found[0];
-}
 
 static UploadReport answered(const std::string &text = "hello") {
   UploadReport r;

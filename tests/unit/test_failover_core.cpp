@@ -9,6 +9,8 @@
 
 #include "failover_core.h"
 
+#include "action_queries.h"
+
 using namespace dgf;
 
 static const uint64_t MS = 1000000;
@@ -25,17 +27,6 @@ struct Span : AudioPayload {
 
 static const Span &span(const act::PushAudio &p) {
   return static_cast<const Span &>(*p.payload);
-}
-
-template <typename T> static std::vector<T> all(const FailoverActions &actions) {
-  std::vector<T> out;
-  for (const auto &a : actions)
-    if (auto *x = std::get_if<T>(&a))
-      out.push_back(*x);
-  return out;
-}
-template <typename T> static size_t count(const FailoverActions &actions) {
-  return all<T>(actions).size();
 }
 
 /* The core, fake time, 100 ms buffers, and a log of every action. */

@@ -6,6 +6,8 @@
 
 #include "live_session.h"
 
+#include "action_queries.h"
+
 using namespace dgf;
 using namespace dgf::live;
 
@@ -22,22 +24,6 @@ struct Span : LivePayload {
   }
 };
 
-template <typename T> static std::vector<T> all(const LiveActions &actions) {
-  std::vector<T> out;
-  for (const auto &a : actions)
-    if (auto *x = std::get_if<T>(&a))
-      out.push_back(*x);
-  return out;
-}
-template <typename T> static size_t count(const LiveActions &actions) {
-  return all<T>(actions).size();
-}
-template <typename T> static ptrdiff_t index_of(const LiveActions &actions) {
-  for (size_t i = 0; i < actions.size(); i++)
-    if (std::holds_alternative<T>(actions[i]))
-      return static_cast<ptrdiff_t>(i);
-  return -1;
-}
 static void append(LiveActions &to, const LiveActions &from) {
   to.insert(to.end(), from.begin(), from.end());
 }
