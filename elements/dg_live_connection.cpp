@@ -16,6 +16,7 @@ LiveConnection::LiveConnection(SoupSession *session, SoupMessage *handshake,
   /* The async callback runs exactly once, possibly after we are gone
    * (cancelled by the destructor): it gets a guard that outlives us and
    * says whether we are still there, and frees it. */
+  g_signal_connect(handshake_, "network-event", G_CALLBACK(on_network_event), this);
   connect_guard_ = new ConnectGuard{this};
   soup_session_websocket_connect_async(session_, handshake_, nullptr, nullptr, G_PRIORITY_DEFAULT,
                                        cancellable_, on_connected, connect_guard_);
@@ -28,6 +29,8 @@ LiveConnection::~LiveConnection() {
     g_source_destroy(timeout_);
     g_source_unref(timeout_);
   }
+  g_signal_handlers_disconnect_by_data(handshake_, this);
+  g_clear_object(&socket_);
   g_cancellable_cancel(cancellable_);
   if (conn_) {
     disconnect_signals();
@@ -99,6 +102,25 @@ void LiveConnection::on_connected(GObject *source, GAsyncResult *result, gpointe
   auto on_open = self->callbacks_.on_open; /* may destroy `self` */
   if (on_open)
     on_open(request_id ? request_id : "");
+}
+
+/* The TCP connection is up (before TLS and the upgrade): keep its socket.
+ * Not TCP_USER_TIMEOUT: it also ends a connection whose peer merely stops
+ * reading for a while (a zero window, e.g. Deepgram pacing a replay burst),
+ * which is back-pressure, not a dead path. */
+void LiveConnection::on_network_event(SoupMessage *, GSocketClientEvent event,
+                                      GIOStream *connection, gpointer data) {
+  auto *self = static_cast<LiveConnection *>(data);
+  if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION(connection))
+    return;
+  GSocket *socket = g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection));
+  g_set_object(&self->socket_, socket);
+}
+
+std::optional<DgTcpState> LiveConnection::tcp_state() const {
+  if (!socket_ || !conn_)
+    return std::nullopt;
+  return dg_socket_tcp_state(socket_);
 }
 
 gboolean LiveConnection::on_connect_timeout(gpointer data) {

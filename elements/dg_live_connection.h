@@ -5,13 +5,21 @@
  * It knows the wire (frames, close codes, handshake statuses) and nothing of
  * GStreamer; the sink decides what each outcome means. Callbacks run on the
  * network thread; after close() or destruction none is called again.
+ *
+ * The kernel's view of the socket (acknowledged bytes, segments in flight)
+ * is exposed so the sink can measure what the network has delivered and
+ * find a path that silently stopped carrying packets (send_backlog.h).
  */
 #pragma once
 
 #include <libsoup/soup.h>
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+
+#include "dg_socket.h"
 
 namespace dgf {
 
@@ -50,6 +58,8 @@ public:
   /* False when the frame could not be queued (not open). */
   bool send_binary(const void *data, size_t size);
   bool send_text(const char *text);
+  /* The kernel's view of the open connection; nothing when it cannot say. */
+  std::optional<DgTcpState> tcp_state() const;
   /* Starts a clean close; on_closed follows with by_us = true. */
   void close(unsigned short code, const char *reason);
 
@@ -63,6 +73,8 @@ private:
   static void on_message(SoupWebsocketConnection *, gint type, GBytes *message, gpointer self);
   static void on_error(SoupWebsocketConnection *, GError *error, gpointer self);
   static void on_closed_signal(SoupWebsocketConnection *, gpointer self);
+  static void on_network_event(SoupMessage *, GSocketClientEvent event, GIOStream *connection,
+                               gpointer self);
   void disconnect_signals();
 
   /* Handed to the connect callback instead of `this`: the callback frees it
@@ -71,6 +83,7 @@ private:
     LiveConnection *self;
   };
 
+  GSocket *socket_ = nullptr; /* the TCP socket, once connected */
   SoupSession *session_;
   SoupMessage *handshake_;
   GCancellable *cancellable_;

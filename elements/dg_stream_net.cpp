@@ -10,6 +10,7 @@
 #include "gstdgstreamsink_private.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dgf::streamsink {
 
@@ -46,6 +47,7 @@ LiveSessionSettings net_settings(const StreamSettings &a) {
   s.watchdog.stall = static_cast<uint64_t>(a.stall_ms) * GST_MSECOND;
   s.watchdog.keepalive = static_cast<uint64_t>(a.keepalive_ms) * GST_MSECOND;
   s.watchdog.idle_finalize = kIdleFinalizeNs;
+  s.send_timeout = static_cast<uint64_t>(a.send_ms) * GST_MSECOND;
   s.finalize_timeout = static_cast<uint64_t>(a.finalize_ms) * GST_MSECOND;
   s.interim_results = a.interim_results;
   return s;
@@ -74,6 +76,8 @@ static bool net_send_audio(GstDgStreamSink *self, const live::SendAudio &a) {
   if (!gst_buffer_map(payload->buffer(), &map, GST_MAP_READ))
     return true;
   bool sent = net.conn->send_binary(map.data, map.size);
+  if (sent && map.size)
+    net.backlog.on_sent(SendBacklog::client_frame_bytes(map.size), a.duration, now_ns());
   gst_buffer_unmap(payload->buffer(), &map);
   return sent;
 }
@@ -82,17 +86,11 @@ static void net_send_control(GstDgStreamSink *self, live::Control what) {
   Net &net = self->priv->net;
   if (!net.conn)
     return;
-  switch (what) {
-  case live::Control::KeepAlive:
-    net.conn->send_text("{\"type\":\"KeepAlive\"}");
-    break;
-  case live::Control::Finalize:
-    net.conn->send_text("{\"type\":\"Finalize\"}");
-    break;
-  case live::Control::CloseStream:
-    net.conn->send_text("{\"type\":\"CloseStream\"}");
-    break;
-  }
+  const char *text = what == live::Control::KeepAlive  ? "{\"type\":\"KeepAlive\"}"
+                     : what == live::Control::Finalize ? "{\"type\":\"Finalize\"}"
+                                                       : "{\"type\":\"CloseStream\"}";
+  if (net.conn->send_text(text))
+    net.backlog.on_sent(SendBacklog::client_frame_bytes(strlen(text)), 0, now_ns());
 }
 
 static void net_post_transcript(GstDgStreamSink *self, const live::Transcript &r) {
@@ -115,6 +113,9 @@ static void net_warn(GstDgStreamSink *self, const live::Warn &w) {
     break;
   case live::WarnKind::Decode:
     GST_ELEMENT_WARNING(self, STREAM, DECODE, ("%s", w.message.c_str()), ("%s", w.detail.c_str()));
+    break;
+  case live::WarnKind::SlowLink:
+    GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("%s", w.message.c_str()), ("%s", w.detail.c_str()));
     break;
   case live::WarnKind::ServiceError:
     GST_ELEMENT_WARNING(self, RESOURCE, FAILED, ("%s", w.message.c_str()),
@@ -247,6 +248,39 @@ void net_on_text(GstDgStreamSink *self, const char *text, size_t length) {
     net_run(self, net.core.on_message(parsed.value(), now_ns()));
 }
 
+void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
+  Net &net = self->priv->net;
+  uint64_t now = now_ns();
+  auto tcp = net.conn ? net.conn->tcp_state() : std::nullopt;
+  net.backlog.reset(tcp ? tcp->bytes_acked : 0, now);
+  net.measuring = tcp.has_value();
+  net_run(self, net.core.on_open(request_id, now));
+}
+
+/* What the network delivered since the last tick: the session owes audio
+ * only once it has arrived, and hears when the link falls behind. */
+static void net_measure_transport(GstDgStreamSink *self) {
+  DgStreamSinkPrivate *priv = self->priv;
+  Net &net = priv->net;
+  if (!net.measuring || !net.conn || !net.conn->is_open())
+    return;
+  auto tcp = net.conn->tcp_state();
+  if (!tcp)
+    return;
+  uint64_t now = now_ns();
+  net.backlog.on_acked(tcp->bytes_acked, now);
+  TransportReport report;
+  report.delivered = net.backlog.delivered_audio();
+  report.backlog = net.backlog.backlog_audio();
+  report.achieved_bps = net.backlog.achieved_rate() * 8;
+  report.needed_bps = net.backlog.needed_rate() * 8;
+  /* A peer that stops reading still answers window probes: not dead. */
+  report.unanswered = std::min(net.backlog.unanswered_for(now), tcp->last_ack_age);
+  net_run(self, net.core.on_transport(report, now));
+  std::lock_guard<std::mutex> lock(priv->state_lock);
+  priv->stats = net.core.stats();
+}
+
 /* The watchdog's timers, from the active settings. */
 void net_start_ticking(GstDgStreamSink *self) {
   DgStreamSinkPrivate *priv = self->priv;
@@ -259,6 +293,7 @@ void net_start_ticking(GstDgStreamSink *self) {
         Net &net = self->priv->net;
         if (!net.core.running())
           return false;
+        net_measure_transport(self);
         net_run(self, net.core.on_tick(now_ns()));
         return true;
       });

@@ -94,9 +94,7 @@ void net_connect(GstDgStreamSink *self) {
   }
   dg_prepare_message(msg, net.request, priv->active.common.tls_verify);
   LiveConnectionCallbacks cb;
-  cb.on_open = [self](const std::string &id) {
-    net_run(self, self->priv->net.core.on_open(id, now_ns()));
-  };
+  cb.on_open = [self](const std::string &id) { net_on_open(self, id); };
   cb.on_handshake_failed = [self](const LiveHandshakeFailure &f) {
     net_on_handshake_failed(self, f);
   };

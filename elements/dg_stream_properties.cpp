@@ -17,6 +17,7 @@ enum {
   PROP_KEEPALIVE_INTERVAL,
   PROP_STALL_TIMEOUT,
   PROP_CONNECT_TIMEOUT,
+  PROP_SEND_TIMEOUT,
   PROP_FINALIZE_TIMEOUT,
   PROP_RECONNECT,
   PROP_REPLAY_WINDOW,
@@ -37,7 +38,9 @@ static GstStructure *build_stats(GstDgStreamSink *self) {
       G_TYPE_UINT64, s.malformed, "tolerated", G_TYPE_UINT64, s.tolerated, "audio-sent",
       G_TYPE_UINT64, s.audio_sent, "audio-replayed", G_TYPE_UINT64, s.audio_replayed,
       "audio-dropped", G_TYPE_UINT64, s.audio_dropped, "last-error", G_TYPE_STRING,
-      s.last_error.c_str(), nullptr);
+      s.last_error.c_str(), "send-backlog", G_TYPE_UINT64, s.send_backlog, "send-rate",
+      G_TYPE_UINT64, s.send_rate, "needed-rate", G_TYPE_UINT64, s.needed_rate, "transport-error",
+      G_TYPE_STRING, s.transport_error.c_str(), nullptr);
 }
 
 void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -70,6 +73,9 @@ void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValu
     break;
   case PROP_CONNECT_TIMEOUT:
     s.connect_ms = g_value_get_uint(value);
+    break;
+  case PROP_SEND_TIMEOUT:
+    s.send_ms = g_value_get_uint(value);
     break;
   case PROP_FINALIZE_TIMEOUT:
     s.finalize_ms = g_value_get_uint(value);
@@ -120,6 +126,9 @@ void gst_dg_stream_sink_get_property(GObject *object, guint prop_id, GValue *val
     break;
   case PROP_CONNECT_TIMEOUT:
     g_value_set_uint(value, s.connect_ms);
+    break;
+  case PROP_SEND_TIMEOUT:
+    g_value_set_uint(value, s.send_ms);
     break;
   case PROP_FINALIZE_TIMEOUT:
     g_value_set_uint(value, s.finalize_ms);
@@ -182,6 +191,16 @@ void install_properties(GObjectClass *gobject_class) {
                         "this many ms",
                         100, 600000, DEFAULT_CONNECT_TIMEOUT_MS, rw));
   g_object_class_install_property(
+      gobject_class, PROP_SEND_TIMEOUT,
+      g_param_spec_uint("send-timeout", "Send timeout",
+                        "Treat the connection as dead when data waits this many ms with no "
+                        "acknowledgement at all from the network: a path that silently drops "
+                        "packets is found this long after it dies while audio flows, and "
+                        "within keepalive-interval plus this while paused. A server that only "
+                        "reads slowly still acknowledges and is not dead; 0: leave it to TCP "
+                        "(minutes)",
+                        0, 600000, DEFAULT_SEND_TIMEOUT_MS, rw));
+  g_object_class_install_property(
       gobject_class, PROP_FINALIZE_TIMEOUT,
       g_param_spec_uint("finalize-timeout", "Finalize timeout",
                         "At EOS, wait at most this many ms for the last results after "
@@ -216,7 +235,10 @@ void install_properties(GObjectClass *gobject_class) {
           "stats", "Statistics",
           "dgstreamsink-stats: state, connections, failures, results, finals, keepalives, "
           "malformed, tolerated (counters), audio-sent, audio-replayed, audio-dropped (ns), "
-          "last-error (notifies on changes)",
+          "last-error, send-backlog (ns of audio handed to the network and not yet "
+          "delivered), send-rate (bit/s the link carried while it was the limit, 0 when it "
+          "kept up), needed-rate (bit/s the audio needs), transport-error (the last socket "
+          "error) (notifies on changes)",
           GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 

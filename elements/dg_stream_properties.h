@@ -19,6 +19,7 @@ constexpr gboolean DEFAULT_VAD_EVENTS = FALSE;
 constexpr guint DEFAULT_KEEPALIVE_MS = 3000;
 constexpr guint DEFAULT_STALL_TIMEOUT_MS = 10000;
 constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
+constexpr guint DEFAULT_SEND_TIMEOUT_MS = 5000;
 constexpr guint DEFAULT_FINALIZE_TIMEOUT_MS = 10000;
 constexpr gboolean DEFAULT_RECONNECT = TRUE;
 constexpr guint DEFAULT_REPLAY_WINDOW_MS = 60000;
@@ -32,6 +33,7 @@ struct StreamSettings {
   guint keepalive_ms = DEFAULT_KEEPALIVE_MS;
   guint stall_ms = DEFAULT_STALL_TIMEOUT_MS;
   guint connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  guint send_ms = DEFAULT_SEND_TIMEOUT_MS;
   guint finalize_ms = DEFAULT_FINALIZE_TIMEOUT_MS;
   bool reconnect = DEFAULT_RECONNECT;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;

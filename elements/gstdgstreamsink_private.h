@@ -30,6 +30,7 @@
 #include "dropped_audio.h"
 #include "live_session.h"
 #include "net_thread.h"
+#include "send_backlog.h"
 #include "stt_protocol.h"
 
 GST_DEBUG_CATEGORY_EXTERN(dg_stream_sink_debug);
@@ -73,7 +74,9 @@ struct Net {
   SoupSession *session = nullptr;
   std::shared_ptr<Breaker> breaker;
   std::unique_ptr<LiveConnection> conn;
-  BreakerPermit permit; /* for the connection being made */
+  SendBacklog backlog;    /* the open connection's, from the kernel's acks */
+  bool measuring = false; /* the socket reports acks (Linux TCP) */
+  BreakerPermit permit;   /* for the connection being made */
 
   /* The request for the current caps; rebuilt on caps change. */
   DgRequest request;
@@ -146,6 +149,8 @@ LiveSessionSettings net_settings(const StreamSettings &a);
 void net_start_ticking(GstDgStreamSink *self);
 void net_on_audio(GstDgStreamSink *self, uint64_t pts, uint64_t duration, GstBuffer *buf);
 void net_on_text(GstDgStreamSink *self, const char *text, size_t length);
+/* The connection opened: measure deliveries from here. */
+void net_on_open(GstDgStreamSink *self, const std::string &request_id);
 void net_teardown(GstDgStreamSink *self);
 
 /* dg_stream_net_connection.cpp */

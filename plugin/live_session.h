@@ -63,6 +63,12 @@ struct LiveSessionSettings {
   WatchdogSettings watchdog;
   uint64_t finalize_timeout = 10000000000ull; /* ns without progress ends the EOS drain */
   bool interim_results = false;               /* post interims with no text too */
+  /* Audio waiting for the network beyond this means the link is too slow
+   * for live captions: a WARNING (0: never). */
+  uint64_t slow_link_backlog = 3000000000ull;
+  /* Bytes waiting and no ACK at all from the peer for this long: a dead
+   * path (0: never judged; TCP's own minutes apply). */
+  uint64_t send_timeout = 5000000000ull;
 };
 constexpr int64_t kNonLiveMaxOutageMs = 120000;
 
@@ -79,6 +85,20 @@ struct LiveStats {
   uint64_t audio_dropped = 0;  /* ns */
   std::string state = "idle";
   std::string last_error;
+  /* The network, from the kernel's acknowledgements (0 until reported). */
+  uint64_t send_backlog = 0;   /* ns of audio handed to the socket, not yet delivered */
+  uint64_t send_rate = 0;      /* bit/s the link carried while it was the limit */
+  uint64_t needed_rate = 0;    /* bit/s the audio needs on the wire */
+  std::string transport_error; /* the last socket error, e.g. "Connection timed out" */
+};
+
+/* What the glue measured on the open connection's socket (send_backlog.h). */
+struct TransportReport {
+  uint64_t delivered = 0;  /* ns of this connection's audio the network delivered */
+  uint64_t backlog = 0;    /* ns of audio handed over and not yet delivered */
+  double achieved_bps = 0; /* bit/s the link carried while busy (0: it kept up) */
+  double needed_bps = 0;   /* bit/s the audio needs */
+  uint64_t unanswered = 0; /* ns bytes have waited with no ACK from the peer at all */
 };
 
 namespace live {
@@ -134,7 +154,7 @@ struct SpeechStarted {
 struct Dropped {
   DropReport report;
 };
-enum class WarnKind { Outage, Decode, ServiceError };
+enum class WarnKind { Outage, Decode, ServiceError, SlowLink };
 struct Warn { /* a WARNING on the bus */
   WarnKind kind = WarnKind::Outage;
   std::string message;
@@ -228,6 +248,8 @@ public:
   LiveActions on_message(const LiveMessage &msg, uint64_t now);
   LiveActions on_malformed(const std::string &why, uint64_t now);
   LiveActions on_send_failed(uint64_t now);
+  /* Periodic, while open: what the socket has delivered and what waits. */
+  LiveActions on_transport(const TransportReport &report, uint64_t now);
   /* The connection cannot be made or used; for anything the glue finds
    * itself (an invalid URL). */
   LiveActions on_failure(const std::string &reason, int code, bool retryable, uint64_t now);
@@ -315,6 +337,8 @@ private:
   std::string outage_reason_;                 /* and its words: the last failure */
   bool outage_warned_ = false;
   bool warned_malformed_ = false;
+  bool transport_reported_ = false; /* the glue measures deliveries */
+  bool slow_link_warned_ = false;   /* this stretch of backlog was reported */
   bool reported_breaker_open_ = false;
   std::set<std::string> tolerated_seen_; /* odd shapes logged on this connection */
   double metadata_duration_ = -1;        /* seconds of audio the server says it got */

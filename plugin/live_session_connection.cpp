@@ -6,6 +6,7 @@
 #include "live_session.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "failure.h"
 
@@ -73,6 +74,10 @@ LiveActions LiveSession::on_open(const std::string &request_id, uint64_t now) {
   }
   attempt_ = 0;
   watchdog_.reset(now);
+  if (transport_reported_)
+    watchdog_.on_delivered(0); /* nothing of this connection's audio has arrived yet */
+  slow_link_warned_ = false;
+  stats_.send_backlog = 0;
   last_progress_ = now;
   out.push_back(Progress{now});
   tolerated_seen_.clear(); /* each connection logs its oddities once */
@@ -125,6 +130,8 @@ LiveActions LiveSession::on_closed(int code, const std::string &close_text,
     return out;
   }
   std::string reason = close_reason(code, close_text, error);
+  if (!error.empty())
+    stats_.transport_error = error;
   if (classify_close(code, close_text).kind == FailureKind::Permanent) {
     out.push_back(Refusal{"Deepgram could not decode the audio (close " + std::to_string(code) +
                               " " + close_text + ")",
@@ -147,6 +154,59 @@ LiveActions LiveSession::on_failure(const std::string &reason, int code, bool re
                                     uint64_t now) {
   LiveActions out;
   fail(reason, code, retryable, now, out);
+  return out;
+}
+
+namespace {
+std::string kbits(double bps) {
+  return std::to_string(static_cast<uint64_t>(bps / 1000 + 0.5)) + " kbit/s";
+}
+std::string seconds(uint64_t ns) {
+  char text[32];
+  snprintf(text, sizeof text, "%.1f s", static_cast<double>(ns) / 1e9);
+  return text;
+}
+} // namespace
+
+LiveActions LiveSession::on_transport(const TransportReport &r, uint64_t now) {
+  LiveActions out;
+  if (phase_ != LivePhase::Open)
+    return out;
+  if (!transport_reported_) {
+    transport_reported_ = true;
+    out.push_back(Log{LogLevel::Debug, "the socket reports deliveries: audio is owed once "
+                                       "the network has delivered it"});
+  }
+  if (settings_.send_timeout && r.unanswered >= settings_.send_timeout) {
+    /* The path carries nothing: no point waiting for TCP's minutes. */
+    stats_.transport_error = "the network acknowledged nothing for " +
+                             std::to_string(r.unanswered / kMillisecond) + " ms";
+    fail("dead path: " + stats_.transport_error, 0, true, now, out);
+    return out;
+  }
+  watchdog_.on_delivered(static_cast<double>(r.delivered) / 1e9);
+  stats_.send_backlog = r.backlog;
+  if (r.achieved_bps > 0)
+    stats_.send_rate = static_cast<uint64_t>(r.achieved_bps);
+  stats_.needed_rate = static_cast<uint64_t>(r.needed_bps);
+  uint64_t limit = settings_.slow_link_backlog;
+  /* Slow, not dead: the link carries something, less than the audio needs. */
+  bool slow = r.achieved_bps > 0 && r.achieved_bps < r.needed_bps;
+  if (limit && r.backlog > limit && slow && !slow_link_warned_) {
+    slow_link_warned_ = true;
+    std::string rates =
+        "it carries " + kbits(r.achieved_bps) + ", the audio needs " + kbits(r.needed_bps);
+    out.push_back(Warn{WarnKind::SlowLink,
+                       "The network is too slow for live captions: " + rates + "; " +
+                           seconds(r.backlog) + " of audio waits to be sent",
+                       "captions arrive late by the backlog; a compressed encoding "
+                       "(encoding=opus) or a faster link fits the audio to the pipe"});
+    out.push_back(StatsNotify{});
+  } else if (slow_link_warned_ && r.backlog < limit / 3) {
+    slow_link_warned_ = false; /* caught up: a new stretch warns again */
+    out.push_back(Log{LogLevel::Info, "the network caught up: " + seconds(r.backlog) +
+                                          " of audio waits to be sent"});
+  }
   return out;
 }
 

@@ -23,13 +23,23 @@ void LiveWatchdog::reset(uint64_t now) {
 
 void LiveWatchdog::advance(uint64_t now) {
   if (now > playhead_at_) {
-    playhead_ = std::min(sent_, playhead_ + static_cast<double>(now - playhead_at_) / 1e9);
+    playhead_ = std::min(heard(), playhead_ + static_cast<double>(now - playhead_at_) / 1e9);
     playhead_at_ = now;
   }
 }
 
+double LiveWatchdog::heard() const {
+  return delivered_ < 0 ? sent_ : std::min(sent_, delivered_);
+}
+
 bool LiveWatchdog::owed() const {
-  return finalize_owed_ || playhead_ > answered_ + kAnsweredSlack;
+  /* A Finalize is answered only once the audio before it has arrived. */
+  bool finalize_due = finalize_owed_ && heard() + kAnsweredSlack >= sent_;
+  return finalize_due || playhead_ > answered_ + kAnsweredSlack;
+}
+
+void LiveWatchdog::on_delivered(double end) {
+  delivered_ = std::max(delivered_, end);
 }
 
 bool LiveWatchdog::finalize_wanted() const {

@@ -10,6 +10,10 @@
  * after which nothing is owed; KeepAlives hold the connection meanwhile.
  * A server that does not answer the Finalize is still found.
  *
+ * Audio the network has not delivered is owed by no one: once the sink
+ * reports deliveries (on_delivered), the playhead and a Finalize wait for
+ * them, so a slow link is never taken for a silent server.
+ *
  * Times: `now` in ns on any monotonic clock; audio positions in seconds of
  * the connection's own clock (Deepgram's start/duration). Plain C++, no
  * GStreamer types; not thread-safe (the sink's network thread owns it).
@@ -39,6 +43,9 @@ public:
 
   /* Audio up to connection second `end` was sent. */
   void on_audio_sent(uint64_t now, double end);
+  /* The network delivered audio up to connection second `end` (the kernel's
+   * acknowledgements). Never called: everything sent counts as delivered. */
+  void on_delivered(double end);
   /* A text frame went out (KeepAlive counts for the idle timer). */
   void on_text_sent(uint64_t now);
   /* Finalize / CloseStream sent: the server owes an answer for all audio. */
@@ -67,9 +74,11 @@ public:
 
 private:
   void advance(uint64_t now);
+  double heard() const; /* connection seconds the server can have heard */
 
   WatchdogSettings settings_;
   double sent_ = 0.0;     /* connection seconds sent */
+  double delivered_ = -1; /* connection seconds delivered; < 0: not reported */
   double answered_ = 0.0; /* covered by finals */
   double playhead_ = 0.0; /* heard by a real-time service */
   uint64_t playhead_at_ = 0;

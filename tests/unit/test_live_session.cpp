@@ -4,6 +4,8 @@
  * and max-outage, asserted on the actions it returns. */
 #include <glib.h>
 
+#include <cstring>
+
 #include "live_session.h"
 
 #include "action_queries.h"
@@ -250,6 +252,75 @@ static void test_stall_when_owed_and_silent() {
   g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
   g_assert_true(r.s.phase() == LivePhase::Down);
   g_assert_cmpuint(r.s.held(), ==, 1 * S); /* kept for the replay */
+}
+
+/* A slow link delivers in bursts: while nothing new arrives the server,
+ * having answered all it got, is rightly silent. Audio still queued for the
+ * network is owed by no one, so that silence is no stall (no replay-from-
+ * start loop); the lag is a WARNING, once per stretch. */
+static void test_slow_link_is_no_stall_but_a_warning() {
+  Rig r;
+  r.audio();
+  r.open();
+  TransportReport report;
+  report.needed_bps = 262000;
+  LiveActions a;
+  for (int i = 0; i < 60; i++) {
+    append(a, r.audio());
+    bool flowing = i < 30; /* then 3 s in which the link delivers nothing new */
+    if (flowing)
+      report.delivered = r.pts / 2;
+    report.backlog = r.pts - report.delivered;
+    report.achieved_bps = i >= 20 ? 131000 : 0; /* once a rate window has passed */
+    append(a, r.s.on_transport(report, r.now));
+    if (flowing && (i % 5 == 0 || i == 29)) /* the server answers all it received */
+      append(a, r.final_result(0, static_cast<double>(report.delivered) / 1e9));
+    append(a, r.s.on_tick(r.now));
+  }
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  g_assert_true(r.s.phase() == LivePhase::Open);
+  auto warns = all<Warn>(a);
+  g_assert_cmpuint(warns.size(), ==, 1);
+  g_assert_true(warns[0].kind == WarnKind::SlowLink);
+  g_assert_nonnull(strstr(warns[0].message.c_str(), "carries 131 kbit/s"));
+  g_assert_nonnull(strstr(warns[0].message.c_str(), "needs 262 kbit/s"));
+  g_assert_cmpuint(r.s.stats().send_backlog, ==, report.backlog);
+  g_assert_cmpuint(r.s.stats().send_rate, ==, 131000);
+}
+
+/* Bytes waiting with no ACK at all for send-timeout: the path is dead; the
+ * session fails now (replaying what was not acknowledged) instead of waiting
+ * for TCP or a stall. A blackhole is not "slow": no slow-link WARNING. */
+static void test_dead_path_fails_after_send_timeout() {
+  LiveSessionSettings settings = test_settings();
+  settings.send_timeout = 5 * S;
+  settings.watchdog.stall = 30 * S;
+  settings.replay_window = 60 * S;
+  Rig r(settings);
+  r.audio();
+  r.open();
+  TransportReport report;
+  report.needed_bps = 262000;
+  LiveActions a;
+  for (int i = 0; i < 49; i++) {
+    append(a, r.audio());
+    report.backlog = r.pts;
+    report.unanswered = (i + 1) * 100 * MS;
+    append(a, r.s.on_transport(report, r.now));
+  }
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  append(a, r.audio());
+  report.unanswered = 5 * S;
+  append(a, r.s.on_transport(report, r.now));
+  auto health = all<Health>(a);
+  g_assert_cmpuint(health.size(), ==, 1);
+  g_assert_true(g_str_has_prefix(health[0].reason.c_str(), "dead path: "));
+  g_assert_cmpuint(count<Warn>(a), ==, 1); /* the outage, not a slow link */
+  g_assert_true(first<Warn>(a).kind == WarnKind::Outage);
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
+  g_assert_cmpstr(r.s.stats().transport_error.c_str(), ==,
+                  "the network acknowledged nothing for 5000 ms");
+  g_assert_cmpuint(r.s.held(), ==, r.pts); /* all of it kept for the replay */
 }
 
 static void test_pause_is_no_stall() {
@@ -505,6 +576,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-session/permanent-failure-is-fatal", test_permanent_failure_is_fatal);
   g_test_add_func("/live-session/stall-when-owed-and-silent", test_stall_when_owed_and_silent);
   g_test_add_func("/live-session/pause-is-no-stall", test_pause_is_no_stall);
+  g_test_add_func("/live-session/slow-link-is-no-stall-but-a-warning",
+                  test_slow_link_is_no_stall_but_a_warning);
+  g_test_add_func("/live-session/dead-path-fails-after-send-timeout",
+                  test_dead_path_fails_after_send_timeout);
   g_test_add_func("/live-session/finalize-at-idle", test_finalize_at_idle);
   g_test_add_func("/live-session/finalize-unanswered-stalls", test_finalize_unanswered_stalls);
   g_test_add_func("/live-session/keepalive", test_keepalive);
