@@ -89,6 +89,8 @@ const char *breaker_cause_name(BreakerCause cause) {
     return "forced-closed";
   case BreakerCause::Released:
     return "released";
+  case BreakerCause::PathRestored:
+    return "path-restored";
   }
   return "unknown";
 }
@@ -265,6 +267,29 @@ void Breaker::force_closed() {
     }
   }
   deliver_pending();
+}
+
+bool Breaker::note_path_restored() {
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance_locked(clock_());
+    if (override_ == BreakerOverride::None && state_ == BreakerState::Open) {
+      set_state_locked(BreakerState::HalfOpen, BreakerCause::PathRestored);
+      changed = true;
+    }
+  }
+  deliver_pending();
+  return changed;
+}
+
+bool Breaker::claim_path_check(std::chrono::milliseconds interval) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  BreakerTime now = clock_();
+  if (last_path_check_ && now < *last_path_check_ + interval)
+    return false;
+  last_path_check_ = now;
+  return true;
 }
 
 void Breaker::release_override() {

@@ -59,9 +59,11 @@ enum class BreakerCause {
   ForcedOpen,       /* force_open() */
   ForcedClosed,     /* force_closed() */
   Released,         /* release_override() from forced-open -> half-open */
+  PathRestored,     /* open -> half-open early: the network path came back */
 };
 /* "failure-threshold", "probe-failed", "probe-expired", "open-elapsed",
- * "probe-succeeded", "forced-open", "forced-closed", "released". */
+ * "probe-succeeded", "forced-open", "forced-closed", "released",
+ * "path-restored". */
 const char *breaker_cause_name(BreakerCause cause);
 
 /* Settings are fixed when a breaker is created. clamped() maps bad values to
@@ -183,6 +185,17 @@ public:
    * applies nothing, so it may lie in the past (then call poll() now). */
   std::optional<BreakerTime> next_deadline();
 
+  /* The network path to the service was found working again (a cheap
+   * reachability check, not a call to the service) after failures that were
+   * the network's: automatic open -> half-open now, so one probe finds out at
+   * once instead of after the rest of the open time. Returns whether it
+   * changed anything. The caller asks only after network-level failures, so
+   * a service that is up on the network but failing keeps its schedule. */
+  bool note_path_restored();
+  /* At most one reachability check per `interval` for all users of this
+   * breaker: true to the caller that should do it now. */
+  bool claim_path_check(std::chrono::milliseconds interval);
+
   /* Operator overrides. Forced open refuses everything and never times out;
    * forced closed allows everything and never trips. Release: forced-open ->
    * half-open (one probe decides), forced-closed -> closed. No-ops (and no
@@ -242,6 +255,7 @@ private:
   bool probe_out_ = false;
   BreakerTime probe_deadline_{};
   BreakerSnapshot counters_; /* only the counter fields are used */
+  std::optional<BreakerTime> last_path_check_;
 
   /* Listener delivery, also under mutex_. */
   std::deque<BreakerEvent> pending_;

@@ -70,6 +70,38 @@ static void test_names() {
   g_assert_cmpstr(breaker_state_name(BreakerState::HalfOpen), ==, "half-open");
   g_assert_cmpstr(breaker_override_name(BreakerOverride::ForcedOpen), ==, "forced-open");
   g_assert_cmpstr(breaker_cause_name(BreakerCause::ProbeExpired), ==, "probe-expired");
+  g_assert_cmpstr(breaker_cause_name(BreakerCause::PathRestored), ==, "path-restored");
+}
+
+/* The network came back: one probe now instead of after the open time; if
+ * it fails the next open time is the doubled one (no probe storm). */
+static void test_path_restored_probes_early() {
+  Fixture f;
+  f.fail(3);
+  g_assert_true(f.state() == BreakerState::Open);
+  f.advance(milliseconds(100)); /* 900 ms of open time left */
+  g_assert_true(f.breaker->note_path_restored());
+  g_assert_true(f.state() == BreakerState::HalfOpen);
+  assert_event(f.events.back(), BreakerState::Open, BreakerState::HalfOpen,
+               BreakerCause::PathRestored);
+  BreakerPermit probe = f.breaker->try_acquire();
+  g_assert_true(probe.allowed && probe.is_probe);
+  g_assert_false(f.breaker->try_acquire().allowed); /* one probe only */
+  g_assert_false(f.breaker->note_path_restored());  /* half-open: nothing to do */
+  f.breaker->report(probe, BreakerOutcome::Failure);
+  g_assert_true(f.state() == BreakerState::Open);
+  g_assert_cmpint(f.breaker->snapshot().open_for.count(), ==, 2000);
+}
+
+/* One reachability check per interval for every user of the breaker. */
+static void test_path_check_is_claimed_once_per_interval() {
+  Fixture f;
+  g_assert_true(f.breaker->claim_path_check(milliseconds(1000)));
+  g_assert_false(f.breaker->claim_path_check(milliseconds(1000)));
+  f.advance(milliseconds(999));
+  g_assert_false(f.breaker->claim_path_check(milliseconds(1000)));
+  f.advance(milliseconds(1));
+  g_assert_true(f.breaker->claim_path_check(milliseconds(1000)));
 }
 
 static void test_defaults() {
@@ -454,5 +486,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/breaker/backoff/no-overflow", test_backoff_no_overflow);
   g_test_add_func("/breaker/override/force-open", test_force_open);
   g_test_add_func("/breaker/override/force-closed", test_force_closed);
+  g_test_add_func("/breaker/path-restored-probes-early", test_path_restored_probes_early);
+  g_test_add_func("/breaker/path-check-claimed-once-per-interval",
+                  test_path_check_is_claimed_once_per_interval);
   return g_test_run();
 }

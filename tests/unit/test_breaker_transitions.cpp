@@ -37,6 +37,7 @@ enum class Action {
   ForceOpen,
   ForceClosed,
   Release,
+  PathRestored, /* note_path_restored(): the network came back */
 };
 
 const char *start_name(Start s) {
@@ -47,8 +48,9 @@ const char *start_name(Start s) {
 }
 
 const char *action_name(Action a) {
-  const char *names[] = {"acquire",      "success",  "failure",    "cancel",       "stale-report",
-                         "timer-before", "timer-at", "force-open", "force-closed", "release"};
+  const char *names[] = {"acquire",      "success",      "failure",      "cancel",
+                         "stale-report", "timer-before", "timer-at",     "force-open",
+                         "force-closed", "release",      "path-restored"};
   return names[static_cast<int>(a)];
 }
 
@@ -143,6 +145,9 @@ struct Situation {
     case Action::Release:
       breaker->release_override();
       break;
+    case Action::PathRestored:
+      breaker->note_path_restored();
+      break;
     }
   }
 };
@@ -173,13 +178,13 @@ std::vector<Row> table() {
   std::vector<Row> rows;
   add_unchanged(rows, Start::Closed, C, Auto,
                 {A::Acquire, A::Success, A::Failure, A::Cancel, A::StaleReport, A::TimerBefore,
-                 A::TimerAt, A::Release});
+                 A::TimerAt, A::Release, A::PathRestored});
   rows.push_back({Start::Closed, A::ForceOpen, O, FO, Cause::ForcedOpen});
   rows.push_back({Start::Closed, A::ForceClosed, C, FC, None});
 
-  add_unchanged(
-      rows, Start::ClosedNearTrip, C, Auto,
-      {A::Acquire, A::Success, A::Cancel, A::StaleReport, A::TimerBefore, A::TimerAt, A::Release});
+  add_unchanged(rows, Start::ClosedNearTrip, C, Auto,
+                {A::Acquire, A::Success, A::Cancel, A::StaleReport, A::TimerBefore, A::TimerAt,
+                 A::Release, A::PathRestored});
   rows.push_back({Start::ClosedNearTrip, A::Failure, O, Auto, Cause::FailureThreshold});
   rows.push_back({Start::ClosedNearTrip, A::ForceOpen, O, FO, Cause::ForcedOpen});
   rows.push_back({Start::ClosedNearTrip, A::ForceClosed, C, FC, None});
@@ -188,17 +193,19 @@ std::vector<Row> table() {
       rows, Start::Open, O, Auto,
       {A::Acquire, A::Success, A::Failure, A::Cancel, A::StaleReport, A::TimerBefore, A::Release});
   rows.push_back({Start::Open, A::TimerAt, H, Auto, Cause::OpenElapsed});
+  rows.push_back({Start::Open, A::PathRestored, H, Auto, Cause::PathRestored});
   rows.push_back({Start::Open, A::ForceOpen, O, FO, None});
   rows.push_back({Start::Open, A::ForceClosed, C, FC, Cause::ForcedClosed});
 
   add_unchanged(rows, Start::HalfOpenIdle, H, Auto,
                 {A::Acquire, A::Success, A::Failure, A::Cancel, A::StaleReport, A::TimerBefore,
-                 A::TimerAt, A::Release});
+                 A::TimerAt, A::Release, A::PathRestored});
   rows.push_back({Start::HalfOpenIdle, A::ForceOpen, O, FO, Cause::ForcedOpen});
   rows.push_back({Start::HalfOpenIdle, A::ForceClosed, C, FC, Cause::ForcedClosed});
 
-  add_unchanged(rows, Start::HalfOpenProbe, H, Auto,
-                {A::Acquire, A::Cancel, A::StaleReport, A::TimerBefore, A::Release});
+  add_unchanged(
+      rows, Start::HalfOpenProbe, H, Auto,
+      {A::Acquire, A::Cancel, A::StaleReport, A::TimerBefore, A::Release, A::PathRestored});
   rows.push_back({Start::HalfOpenProbe, A::Success, C, Auto, Cause::ProbeSucceeded});
   rows.push_back({Start::HalfOpenProbe, A::Failure, O, Auto, Cause::ProbeFailed});
   rows.push_back({Start::HalfOpenProbe, A::TimerAt, O, Auto, Cause::ProbeExpired});
@@ -207,13 +214,13 @@ std::vector<Row> table() {
 
   add_unchanged(rows, Start::ForcedOpen, O, FO,
                 {A::Acquire, A::Success, A::Failure, A::Cancel, A::StaleReport, A::TimerBefore,
-                 A::TimerAt, A::ForceOpen});
+                 A::TimerAt, A::ForceOpen, A::PathRestored});
   rows.push_back({Start::ForcedOpen, A::ForceClosed, C, FC, Cause::ForcedClosed});
   rows.push_back({Start::ForcedOpen, A::Release, H, Auto, Cause::Released});
 
   add_unchanged(rows, Start::ForcedClosed, C, FC,
                 {A::Acquire, A::Success, A::Failure, A::Cancel, A::StaleReport, A::TimerBefore,
-                 A::TimerAt, A::ForceClosed});
+                 A::TimerAt, A::ForceClosed, A::PathRestored});
   rows.push_back({Start::ForcedClosed, A::ForceOpen, O, FO, Cause::ForcedOpen});
   rows.push_back({Start::ForcedClosed, A::Release, C, Auto, None});
   return rows;
@@ -223,7 +230,7 @@ std::vector<Row> table() {
 
 static void test_transition_table() {
   std::vector<Row> rows = table();
-  g_assert_cmpuint(rows.size(), ==, 7 * 10);
+  g_assert_cmpuint(rows.size(), ==, 7 * 11);
   for (const Row &row : rows) {
     Situation s(row.start);
     std::vector<BreakerEvent> events;
