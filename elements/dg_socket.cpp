@@ -21,7 +21,8 @@ std::optional<DgTcpState> dg_socket_tcp_state(GSocket *socket) {
   if (getsockopt(g_socket_get_fd(socket), IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
       length < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
     return std::nullopt;
-  return DgTcpState{info.tcpi_bytes_acked, uint64_t{info.tcpi_last_ack_recv} * 1000000};
+  return DgTcpState{info.tcpi_bytes_acked, uint64_t{info.tcpi_last_ack_recv} * 1000000,
+                    info.tcpi_retransmits, info.tcpi_probes};
 #else
   (void)socket;
   return std::nullopt;

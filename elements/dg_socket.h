@@ -13,8 +13,17 @@ namespace dgf {
 struct DgTcpState {
   uint64_t bytes_acked = 0;  /* acknowledged by the peer, handshake included */
   uint64_t last_ack_age = 0; /* ns since the peer last sent an ACK, any ACK */
+  uint32_t retransmits = 0;  /* timeouts retransmitting the oldest unacknowledged segment */
+  uint32_t probes = 0;       /* window probes sent and not answered */
 };
 
 std::optional<DgTcpState> dg_socket_tcp_state(GSocket *socket);
+
+/* Whether the kernel is shouting into the void: retransmitting, or probing
+ * with no answer. A peer that only closed its window answers its probes
+ * (so `probes` stays at most 1), however long it keeps it closed. */
+inline bool dg_tcp_unanswered(const DgTcpState &s) {
+  return s.retransmits > 0 || s.probes > 1;
+}
 
 } // namespace dgf

@@ -196,6 +196,10 @@ void net_run(GstDgStreamSink *self, const LiveActions &actions) {
       net_schedule_retry(self, *r);
     } else if (std::holds_alternative<live::CancelRetry>(action)) {
       net_cancel_retry(self);
+    } else if (std::holds_alternative<live::CheckPath>(action)) {
+      net_check_path(self);
+    } else if (auto *pr = std::get_if<live::PathRestored>(&action)) {
+      push_upstream(self, stt::PathRestored{pr->session_id});
     } else if (auto *h = std::get_if<live::Health>(&action)) {
       push_upstream(self, stt::Health{*h});
     } else if (auto *k = std::get_if<live::Ack>(&action)) {
@@ -275,7 +279,8 @@ static void net_measure_transport(GstDgStreamSink *self) {
   report.achieved_bps = net.backlog.achieved_rate() * 8;
   report.needed_bps = net.backlog.needed_rate() * 8;
   /* A peer that stops reading still answers window probes: not dead. */
-  report.unanswered = std::min(net.backlog.unanswered_for(now), tcp->last_ack_age);
+  report.unanswered =
+      dg_tcp_unanswered(*tcp) ? std::min(net.backlog.unanswered_for(now), tcp->last_ack_age) : 0;
   net_run(self, net.core.on_transport(report, now));
   std::lock_guard<std::mutex> lock(priv->state_lock);
   priv->stats = net.core.stats();
@@ -319,6 +324,7 @@ void net_teardown(GstDgStreamSink *self) {
   Net &net = priv->net;
   net_run(self, net.core.stop(now_ns()));
   net_cancel_retry(self);
+  net_cancel_path_check(self);
   if (net.tick_source)
     priv->net_thread->remove_source(net.tick_source);
   net.tick_source = 0;

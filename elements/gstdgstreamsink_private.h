@@ -84,6 +84,7 @@ struct Net {
   bool have_caps = false;
 
   guint retry_source = 0;
+  GCancellable *path_check = nullptr; /* a reachability check in flight */
   guint tick_source = 0;
   LiveSession core;
 };
@@ -157,5 +158,7 @@ void net_teardown(GstDgStreamSink *self);
 void net_connect(GstDgStreamSink *self);
 void net_schedule_retry(GstDgStreamSink *self, const live::ScheduleRetry &retry);
 void net_cancel_retry(GstDgStreamSink *self);
+void net_check_path(GstDgStreamSink *self);
+void net_cancel_path_check(GstDgStreamSink *self);
 
 } // namespace dgf::streamsink

@@ -67,6 +67,10 @@ gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
                     h->session_id.c_str());
     std::lock_guard<std::mutex> guard(priv->lock);
     actions = priv->core.on_health(branch, *h, now);
+  } else if (stt::parse<stt::PathRestored>(event) && branch == Branch::Stream) {
+    GST_INFO_OBJECT(self, "stream: the network path is back; recovering now");
+    std::lock_guard<std::mutex> guard(priv->lock);
+    actions = priv->core.on_path_restored(now);
   } else if (auto a = stt::parse<stt::Ack>(event)) {
     GST_DEBUG_OBJECT(self, "%s ack %" GST_TIME_FORMAT " session %s flush %u%s", branch_name(branch),
                      GST_TIME_ARGS(a->position), a->session_id.c_str(), a->flush_id,

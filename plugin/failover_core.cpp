@@ -624,6 +624,18 @@ FailoverActions FailoverCore::on_breaker(const BreakerView &view, uint64_t now) 
   return out;
 }
 
+FailoverActions FailoverCore::on_path_restored(uint64_t now) {
+  FailoverActions out;
+  if (state_ != FailoverState::Degraded || !recovery_wanted())
+    return out;
+  /* Within a second, jittered: pipelines that saw the network come back
+   * together do not all ask at once. */
+  uint64_t at = now + static_cast<uint64_t>(random_() * 1e9);
+  if (!scheduled_at_ || at < *scheduled_at_)
+    schedule(at, out);
+  return out;
+}
+
 FailoverActions FailoverCore::on_recovery_due(const BreakerView &view, uint64_t now) {
   FailoverActions out;
   breaker_ = view;

@@ -225,6 +225,9 @@ public:
   FailoverActions on_health(Branch branch, const SinkHealth &health, uint64_t now);
   FailoverActions on_ack(Branch branch, const AckReport &ack, uint64_t now);
   FailoverActions on_transcript(Branch branch, const TranscriptReport &t, uint64_t now);
+  /* The stream sink, down for the network's sake, found the path working
+   * again (stt/path-restored): recover now, not at the backoff's time. */
+  FailoverActions on_path_restored(uint64_t now);
 
   /* Any thread: the breaker changed; a recovery timer fired; the operator. */
   FailoverActions on_breaker(const BreakerView &view, uint64_t now);

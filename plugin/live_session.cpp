@@ -396,6 +396,10 @@ LiveActions LiveSession::on_tick(uint64_t now) {
   if (drops_.pending() && now - last_drop_ >= kSecond)
     flush_dropped(out); /* the run has ended */
   give_up_if_due(now, out);
+  if (phase_ == LivePhase::Down && path_down_ && now - last_path_check_ >= kPathCheckInterval) {
+    last_path_check_ = now;
+    out.push_back(CheckPath{});
+  }
   if (phase_ != LivePhase::Open)
     return out;
   switch (watchdog_.check(now)) {

@@ -124,6 +124,13 @@ struct ScheduleRetry { /* replaces any earlier; not before the breaker allows */
   uint32_t attempt = 0;
 };
 struct CancelRetry {};
+/* Down after a network-level failure: see whether the path to the server
+ * works again (a TCP connect, no request), then on_path_restored(). */
+struct CheckPath {};
+/* Supervised: stt/path-restored upstream, after on_path_restored(). */
+struct PathRestored {
+  std::string session_id;
+};
 /* stt/health upstream. */
 using Health = SinkHealth;
 /* stt/ack upstream: audio before `position` has final results. */
@@ -196,15 +203,18 @@ struct Log {
 
 using LiveAction =
     std::variant<live::Connect, live::Disconnect, live::SendAudio, live::SendControl,
-                 live::ReportBreaker, live::ScheduleRetry, live::CancelRetry, live::Health,
-                 live::Ack, live::Transcript, live::UtteranceEnd, live::SpeechStarted,
-                 live::Dropped, live::Warn, live::Refusal, live::Fatal, live::PhaseChanged,
-                 live::StatsNotify, live::Progress, live::DrainFinished, live::Log>;
+                 live::ReportBreaker, live::ScheduleRetry, live::CancelRetry, live::CheckPath,
+                 live::PathRestored, live::Health, live::Ack, live::Transcript, live::UtteranceEnd,
+                 live::SpeechStarted, live::Dropped, live::Warn, live::Refusal, live::Fatal,
+                 live::PhaseChanged, live::StatsNotify, live::Progress, live::DrainFinished,
+                 live::Log>;
 using LiveActions = std::vector<LiveAction>;
 
 class LiveSession {
 public:
   using Random = std::function<double()>; /* uniform [0, 1) for backoff jitter */
+  /* How often a session down for the network's sake checks its return. */
+  static constexpr uint64_t kPathCheckInterval = 1000000000ull;
 
   explicit LiveSession(LiveSessionSettings settings = {}, Random random = {});
 
@@ -254,6 +264,9 @@ public:
    * itself (an invalid URL). */
   LiveActions on_failure(const std::string &reason, int code, bool retryable, uint64_t now);
   LiveActions on_retry_due(uint64_t now);
+  /* A CheckPath found the server reachable: alone, reconnect now (the
+   * glue has told the breaker); supervised, say so upstream. */
+  LiveActions on_path_restored(uint64_t now);
   /* Periodic: lost audio reports, max-outage, KeepAlive, Finalize, stalls. */
   LiveActions on_tick(uint64_t now);
 
@@ -338,7 +351,9 @@ private:
   bool outage_warned_ = false;
   bool warned_malformed_ = false;
   bool transport_reported_ = false; /* the glue measures deliveries */
-  bool slow_link_warned_ = false;   /* this stretch of backlog was reported */
+  bool path_down_ = false;          /* the last failure was the network's */
+  uint64_t last_path_check_ = 0;
+  bool slow_link_warned_ = false; /* this stretch of backlog was reported */
   bool reported_breaker_open_ = false;
   std::set<std::string> tolerated_seen_; /* odd shapes logged on this connection */
   double metadata_duration_ = -1;        /* seconds of audio the server says it got */

@@ -16,7 +16,9 @@ using namespace dgf::live;
 
 namespace {
 constexpr int kCloseNormal = 1000;
+constexpr int kCloseAbnormal = 1006; /* no close frame: the TCP connection died */
 constexpr uint64_t kMillisecond = 1000000ull;
+constexpr uint64_t kSecond = 1000 * kMillisecond;
 } // namespace
 
 void LiveSession::connect(LiveActions &out) {
@@ -73,6 +75,7 @@ LiveActions LiveSession::on_open(const std::string &request_id, uint64_t now) {
     permit_pending_ = false;
   }
   attempt_ = 0;
+  path_down_ = false;
   watchdog_.reset(now);
   if (transport_reported_)
     watchdog_.on_delivered(0); /* nothing of this connection's audio has arrived yet */
@@ -190,8 +193,10 @@ LiveActions LiveSession::on_transport(const TransportReport &r, uint64_t now) {
     stats_.send_rate = static_cast<uint64_t>(r.achieved_bps);
   stats_.needed_rate = static_cast<uint64_t>(r.needed_bps);
   uint64_t limit = settings_.slow_link_backlog;
-  /* Slow, not dead: the link carries something, less than the audio needs. */
-  bool slow = r.achieved_bps > 0 && r.achieved_bps < r.needed_bps;
+  /* Slow, not dead: the link carries something, less than the audio needs,
+   * and acknowledges as it goes (the first seconds of a blackhole carry what
+   * was in flight and then nothing: that is for send-timeout). */
+  bool slow = r.achieved_bps > 0 && r.achieved_bps < r.needed_bps && r.unanswered < kSecond;
   if (limit && r.backlog > limit && slow && !slow_link_warned_) {
     slow_link_warned_ = true;
     std::string rates =
@@ -223,6 +228,9 @@ void LiveSession::fail(const std::string &reason, int code, bool retryable, uint
   }
   stats_.failures++;
   stats_.last_error = reason;
+  /* The network's failures, not the service's: worth watching for its return. */
+  path_down_ = retryable && (reason.rfind("dead path", 0) == 0 ||
+                             reason.rfind("cannot connect", 0) == 0 || code == kCloseAbnormal);
   set_phase(retryable ? LivePhase::Down : LivePhase::Fatal, out);
   out.push_back(Health{false, reason, code, retryable, session_id_});
   if (!down_since_)
@@ -288,6 +296,24 @@ LiveActions LiveSession::on_retry_due(uint64_t) {
   retry_scheduled_ = false;
   if (phase_ == LivePhase::Down)
     connect(out);
+  return out;
+}
+
+LiveActions LiveSession::on_path_restored(uint64_t) {
+  LiveActions out;
+  if (!path_down_ || phase_ != LivePhase::Down)
+    return out;
+  path_down_ = false;
+  out.push_back(Log{LogLevel::Info, "the network path to Deepgram works again"});
+  if (supervised_) {
+    out.push_back(PathRestored{session_id_}); /* the supervisor decides */
+    return out;
+  }
+  if (retry_scheduled_) {
+    out.push_back(CancelRetry{});
+    retry_scheduled_ = false;
+  }
+  connect(out);
   return out;
 }
 

@@ -202,6 +202,18 @@ template <> std::optional<Health> from_structure<Health>(const GstStructure *s) 
   return v;
 }
 
+GstStructure *to_structure(const PathRestored &v) {
+  return gst_structure_new(PathRestored::kName, "session-id", G_TYPE_STRING, v.session_id.c_str(),
+                           nullptr);
+}
+template <> std::optional<PathRestored> from_structure<PathRestored>(const GstStructure *s) {
+  PathRestored v;
+  if (!is<PathRestored>(s))
+    return std::nullopt;
+  get_optional(s, "session-id", &v.session_id);
+  return v;
+}
+
 GstStructure *to_structure(const Ack &v) {
   return gst_structure_new(Ack::kName, "position", G_TYPE_UINT64, v.position, "session-id",
                            G_TYPE_STRING, v.session_id.c_str(), "flush-id", G_TYPE_UINT, v.flush_id,

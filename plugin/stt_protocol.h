@@ -56,6 +56,15 @@ struct Health : SinkHealth {
   static constexpr Direction kDirection = Direction::Upstream;
 };
 
+/* Upstream, sink -> failover: the sink failed for the network's sake (a
+ * dead path, no connection) and has found the path working again: an
+ * attempt to recover now is worth it. */
+struct PathRestored {
+  static constexpr const char *kName = "stt/path-restored";
+  static constexpr Direction kDirection = Direction::Upstream;
+  std::string session_id;
+};
+
 /* Upstream, sink -> failover: audio before `position` has final results. */
 struct Ack {
   static constexpr const char *kName = "stt/ack";
@@ -179,6 +188,7 @@ GstStructure *to_structure(const UtteranceEndMessage &v);
 GstStructure *to_structure(const SpeechStartedMessage &v);
 GstStructure *to_structure(const Reconnect &v);
 GstStructure *to_structure(const Health &v);
+GstStructure *to_structure(const PathRestored &v);
 GstStructure *to_structure(const Ack &v);
 GstStructure *to_structure(const TimedTranscript &v);
 GstStructure *to_structure(const TimedWord &v); /* an `stt/word` */
@@ -197,6 +207,7 @@ template <>
 std::optional<SpeechStartedMessage> from_structure<SpeechStartedMessage>(const GstStructure *s);
 template <> std::optional<Reconnect> from_structure<Reconnect>(const GstStructure *s);
 template <> std::optional<Health> from_structure<Health>(const GstStructure *s);
+template <> std::optional<PathRestored> from_structure<PathRestored>(const GstStructure *s);
 template <> std::optional<Ack> from_structure<Ack>(const GstStructure *s);
 template <> std::optional<TimedTranscript> from_structure<TimedTranscript>(const GstStructure *s);
 template <> std::optional<Degraded> from_structure<Degraded>(const GstStructure *s);

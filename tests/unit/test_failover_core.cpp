@@ -293,6 +293,28 @@ static void test_interim_is_not_recovery() {
   g_assert_true(r.core.state() == FailoverState::Recovering);
 }
 
+/* stt/path-restored: the attempt moves from the backoff's time to now
+ * (jittered, under a second); not degraded, it changes nothing. */
+static void test_path_restored_recovers_now() {
+  FailoverSettings settings;
+  settings.recovery_backoff =
+      BackoffPolicy{std::chrono::milliseconds{20000}, std::chrono::milliseconds{60000}};
+  Rig r(settings);
+  g_assert_cmpuint(r.keep(r.core.on_path_restored(r.now)).size(), ==, 0);
+  r.healthy("s1");
+  r.buffer();
+  auto a = r.unhealthy("dead path: the network acknowledged nothing for 5000 ms", 0);
+  auto sched = all<act::ScheduleRecovery>(a);
+  g_assert_cmpuint(sched.size(), ==, 1);
+  g_assert_cmpuint(sched[0].at, >, r.now + 1 * S);
+  a = r.keep(r.core.on_path_restored(r.now));
+  sched = all<act::ScheduleRecovery>(a);
+  g_assert_cmpuint(sched.size(), ==, 1);
+  g_assert_cmpuint(sched[0].at, <=, r.now + 1 * S);
+  a = r.due();
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 1);
+}
+
 static void test_breaker_gates_attempts() {
   Rig r;
   r.healthy("s1");
@@ -901,6 +923,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
   g_test_add_func("/failover/interim-not-recovery", test_interim_is_not_recovery);
   g_test_add_func("/failover/breaker-gates-attempts", test_breaker_gates_attempts);
+  g_test_add_func("/failover/path-restored-recovers-now", test_path_restored_recovers_now);
   g_test_add_func("/failover/no-wedge", test_no_wedge_when_sink_never_answers);
   g_test_add_func("/failover/fail-while-recovering",
                   test_failure_while_recovering_replays_from_cut);

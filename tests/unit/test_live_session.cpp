@@ -306,6 +306,7 @@ static void test_dead_path_fails_after_send_timeout() {
     append(a, r.audio());
     report.backlog = r.pts;
     report.unanswered = (i + 1) * 100 * MS;
+    report.achieved_bps = 200000; /* what was in flight when it died */
     append(a, r.s.on_transport(report, r.now));
   }
   g_assert_cmpuint(count<Disconnect>(a), ==, 0);
@@ -315,12 +316,45 @@ static void test_dead_path_fails_after_send_timeout() {
   auto health = all<Health>(a);
   g_assert_cmpuint(health.size(), ==, 1);
   g_assert_true(g_str_has_prefix(health[0].reason.c_str(), "dead path: "));
-  g_assert_cmpuint(count<Warn>(a), ==, 1); /* the outage, not a slow link */
+  g_assert_cmpuint(count<Warn>(a), ==, 1); /* the outage only, never a slow link */
   g_assert_true(first<Warn>(a).kind == WarnKind::Outage);
   g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
   g_assert_cmpstr(r.s.stats().transport_error.c_str(), ==,
                   "the network acknowledged nothing for 5000 ms");
   g_assert_cmpuint(r.s.held(), ==, r.pts); /* all of it kept for the replay */
+}
+
+/* Down for the network's sake: the path is checked once a second, and its
+ * return reconnects now instead of at the backoff's time. A failure of the
+ * service (a stall, an HTTP status) is not the network's: no checks. */
+static void test_path_return_reconnects_now() {
+  Rig r;
+  r.audio();
+  r.open();
+  r.audio(5);
+  TransportReport report;
+  report.unanswered = 5 * S;
+  LiveActions a = r.s.on_transport(report, r.now);
+  g_assert_true(r.s.phase() == LivePhase::Down);
+  g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
+  a = r.ticks(3 * S);
+  g_assert_cmpuint(count<CheckPath>(a), ==, 3);
+  g_assert_cmpuint(count<Connect>(a), ==, 0); /* the backoff's retry is later */
+  a = r.s.on_path_restored(r.now);
+  g_assert_cmpuint(count<CancelRetry>(a), ==, 1);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+  g_assert_cmpuint(count<Connect>(r.s.on_path_restored(r.now)), ==, 0); /* once */
+  r.open("sid-2");
+  g_assert_cmpuint(count<CheckPath>(r.ticks(3 * S)), ==, 0);
+
+  Rig stalled;
+  stalled.audio();
+  stalled.open();
+  stalled.audio(9);
+  a = stalled.ticks(5 * S);
+  g_assert_true(stalled.s.phase() == LivePhase::Down);
+  g_assert_cmpuint(count<CheckPath>(a), ==, 0);
+  g_assert_cmpuint(count<Connect>(stalled.s.on_path_restored(stalled.now)), ==, 0);
 }
 
 static void test_pause_is_no_stall() {
@@ -565,6 +599,17 @@ static void test_supervised_keeps_nothing() {
   g_assert_cmpuint(r.s.held(), ==, 0);
   a = r.s.on_reconnect_request(r.now);
   g_assert_cmpuint(count<Connect>(a), ==, 1);
+  /* Down for the network's sake: the supervisor hears of its return. */
+  r.s.on_connecting("sid-2", r.now);
+  r.s.on_open("req-2", r.now);
+  TransportReport report;
+  report.unanswered = 5 * S;
+  r.s.on_transport(report, r.now);
+  g_assert_cmpuint(count<CheckPath>(r.ticks(1 * S)), ==, 1);
+  a = r.s.on_path_restored(r.now);
+  g_assert_cmpuint(count<Connect>(a), ==, 0);
+  g_assert_cmpuint(count<PathRestored>(a), ==, 1);
+  g_assert_cmpstr(first<PathRestored>(a).session_id.c_str(), ==, "sid-2");
 }
 
 int main(int argc, char **argv) {
@@ -580,6 +625,7 @@ int main(int argc, char **argv) {
                   test_slow_link_is_no_stall_but_a_warning);
   g_test_add_func("/live-session/dead-path-fails-after-send-timeout",
                   test_dead_path_fails_after_send_timeout);
+  g_test_add_func("/live-session/path-return-reconnects-now", test_path_return_reconnects_now);
   g_test_add_func("/live-session/finalize-at-idle", test_finalize_at_idle);
   g_test_add_func("/live-session/finalize-unanswered-stalls", test_finalize_unanswered_stalls);
   g_test_add_func("/live-session/keepalive", test_keepalive);

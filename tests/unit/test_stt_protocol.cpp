@@ -21,6 +21,16 @@ static void test_health_roundtrip_upstream_event() {
   gst_event_unref(e);
 }
 
+static void test_path_restored_roundtrip_upstream_event() {
+  GstEvent *e = make_event(PathRestored{"sess-2"});
+  g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_UPSTREAM);
+  g_assert_false(is<Health>(e));
+  auto back = parse<PathRestored>(e);
+  g_assert_true(back.has_value());
+  g_assert_cmpstr(back->session_id.c_str(), ==, "sess-2");
+  gst_event_unref(e);
+}
+
 static void test_flush_is_serialized_downstream() {
   GstEvent *e = make_event(Flush{7, "recovered"});
   g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM);
@@ -215,6 +225,7 @@ int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/stt-protocol/health", test_health_roundtrip_upstream_event);
+  g_test_add_func("/stt-protocol/path-restored", test_path_restored_roundtrip_upstream_event);
   g_test_add_func("/stt-protocol/flush-reconnect", test_flush_is_serialized_downstream);
   g_test_add_func("/stt-protocol/ack", test_ack_roundtrip);
   g_test_add_func("/stt-protocol/transcript", test_transcript_roundtrip_as_message);
