@@ -10,6 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-x gstreamer1.0-libav gstreamer1.0-plugins-ugly ffmpeg
   libsoup-3.0-dev libjson-glib-dev ca-certificates
+  libopus-dev libogg-dev libflac-dev
   libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
   sox espeak-ng
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
