@@ -453,6 +453,24 @@ AudioContainer sniff_container(const uint8_t *data, size_t len) {
   return AudioContainer::unknown;
 }
 
+AudioContainer container_for_encoding(const std::string &encoding) {
+  if (encoding == "flac")
+    return AudioContainer::flac;
+  if (encoding == "opus" || encoding == "ogg-opus")
+    return AudioContainer::ogg;
+  return AudioContainer::unknown;
+}
+
+bool encoding_supported(const std::string &encoding) {
+  return raw_encoding_supported(encoding) ||
+         container_for_encoding(encoding) != AudioContainer::unknown;
+}
+
+std::string unsupported_encoding_message(const std::string &encoding) {
+  return "dg-emulator decodes linear16, mulaw, alaw, flac, opus and ogg-opus only, not '" +
+         encoding + "'";
+}
+
 const char *container_name(AudioContainer c) {
   switch (c) {
   case AudioContainer::wav:

@@ -36,6 +36,15 @@ enum class AudioContainer { unknown, wav, ogg, flac };
 /* Needs 4 bytes; fewer give unknown. */
 AudioContainer sniff_container(const uint8_t *data, size_t len);
 
+/* The container a Deepgram `encoding` names for containerized audio:
+ * "flac" -> flac, "opus" and "ogg-opus" -> ogg (Ogg Opus), else unknown. */
+AudioContainer container_for_encoding(const std::string &encoding);
+
+/* Every `encoding` the emulator decodes, raw or containerized, and the
+ * refusal text for one it does not. */
+bool encoding_supported(const std::string &encoding);
+std::string unsupported_encoding_message(const std::string &encoding);
+
 /* "wav", "ogg", "flac" or "unknown". */
 const char *container_name(AudioContainer c);
 

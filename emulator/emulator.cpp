@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "batch_handler.h"
+#include "compressed_audio.h"
 #include "control_endpoint.h"
 #include "idle_connection_reaper.h"
 #include "json_out.h"
@@ -385,9 +386,8 @@ struct Emulator::Impl : public ControlTarget {
       refuse(400, "Bad Request", err);
       return;
     }
-    if (!lo.encoding.empty() && !raw_encoding_supported(lo.encoding)) {
-      refuse(400, "Bad Request",
-             "dg-emulator decodes linear16, mulaw and alaw only, not '" + lo.encoding + "'");
+    if (!lo.encoding.empty() && !encoding_supported(lo.encoding)) {
+      refuse(400, "Bad Request", unsupported_encoding_message(lo.encoding));
       return;
     }
     if (!lo.encoding.empty() && lo.sample_rate <= 0) {

@@ -32,6 +32,11 @@ LiveSession::LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocke
   sha_ = g_checksum_new(G_CHECKSUM_SHA256);
   last_activity_us_ = g_get_monotonic_time();
   encoding_ = opts_.encoding;
+  /* encoding=flac/opus/ogg-opus: containerized after all, read as such
+   * (rate and channels from the container, sample_rate is not used). */
+  expected_container_ = container_for_encoding(encoding_);
+  if (expected_container_ != AudioContainer::unknown)
+    encoding_.clear();
   if (!encoding_.empty()) {
     rate_ = opts_.sample_rate;
     channels_ = opts_.channels;
@@ -156,18 +161,65 @@ void LiveSession::handle_text(const char *data, size_t len) {
   }
 }
 
+void LiveSession::reject_audio() {
+  send(metadata());
+  send_close(1008, close_reason_text("DATA-0000"));
+}
+
+/* The first 4 bytes name the container. True when the stream goes on as
+ * WAV (or must wait for more bytes); Ogg and FLAC go to decoder_. */
+bool LiveSession::start_container() {
+  if (carry_.size() < 4)
+    return true;
+  AudioContainer c = sniff_container(carry_.data(), carry_.size());
+  if (expected_container_ != AudioContainer::unknown && c != expected_container_) {
+    g_debug("dg-emulator: encoding=%s but the stream starts as %s", opts_.encoding.c_str(),
+            container_name(c));
+    reject_audio();
+    return false;
+  }
+  if (c != AudioContainer::ogg && c != AudioContainer::flac)
+    return true;
+  decoder_ = make_compressed_decoder(c);
+  std::vector<uint8_t> bytes;
+  bytes.swap(carry_);
+  decode_compressed(bytes.data(), bytes.size(), false);
+  return false;
+}
+
+void LiveSession::decode_compressed(const uint8_t *data, size_t len, bool finish) {
+  std::vector<int16_t> samples;
+  bool ok = finish ? decoder_->finish(&samples) : decoder_->push(data, len, &samples);
+  if (!format_known_ && decoder_->sample_rate() > 0) {
+    format_known_ = true;
+    rate_ = decoder_->sample_rate();
+    channels_ = decoder_->channels();
+    chans_.resize(opts_.multichannel ? static_cast<size_t>(channels_) : 1);
+  }
+  deliver(samples); /* what came before a corrupt spot is heard */
+  if (!ok) {
+    g_debug("dg-emulator: undecodable audio: %s", decoder_->error().c_str());
+    reject_audio();
+  }
+}
+
 void LiveSession::handle_audio(const uint8_t *data, size_t len) {
+  if (decoder_) {
+    decode_compressed(data, len, false);
+    return;
+  }
   std::vector<int16_t> samples;
   if (!format_known_) {
-    /* No encoding: Deepgram expects containerized audio. We read WAV. */
+    /* No encoding: Deepgram expects containerized audio. */
     carry_.insert(carry_.end(), data, data + len);
+    if (!start_container())
+      return;
     std::string err;
     int r = parse_wav_header(carry_.data(), carry_.size(), &wav_, &err);
     if (r < 0 && carry_.size() < kMaxWavHeader)
       return;
     if (r != 0) {
-      send(metadata());
-      send_close(1008, close_reason_text("DATA-0000"));
+      reject_audio();
       return;
     }
     format_known_ = true;
@@ -192,6 +244,13 @@ void LiveSession::handle_audio(const uint8_t *data, size_t len) {
       samples = std::move(pcm.samples);
   }
   carry_.erase(carry_.begin(), carry_.begin() + static_cast<long>(used));
+  deliver(samples);
+}
+
+/* Decoded interleaved samples at rate_: counted, then fed to the engine. */
+void LiveSession::deliver(const std::vector<int16_t> &samples) {
+  if (rate_ <= 0 || channels_ <= 0)
+    return;
   size_t frames = samples.size() / static_cast<size_t>(channels_);
   if (frames == 0)
     return;
@@ -374,6 +433,12 @@ void LiveSession::flush_all(bool from_finalize, bool always) {
 }
 
 void LiveSession::close_stream() {
+  if (decoder_) {
+    /* The end of an Ogg or FLAC stream: what is left is decoded. */
+    decode_compressed(nullptr, 0, true);
+    if (closing_)
+      return;
+  }
   flush_all(false, false);
   send(metadata());
   send_close(1000, "");

@@ -2,7 +2,9 @@
 /* dg-emulator: one live WebSocket connection (GET /v1/listen).
  *
  * Audio arrives as binary frames (interleaved S16LE with encoding=linear16,
- * or mulaw/alaw, or a WAV stream when no encoding is given). Each transcribed
+ * or mulaw/alaw; without an encoding a container recognised from the first
+ * bytes: WAV, Ogg Opus or FLAC, the last two also with encoding=opus,
+ * ogg-opus or flac; see compressed_audio.h). Each transcribed
  * channel has its own Recognizer. Results are built as the engine makes
  * words final:
  *
@@ -22,6 +24,7 @@
  */
 #pragma once
 
+#include "compressed_audio.h"
 #include "faults.h"
 #include "listen_options.h"
 #include "server_context.h"
@@ -93,6 +96,10 @@ private:
   void on_message(gint type, GBytes *message);
   void on_closed();
   void handle_audio(const uint8_t *data, size_t len);
+  bool start_container();
+  void decode_compressed(const uint8_t *data, size_t len, bool finish);
+  void deliver(const std::vector<int16_t> &samples);
+  void reject_audio();
   void handle_text(const char *data, size_t len);
   void feed_interleaved(const int16_t *samples, size_t frames);
   void feed_channel(size_t index, const int16_t *samples, size_t count);
@@ -132,6 +139,9 @@ private:
   bool wav_mode_ = false;
   bool format_known_ = false;
   std::vector<uint8_t> carry_; /* partial frame or WAV header bytes */
+  /* encoding=flac/opus/ogg-opus: the container the stream must start with */
+  AudioContainer expected_container_ = AudioContainer::unknown;
+  std::unique_ptr<CompressedDecoder> decoder_; /* Ogg Opus or FLAC stream */
   std::vector<Chan> chans_;
   long long frames_received_ = 0;
   long long bytes_received_ = 0;

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* dg-emulator with containerized compressed audio made by GStreamer's own
+ * encoders: live FLAC and Ogg Opus streams (without an encoding, and with
+ * encoding=flac/opus/ogg-opus) fed in odd-sized frames, and corrupt streams
+ * (1008 DATA-0000).
+ *
+ * Sequence audio survives FLAC (lossless) to the sample, so its words and
+ * times must equal the PCM run's exactly. It does not survive Opus (lossy:
+ * its sample-exact block headers are gone), so Opus is checked for time
+ * (Metadata duration, finals tiling the decoded audio) with the sequence
+ * engine, and for words and word times against the PCM run with the
+ * pocketsphinx engine on real speech (skipped where that engine or
+ * pocketsphinx-testdata is missing). */
+#include <glib.h>
+
+#include <cmath>
+#include <memory>
+
+#include "emu_test_client.h"
+#include "emulator.h"
+#include "gst_encode.h"
+#include "sequence_audio.h"
+#include "wav_reader.h"
+
+using emutest::WsClient;
+
+namespace {
+
+const int kRate = 16000;
+const emutest::Headers kAuth = {{"Authorization", "Token k"}};
+const char kSpeechWav[] =
+    "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
+
+std::unique_ptr<dgemu::Emulator> start_emu(const std::string &engine = "sequence") {
+  dgemu::Options o;
+  o.engine = engine;
+  auto emu = std::make_unique<dgemu::Emulator>(o);
+  std::string err;
+  if (!emu->start(&err)) {
+    if (engine == "sequence")
+      g_error("emulator start: %s", err.c_str());
+    g_test_skip(("engine unavailable: " + err).c_str());
+    return nullptr;
+  }
+  return emu;
+}
+
+std::string pcm_bytes(const std::vector<int16_t> &pcm) {
+  return std::string(reinterpret_cast<const char *>(pcm.data()), pcm.size() * sizeof(int16_t));
+}
+
+struct LiveRun {
+  int close_code = 0;
+  std::string close_reason;
+  std::vector<emutest::Word> words;
+  double tiled = 0;         /* end of the last final; finals checked to tile */
+  double md_duration = -1;  /* Metadata duration */
+  std::string last_type;    /* type of the last frame */
+  double audio_seconds = 0; /* counters.audio_seconds_live after the run */
+};
+
+/* Streams `bytes` in frames of `piece` bytes, then CloseStream. */
+LiveRun run_live(dgemu::Emulator &emu, const std::string &query, const std::string &bytes,
+                 size_t piece, double timeout_s = 10) {
+  emu.reset_counters();
+  WsClient c;
+  g_assert_true(c.connect(emu.ws_url() + "/v1/listen?" + query, kAuth));
+  for (size_t pos = 0; pos < bytes.size(); pos += piece)
+    c.send_bytes(bytes.data() + pos, std::min(piece, bytes.size() - pos));
+  c.send_text(R"({"type":"CloseStream"})");
+  g_assert_true(c.wait_closed(timeout_s));
+  LiveRun r;
+  r.close_code = c.close_code();
+  r.close_reason = c.close_reason();
+  r.last_type = c.frames().empty() ? "" : c.frames().back().type();
+  for (const auto *f : c.finals()) {
+    JsonObject *o = f->obj();
+    g_assert_cmpfloat(std::fabs(emutest::num(o, "start") - r.tiled), <, 2e-6);
+    r.tiled = emutest::num(o, "start") + emutest::num(o, "duration");
+    for (auto &w : emutest::words_of(emutest::alternative(o)))
+      r.words.push_back(w);
+  }
+  for (const auto *f : c.of_type("Metadata"))
+    r.md_duration = emutest::num(f->obj(), "duration");
+  emu.sync();
+  r.audio_seconds = emu.counters().audio_seconds_live;
+  return r;
+}
+
+void expect_same_words(const std::vector<emutest::Word> &a, const std::vector<emutest::Word> &b,
+                       double tolerance) {
+  g_assert_cmpuint(a.size(), ==, b.size());
+  for (size_t i = 0; i < a.size(); i++) {
+    EMU_ASSERT_STREQ(a[i].word, b[i].word);
+    g_assert_cmpfloat(std::fabs(a[i].start - b[i].start), <=, tolerance);
+    g_assert_cmpfloat(std::fabs(a[i].end - b[i].end), <=, tolerance);
+  }
+}
+
+/* Live FLAC, without an encoding and with encoding=flac, in 1000-byte frames
+ * (a frame holds part of a FLAC frame, or the end of one and the start of the
+ * next): the words and times of the PCM run, exactly. */
+void test_live_flac() {
+  auto emu = start_emu();
+  auto pcm = dgemu::sequence_blocks(kRate, 1, 0, 30);
+  std::string flac = emutest::gst_encode(pcm, kRate, 1, "flacenc");
+  LiveRun ref = run_live(*emu, "encoding=linear16&sample_rate=16000", pcm_bytes(pcm), 640);
+  g_assert_cmpint(ref.close_code, ==, 1000);
+  g_assert_cmpuint(ref.words.size(), ==, 30);
+  for (const char *query : {"", "encoding=flac&sample_rate=16000"}) {
+    for (size_t piece : {size_t(1000), size_t(333)}) {
+      LiveRun r = run_live(*emu, query, flac, piece);
+      g_test_message("flac '%s' in %zu-byte frames: %zu words, %.6f s", query, piece,
+                     r.words.size(), r.md_duration);
+      g_assert_cmpint(r.close_code, ==, 1000);
+      expect_same_words(r.words, ref.words, 0);
+      g_assert_cmpfloat(std::fabs(r.tiled - 3.0), <, 2e-6);
+      g_assert_cmpfloat(std::fabs(r.md_duration - 3.0), <, 2e-6);
+      g_assert_cmpfloat(std::fabs(r.audio_seconds - 3.0), <, 1e-9);
+    }
+  }
+}
+
+/* Live Ogg Opus: decoded audio is the input's length (pre-skip removed, end
+ * trimmed), finals tile it, and the counters count it. */
+void test_live_opus_time() {
+  auto emu = start_emu();
+  std::vector<int16_t> pcm = dgemu::sequence_blocks(kRate, 1, 0, 20);
+  std::string ogg = emutest::gst_encode(pcm, kRate, 1, "opusenc ! oggmux");
+  for (const char *query : {"", "encoding=opus&sample_rate=48000",
+                            "encoding=ogg-opus&sample_rate=16000&multichannel=true"}) {
+    LiveRun r = run_live(*emu, query, ogg, 1000);
+    g_test_message("opus '%s': %zu words, %.6f s", query, r.words.size(), r.md_duration);
+    g_assert_cmpint(r.close_code, ==, 1000);
+    g_assert_cmpfloat(std::fabs(r.md_duration - 2.0), <, 2e-6);
+    g_assert_cmpfloat(std::fabs(r.tiled - 2.0), <, 2e-6);
+    g_assert_cmpfloat(std::fabs(r.audio_seconds - 2.0), <, 1e-9);
+  }
+}
+
+/* Real speech through Opus with pocketsphinx: the PCM run's words at the
+ * PCM run's times (within one 20 ms Opus frame). */
+void test_live_opus_speech() {
+  if (!g_file_test(kSpeechWav, G_FILE_TEST_EXISTS)) {
+    g_test_skip("pocketsphinx-testdata is not installed");
+    return;
+  }
+  auto emu = start_emu("pocketsphinx");
+  if (!emu)
+    return;
+  gchar *data = nullptr;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(kSpeechWav, &data, &len, nullptr));
+  dgemu::PcmAudio pcm;
+  std::string err;
+  g_assert_true(dgemu::decode_wav(reinterpret_cast<const uint8_t *>(data), len, &pcm, &err));
+  g_free(data);
+  std::string ogg =
+      emutest::gst_encode(pcm.samples, pcm.sample_rate, 1, "opusenc bitrate=48000 ! oggmux");
+  LiveRun ref =
+      run_live(*emu, "encoding=linear16&sample_rate=16000", pcm_bytes(pcm.samples), 3200, 60);
+  LiveRun r = run_live(*emu, "", ogg, 1000, 60);
+  auto text = [](const LiveRun &run) {
+    std::string s;
+    for (const auto &w : run.words)
+      s += w.word + "@" + std::to_string(w.start) + " ";
+    return s;
+  };
+  g_test_message("pcm:  %s", text(ref).c_str());
+  g_test_message("opus: %s", text(r).c_str());
+  g_assert_cmpint(r.close_code, ==, 1000);
+  g_assert_cmpuint(ref.words.size(), >=, 4);
+  g_assert_cmpfloat(std::fabs(r.md_duration - pcm.seconds()), <, 0.02);
+  expect_same_words(r.words, ref.words, 0.02 + 1e-6);
+}
+
+/* Undecodable bytes after a recognised container: Metadata, then 1008
+ * DATA-0000; never a crash or a hang. */
+void test_live_corrupt() {
+  auto emu = start_emu();
+  auto pcm = dgemu::sequence_blocks(kRate, 1, 0, 20);
+  std::string flac = emutest::gst_encode(pcm, kRate, 1, "flacenc");
+  std::string ogg = emutest::gst_encode(pcm, kRate, 1, "opusenc ! oggmux");
+  std::string junk(4000, '\x55');
+  std::vector<std::pair<std::string, std::string>> cases;
+  for (const std::string *s : {&flac, &ogg}) {
+    std::string flipped = *s;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x5A);
+    cases.emplace_back("", flipped);
+    cases.emplace_back("", s->substr(0, s->size() / 2) + junk);
+  }
+  cases.emplace_back("", "fLaC" + junk);
+  cases.emplace_back("", "OggS" + junk);
+  /* An encoding naming the other container. */
+  cases.emplace_back("encoding=flac&sample_rate=16000", ogg);
+  cases.emplace_back("encoding=opus&sample_rate=16000", flac);
+  for (const auto &c : cases) {
+    LiveRun r = run_live(*emu, c.first, c.second, 1000);
+    g_assert_cmpint(r.close_code, ==, 1008);
+    g_assert_nonnull(strstr(r.close_reason.c_str(), "data0000"));
+    EMU_ASSERT_STREQ(r.last_type, "Metadata");
+  }
+}
+
+/* encoding=opus/ogg-opus/flac with a sample_rate are accepted; other
+ * encodings the emulator cannot decode are refused before the upgrade. */
+void test_encodings() {
+  auto emu = start_emu();
+  for (const char *q : {"encoding=opus&sample_rate=48000", "encoding=ogg-opus&sample_rate=16000",
+                        "encoding=flac&sample_rate=44100"}) {
+    WsClient c;
+    g_assert_true(c.connect(emu->ws_url() + "/v1/listen?" + q, kAuth));
+  }
+  for (const char *enc : {"speex", "amr-nb", "g729", "linear32"}) {
+    WsClient c;
+    g_assert_false(
+        c.connect(emu->ws_url() + "/v1/listen?sample_rate=16000&encoding=" + enc, kAuth));
+    g_assert_cmpint(c.status(), ==, 400);
+    g_assert_nonnull(strstr(c.response_header("dg-error").c_str(), "flac, opus and ogg-opus"));
+  }
+  WsClient c;
+  g_assert_false(c.connect(emu->ws_url() + "/v1/listen?encoding=opus", kAuth));
+  g_assert_cmpint(c.status(), ==, 400);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/server/compressed/live-flac", test_live_flac);
+  g_test_add_func("/server/compressed/live-opus-time", test_live_opus_time);
+  g_test_add_func("/server/compressed/live-opus-speech", test_live_opus_speech);
+  g_test_add_func("/server/compressed/live-corrupt", test_live_corrupt);
+  g_test_add_func("/server/compressed/encodings", test_encodings);
+  return g_test_run();
+}
