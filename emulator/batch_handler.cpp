@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "batch_handler.h"
 
+#include "compressed_audio.h"
 #include "hostile_payloads.h"
 
 #include "json_out.h"
@@ -22,6 +23,14 @@ bool is_wav_type(const char *ct) {
     return false;
   return g_str_has_prefix(ct, "audio/wav") || g_str_has_prefix(ct, "audio/wave") ||
          g_str_has_prefix(ct, "audio/x-wav") || g_str_has_prefix(ct, "audio/vnd.wave");
+}
+
+/* Ogg Opus or FLAC by its Content-Type. */
+bool is_compressed_type(const char *ct) {
+  if (!ct)
+    return false;
+  return g_str_has_prefix(ct, "audio/ogg") || g_str_has_prefix(ct, "audio/opus") ||
+         g_str_has_prefix(ct, "audio/flac") || g_str_has_prefix(ct, "audio/x-flac");
 }
 
 struct Utterance {
@@ -132,13 +141,20 @@ bool decode_batch_body(const uint8_t *data, size_t len, const char *content_type
   }
   std::string why;
   bool ok;
-  if (opts.encoding.empty() || looks_like_wav(data, len) || is_wav_type(content_type)) {
+  /* The body's first bytes name its container; a Content-Type or an
+   * encoding naming a container whose bytes are not there is corrupt. */
+  AudioContainer container = sniff_container(data, len);
+  if (container == AudioContainer::ogg || container == AudioContainer::flac) {
+    ok = decode_compressed(container, data, len, out, &why);
+  } else if (opts.encoding.empty() || looks_like_wav(data, len) || is_wav_type(content_type)) {
     ok = decode_wav(data, len, out, &why);
+  } else if (is_compressed_type(content_type) ||
+             container_for_encoding(opts.encoding) != AudioContainer::unknown) {
+    ok = false;
   } else if (!raw_encoding_supported(opts.encoding)) {
     error->status = 400;
     error->err_code = "Bad Request";
-    error->err_msg =
-        "dg-emulator decodes linear16, mulaw and alaw only, not '" + opts.encoding + "'";
+    error->err_msg = unsupported_encoding_message(opts.encoding);
     return false;
   } else if (opts.sample_rate <= 0) {
     error->status = 400;

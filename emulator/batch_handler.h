@@ -27,7 +27,10 @@ struct BatchError {
   std::string err_msg;
 };
 
-/* Decodes a request body into PCM. */
+/* Decodes a request body into PCM: Ogg Opus ("OggS") and FLAC ("fLaC") by
+ * their first bytes, WAV, or raw audio with an encoding. A Content-Type
+ * (audio/ogg, audio/opus, audio/flac, audio/x-flac) or an encoding (flac,
+ * opus, ogg-opus) naming a container the body does not hold is corrupt. */
 bool decode_batch_body(const uint8_t *data, size_t len, const char *content_type,
                        const ListenOptions &opts, PcmAudio *out, BatchError *error);
 

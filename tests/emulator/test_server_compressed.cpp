@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator with containerized compressed audio made by GStreamer's own
  * encoders: live FLAC and Ogg Opus streams (without an encoding, and with
- * encoding=flac/opus/ogg-opus) fed in odd-sized frames, and corrupt streams
- * (1008 DATA-0000).
+ * encoding=flac/opus/ogg-opus) fed in odd-sized frames, pre-recorded FLAC and
+ * Ogg Opus bodies, and corrupt streams (1008 DATA-0000, 400).
  *
  * Sequence audio survives FLAC (lossless) to the sample, so its words and
  * times must equal the PCM run's exactly. It does not survive Opus (lossy:
@@ -223,6 +223,110 @@ void test_encodings() {
   g_assert_cmpint(c.status(), ==, 400);
 }
 
+emutest::HttpResult post(dgemu::Emulator &emu, const std::string &query, const std::string &body,
+                         const std::string &content_type) {
+  return emutest::http("POST", emu.http_url() + "/v1/listen?" + query, kAuth, body, content_type);
+}
+
+JsonObject *batch_alternative(const emutest::HttpResult &r) {
+  JsonObject *results = json_object_get_object_member(r.obj(), "results");
+  JsonObject *ch =
+      json_array_get_object_element(json_object_get_array_member(results, "channels"), 0);
+  return json_array_get_object_element(json_object_get_array_member(ch, "alternatives"), 0);
+}
+
+double batch_duration(const emutest::HttpResult &r) {
+  return emutest::num(json_object_get_object_member(r.obj(), "metadata"), "duration");
+}
+
+void test_batch() {
+  auto emu = start_emu();
+  auto pcm = dgemu::sequence_blocks(kRate, 1, 0, 30);
+  auto wav = post(*emu, "", emutest::make_wav(pcm, kRate, 1), "audio/wav");
+  g_assert_cmpint(wav.status, ==, 200);
+  std::string flac = emutest::gst_encode(pcm, kRate, 1, "flacenc");
+  for (const char *ct : {"audio/flac", "audio/x-flac", "application/octet-stream"}) {
+    emu->reset_counters();
+    auto r = post(*emu, "", flac, ct);
+    g_assert_cmpint(r.status, ==, 200);
+    expect_same_words(emutest::words_of(batch_alternative(r)),
+                      emutest::words_of(batch_alternative(wav)), 0);
+    g_assert_cmpfloat(std::fabs(batch_duration(r) - 3.0), <, 2e-6);
+    g_assert_cmpfloat(std::fabs(emu->counters().audio_seconds_batch - 3.0), <, 1e-9);
+  }
+  std::string ogg = emutest::gst_encode(pcm, kRate, 1, "opusenc ! oggmux");
+  for (const char *ct : {"audio/ogg", "audio/opus"}) {
+    emu->reset_counters();
+    auto r = post(*emu, "encoding=ogg-opus&sample_rate=16000", ogg, ct);
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_cmpfloat(std::fabs(batch_duration(r) - 3.0), <, 2e-6);
+    g_assert_cmpfloat(std::fabs(emu->counters().audio_seconds_batch - 3.0), <, 1e-9);
+  }
+}
+
+/* A pre-recorded Ogg Opus body of real speech, with pocketsphinx: the WAV
+ * body's words at its times (within 20 ms). */
+void test_batch_opus_speech() {
+  if (!g_file_test(kSpeechWav, G_FILE_TEST_EXISTS)) {
+    g_test_skip("pocketsphinx-testdata is not installed");
+    return;
+  }
+  auto emu = start_emu("pocketsphinx");
+  if (!emu)
+    return;
+  gchar *data = nullptr;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(kSpeechWav, &data, &len, nullptr));
+  std::string wav(data, len);
+  g_free(data);
+  dgemu::PcmAudio pcm;
+  std::string err;
+  g_assert_true(
+      dgemu::decode_wav(reinterpret_cast<const uint8_t *>(wav.data()), wav.size(), &pcm, &err));
+  std::string ogg =
+      emutest::gst_encode(pcm.samples, pcm.sample_rate, 1, "opusenc bitrate=48000 ! oggmux");
+  auto ref = post(*emu, "", wav, "audio/wav");
+  auto r = post(*emu, "", ogg, "audio/ogg");
+  g_assert_cmpint(ref.status, ==, 200);
+  g_assert_cmpint(r.status, ==, 200);
+  auto ref_words = emutest::words_of(batch_alternative(ref));
+  g_test_message("wav:  %s", emutest::str(batch_alternative(ref), "transcript").c_str());
+  g_test_message("opus: %s", emutest::str(batch_alternative(r), "transcript").c_str());
+  g_assert_cmpuint(ref_words.size(), >=, 4);
+  expect_same_words(emutest::words_of(batch_alternative(r)), ref_words, 0.02 + 1e-6);
+  g_assert_cmpfloat(std::fabs(batch_duration(r) - pcm.seconds()), <, 0.02);
+}
+
+void test_batch_corrupt() {
+  auto emu = start_emu();
+  auto pcm = dgemu::sequence_blocks(kRate, 1, 0, 20);
+  std::string flac = emutest::gst_encode(pcm, kRate, 1, "flacenc");
+  std::string ogg = emutest::gst_encode(pcm, kRate, 1, "opusenc ! oggmux");
+  std::string bad_flac = flac, bad_ogg = ogg;
+  bad_flac[flac.size() / 2] = static_cast<char>(bad_flac[flac.size() / 2] ^ 0x5A);
+  bad_ogg[ogg.size() / 2] = static_cast<char>(bad_ogg[ogg.size() / 2] ^ 0x5A);
+  std::string junk(4000, '\x55');
+  struct Case {
+    std::string query, body, type;
+  };
+  for (const Case &c :
+       {Case{"", bad_flac, "audio/flac"}, Case{"", bad_ogg, "audio/ogg"},
+        Case{"", "OggS" + junk, "audio/opus"}, Case{"", junk, "audio/x-flac"},
+        Case{"", junk, "audio/ogg"}, Case{"encoding=flac&sample_rate=16000", junk, ""},
+        Case{"", flac.substr(0, 30), "audio/flac"}}) {
+    auto r = post(*emu, c.query, c.body, c.type);
+    g_assert_cmpint(r.status, ==, 400);
+    EMU_ASSERT_STREQ(emutest::str(r.obj(), "err_code"), "Bad Request");
+    EMU_ASSERT_STREQ(emutest::str(r.obj(), "err_msg"),
+                     "failed to process audio: corrupt or unsupported data");
+    g_assert_cmpuint(emutest::str(r.obj(), "request_id").size(), ==, 36);
+    EMU_ASSERT_STREQ(r.header("dg-error"), "failed to process audio: corrupt or unsupported data");
+  }
+  auto r = post(*emu, "encoding=speex&sample_rate=16000", junk, "");
+  g_assert_cmpint(r.status, ==, 400);
+  g_assert_nonnull(strstr(emutest::str(r.obj(), "err_msg").c_str(), "flac, opus and ogg-opus"));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -232,5 +336,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/compressed/live-opus-speech", test_live_opus_speech);
   g_test_add_func("/server/compressed/live-corrupt", test_live_corrupt);
   g_test_add_func("/server/compressed/encodings", test_encodings);
+  g_test_add_func("/server/compressed/batch", test_batch);
+  g_test_add_func("/server/compressed/batch-opus-speech", test_batch_opus_speech);
+  g_test_add_func("/server/compressed/batch-corrupt", test_batch_corrupt);
   return g_test_run();
 }
