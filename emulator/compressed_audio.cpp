@@ -417,12 +417,12 @@ private:
     if (md->type != FLAC__METADATA_TYPE_STREAMINFO)
       return;
     const auto &si = md->data.stream_info;
-    if (si.sample_rate < 1000 || si.sample_rate > 384000)
+    if (si.sample_rate < 1000 || si.sample_rate > 384000) {
       self->fail("FLAC: unsupported sample rate " + std::to_string(si.sample_rate));
-    else if (si.channels < 1 || si.channels > 8)
-      self->fail("FLAC: unsupported channel count");
+      return;
+    }
     self->rate_ = static_cast<int>(si.sample_rate);
-    self->channels_ = static_cast<int>(si.channels);
+    self->channels_ = static_cast<int>(si.channels); /* libFLAC allows 1 to 8 */
   }
 
   static void error_cb(const FLAC__StreamDecoder *, FLAC__StreamDecoderErrorStatus status,
