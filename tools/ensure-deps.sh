@@ -16,6 +16,7 @@ packages=(
   python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   nodejs npm valgrind
   openssl glib-networking
+  iproute2 nftables  # tools/netns.sh: the network rehearsals (suite network)
 )
 
 missing=()
