@@ -7,11 +7,11 @@
 #     on links shaped to 128 kbit/s, 256 kbit/s and 1 Mbit/s (tc tbf), 40 s each;
 #   - detection time, first caption after the restore and time to recover
 #     (stt/recovered) after blackholes of 20 s, 60 s and 5 min (nft drop),
-#     the blackhole 10 s into the audio, 20 s of audio after it.
+#     the blackhole 10 s into the audio, 20 s (--tail) of audio after it.
 # Root, ip, tc and nft needed (exit 77 otherwise). About 12 minutes.
 #
 # Usage: bench/network.sh BUILD_DIR [--rates 128kbit,256kbit,1mbit] [--outages 20,60,300]
-#                         [--target bin|stream|batch] [--seconds 40]
+#                         [--target bin|stream|batch] [--seconds 40] [--tail 20]
 set -euo pipefail
 build=$(realpath "$1")
 shift
@@ -19,12 +19,14 @@ rates=128kbit,256kbit,1mbit
 outages=20,60,300
 target=bin
 seconds=40
+tail=20
 while [[ $# -gt 0 ]]; do
   case $1 in
   --rates) rates=$2; shift 2 ;;
   --outages) outages=$2; shift 2 ;;
   --target) target=$2; shift 2 ;;
   --seconds) seconds=$2; shift 2 ;;
+  --tail) tail=$2; shift 2 ;;
   *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +72,7 @@ echo "| blackhole | detected after s | first WARNING s | first caption s | recov
 echo "|---|---|---|---|---|---|---|---|---|"
 IFS=, read -ra outage_list <<<"$outages"
 for outage in "${outage_list[@]}"; do
-  line=$(run --label "blackhole-${outage}s" --seconds $((10 + outage + 20)) \
+  line=$(run --label "blackhole-${outage}s" --seconds $((10 + outage + tail)) \
     --blackhole "10:$outage" --kind sending)
   [[ -n "$line" ]] || continue
   printf '| %s s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$outage" \
