@@ -5,7 +5,10 @@
 #
 # Tiers, in order (each in its own build dir, so one failing does not hide another's result):
 #   main      every meson test (unit, emulator, element, integration, hostile, examples, docs,
-#             fuzz corpus replay, benchmark smoke runs) except the chaos soak
+#             fuzz corpus replay, benchmark smoke runs) except the chaos soak and the
+#             network rehearsals
+#   network   blackholes, slow and lossy links in a network namespace, one test at a time
+#             (root, ip, tc, nft; skipped without them; docs/networks.md)
 #   chaos     the short seeded chaos soak and the PLAYING->NULL leak check; the soak's table
 #             is printed here (replay a failure with the seed it prints)
 #   tsan      breaker and element concurrency tests under ThreadSanitizer   (build-tsan)
@@ -39,8 +42,10 @@ tier() { # name command...
   ((rc == 0)) || status=1
 }
 
-tier main meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite chaos
+tier main meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite chaos \
+  --no-suite network
 tier chaos meson test -C "$build" --print-errorlogs --num-processes 2 --suite chaos --verbose
+tier network meson test -C "$build" --print-errorlogs --num-processes 1 --suite network
 tier tsan tools/run-tsan.sh
 tier asan tools/run-asan.sh
 tier fuzz tools/run-fuzz.sh 5
