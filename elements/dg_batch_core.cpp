@@ -298,7 +298,9 @@ void BatchCore::unlock_stop() {
 
 BatchStats BatchCore::stats() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return planner_.stats();
+  BatchStats s = planner_.stats();
+  s.bytes_sent = bytes_sent_;
+  return s;
 }
 
 /* ---- carrying out the planner's actions ---- */
@@ -472,9 +474,11 @@ void BatchCore::pump() {
     GST_DEBUG_OBJECT(config_.log_object, "uploading chunk %" G_GUINT64_FORMAT, s.id);
     std::shared_ptr<BatchCore> self = shared_from_this();
     uint64_t id = s.id;
-    start_upload(session_, config_.request, config_.common.tls_verify, std::move(s.storage),
-                 static_cast<uint32_t>(s.rate), static_cast<uint32_t>(s.channels), s.cancellable,
-                 [self, id](UploadResult r) { self->on_upload_done(id, std::move(r)); });
+    bytes_sent_ +=
+        start_upload(session_, config_.request, config_.common.tls_verify, std::move(s.storage),
+                     static_cast<uint32_t>(s.rate), static_cast<uint32_t>(s.channels),
+                     config_.common.encoding, config_.common.bitrate, s.cancellable,
+                     [self, id](UploadResult r) { self->on_upload_done(id, std::move(r)); });
     g_object_unref(s.cancellable);
   }
   if (!work.sends.empty() || emitted)

@@ -21,6 +21,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -176,6 +177,7 @@ private:
   GstClockID retry_timer_ = nullptr;
   GstClockID drain_timer_ = nullptr;
   uint64_t timer_generation_ = 0;
+  std::atomic<uint64_t> bytes_sent_{0}; /* request bodies started: stats bytes-sent */
   bool stopped_ = false, unlocked_ = false, drained_ = false;
 };
 

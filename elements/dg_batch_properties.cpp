@@ -37,8 +37,8 @@ static GstStructure *stats_structure(const BatchStats &s) {
       static_cast<guint64>(s.in_flight), "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed,
       "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected, "tolerated", G_TYPE_UINT64, s.tolerated,
       "audio-uploaded", G_TYPE_UINT64, s.uploaded, "audio-backlog", G_TYPE_UINT64, s.backlog,
-      "audio-dropped", G_TYPE_UINT64, s.dropped, "last-error", G_TYPE_STRING, s.last_error.c_str(),
-      nullptr);
+      "audio-dropped", G_TYPE_UINT64, s.dropped, "bytes-sent", G_TYPE_UINT64, s.bytes_sent,
+      "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
 }
 
 void notify_stats(GstDgBatchSink *self) {
@@ -203,7 +203,7 @@ void install_properties(GObjectClass *gobject_class) {
       "stats", "Statistics",
       "dgbatchsink-stats: requests, failures, retries, in-flight, chunks-transcribed, "
       "chunks-rejected, tolerated (counters), audio-uploaded, audio-backlog, audio-dropped (ns), "
-      "last-error (notifies on changes)",
+      "bytes-sent (request bodies, after encoding), last-error (notifies on changes)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   for (guint id = PROP_MIN_CHUNK; id < PROP_RETRY_BACKOFF_FIRST; id++)
     g_object_class_install_property(gobject_class, id, properties[id]);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "audio_encoder.h"
 #include "deepgram_json.h"
 #include "failure.h"
 #include "pause_chunker.h"
@@ -61,6 +62,10 @@ void release_storage(gpointer data) {
   delete static_cast<std::shared_ptr<std::vector<uint8_t>> *>(data);
 }
 
+void delete_vector(gpointer data) {
+  delete static_cast<std::vector<uint8_t> *>(data);
+}
+
 /* Deepgram's {err_code, err_msg, request_id}, when the body is one. */
 DeepgramError error_body(const std::string &body) {
   auto parsed = parse_error_body(body);
@@ -111,25 +116,57 @@ void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
   owned->done(std::move(r));
 }
 
-} // namespace
+/* The chunk as one complete FLAC or Ogg Opus file; nullptr with *error. */
+GBytes *encode_chunk(const std::vector<uint8_t> &storage, uint32_t rate, uint32_t channels,
+                     AudioEncoding encoding, uint32_t bitrate, std::string *error) {
+  auto encoder = AudioEncoder::create(encoding, rate, channels, bitrate, error);
+  if (!encoder)
+    return nullptr;
+  auto *file = new std::vector<uint8_t>();
+  /* About what FLAC makes of speech; a vector grows anyway. */
+  file->reserve((storage.size() - kWavHeaderBytes) / 2);
+  if (!encoder->push(storage.data() + kWavHeaderBytes, storage.size() - kWavHeaderBytes, *file) ||
+      !encoder->finish(*file)) {
+    *error = encoder->error();
+    delete file;
+    return nullptr;
+  }
+  return g_bytes_new_with_free_func(file->data(), file->size(), delete_vector, file);
+}
 
-void start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
-                  std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
-                  GCancellable *cancellable, UploadDone done) {
+/* The request body: the chunk's own storage behind a WAV header, or an
+ * encoded copy; nullptr with *error when the chunk cannot be described. */
+GBytes *chunk_body(std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
+                   AudioEncoding encoding, uint32_t bitrate, std::string *error) {
+  if (!encoding_is_raw(encoding))
+    return encode_chunk(*storage, rate, channels, encoding, bitrate, error);
   auto header = wav_header(rate, channels, storage->size() - kWavHeaderBytes);
   if (!header) {
-    UploadResult r;
-    r.verdict = UploadVerdict::Reject;
-    r.error = "cannot describe the chunk as WAV: " + header.error().message;
-    done(std::move(r));
-    return;
+    *error = "cannot describe the chunk as WAV: " + header.error().message;
+    return nullptr;
   }
   std::memcpy(storage->data(), header->data(), kWavHeaderBytes);
-
   uint8_t *data = storage->data();
   gsize size = storage->size();
-  GBytes *bytes = g_bytes_new_with_free_func(
-      data, size, release_storage, new std::shared_ptr<std::vector<uint8_t>>(std::move(storage)));
+  return g_bytes_new_with_free_func(data, size, release_storage,
+                                    new std::shared_ptr<std::vector<uint8_t>>(std::move(storage)));
+}
+
+} // namespace
+
+size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
+                    std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
+                    AudioEncoding encoding, uint32_t bitrate, GCancellable *cancellable,
+                    UploadDone done) {
+  std::string error;
+  GBytes *bytes = chunk_body(std::move(storage), rate, channels, encoding, bitrate, &error);
+  if (!bytes) {
+    UploadResult r;
+    r.verdict = UploadVerdict::Reject;
+    r.error = error;
+    done(std::move(r));
+    return 0;
+  }
 
   SoupMessage *msg = soup_message_new(SOUP_METHOD_POST, request.full_url.c_str());
   if (!msg) {
@@ -138,9 +175,10 @@ void start_upload(SoupSession *session, const DgRequest &request, bool tls_verif
     r.verdict = UploadVerdict::Fatal;
     r.error = "url: not a valid request URL";
     done(std::move(r));
-    return;
+    return 0;
   }
-  soup_message_set_request_body_from_bytes(msg, "audio/wav", bytes);
+  size_t body_bytes = g_bytes_get_size(bytes);
+  soup_message_set_request_body_from_bytes(msg, encoding_content_type(encoding), bytes);
   g_bytes_unref(bytes);
   dg_prepare_message(msg, request, tls_verify);
 
@@ -149,6 +187,7 @@ void start_upload(SoupSession *session, const DgRequest &request, bool tls_verif
                            [upload](GBytes *body, const GError *error, bool too_big) {
                              on_body(upload, body, error, too_big);
                            });
+  return body_bytes;
 }
 
 } // namespace dgf

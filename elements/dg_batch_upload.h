@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One pre-recorded upload: a chunk as audio/wav, POSTed with libsoup 3.
+/* One pre-recorded upload: a chunk as one audio file, POSTed with libsoup 3.
  *
- * Runs on the network thread only (the session's thread). The WAV header is
- * written into the chunk's headroom and the request body is a GBytes over the
- * chunk's own storage, so an attempt (and every retry) copies no audio.
+ * Runs on the network thread only (the session's thread). linear16: the WAV
+ * header is written into the chunk's headroom and the request body is a
+ * GBytes over the chunk's own storage, so an attempt (and every retry)
+ * copies no audio. flac / opus: the chunk's PCM is encoded into one complete
+ * FLAC or Ogg Opus file per attempt (audio/flac, audio/ogg); the chunk itself
+ * stays PCM, so its time map is untouched.
  */
 #pragma once
 
@@ -45,11 +48,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, in
 
 using UploadDone = std::function<void(UploadResult)>;
 
-/* Writes the header for `audio_bytes` at the front of `storage` (which holds
- * kWavHeaderBytes of headroom, then the audio) and starts the POST. `done`
- * runs on the network thread exactly once, also when cancelled. */
-void start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
-                  std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
-                  GCancellable *cancellable, UploadDone done);
+/* linear16: writes the WAV header at the front of `storage` (which holds
+ * kWavHeaderBytes of headroom, then the audio); flac / opus: encodes the
+ * audio after the headroom (`bitrate` as the property). Then starts the POST.
+ * `done` runs on the network thread exactly once, also when cancelled.
+ * Returns the body's size (0 when `done` already ran with a failure). */
+size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
+                    std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
+                    AudioEncoding encoding, uint32_t bitrate, GCancellable *cancellable,
+                    UploadDone done);
 
 } // namespace dgf

@@ -6,7 +6,25 @@
 
 #include <cstdlib>
 
+GType gst_dg_encoding_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DG_ENCODING_LINEAR16, "Raw 16-bit PCM (256 kbit/s at 16 kHz mono)", "linear16"},
+      {GST_DG_ENCODING_FLAC, "FLAC stream, lossless (about half of linear16 for speech)", "flac"},
+      {GST_DG_ENCODING_OPUS, "Ogg Opus stream at the bitrate property, lossy", "opus"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstDgEncoding", values));
+  return type;
+}
+
 namespace dgf {
+
+static_assert(static_cast<int>(AudioEncoding::Flac) == GST_DG_ENCODING_FLAC &&
+                  static_cast<int>(AudioEncoding::Opus) == GST_DG_ENCODING_OPUS &&
+                  static_cast<int>(AudioEncoding::Linear16) == GST_DG_ENCODING_LINEAR16,
+              "GstDgEncoding mirrors dgf::AudioEncoding");
 
 void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what) {
   const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
@@ -97,6 +115,20 @@ void dg_common_install_properties(GObjectClass *klass, const char *default_url, 
                        "service could not be used for this many ms; 0: never; -1: 120000 for "
                        "input that is not live, never for live input",
                        -1, G_MAXINT, -1, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_ENCODING,
+      g_param_spec_enum("encoding", "Encoding",
+                        "How audio goes to Deepgram: linear16 (raw PCM), flac (a FLAC stream, "
+                        "lossless) or opus (an Ogg Opus stream at bitrate, lossy). Timestamps "
+                        "stay exact with any of them. Needs flacenc (gstreamer1.0-plugins-good) "
+                        "or opusenc and oggmux (gstreamer1.0-plugins-base)",
+                        GST_TYPE_DG_ENCODING, GST_DG_ENCODING_LINEAR16, flags));
+  g_object_class_install_property(
+      klass, DG_PROP_BITRATE,
+      g_param_spec_uint("bitrate", "Bitrate",
+                        "Opus bitrate in bit/s, as opusenc's: 4000-650000 (less is raised to "
+                        "4000); 0: 32000. Used only with encoding=opus",
+                        0, kMaxOpusBitrate, 0, flags));
 }
 
 static std::string string_or_empty(const GValue *value) {
@@ -148,6 +180,12 @@ bool dg_common_set_property(DgCommonSettings &s, guint prop_id, const GValue *va
   case DG_PROP_MAX_OUTAGE:
     s.max_outage_ms = g_value_get_int(value);
     return true;
+  case DG_PROP_ENCODING:
+    s.encoding = static_cast<AudioEncoding>(g_value_get_enum(value));
+    return true;
+  case DG_PROP_BITRATE:
+    s.bitrate = g_value_get_uint(value);
+    return true;
   default:
     return false;
   }
@@ -193,6 +231,12 @@ bool dg_common_get_property(const DgCommonSettings &s, guint prop_id, GValue *va
     return true;
   case DG_PROP_MAX_OUTAGE:
     g_value_set_int(value, s.max_outage_ms);
+    return true;
+  case DG_PROP_ENCODING:
+    g_value_set_enum(value, static_cast<int>(s.encoding));
+    return true;
+  case DG_PROP_BITRATE:
+    g_value_set_uint(value, s.bitrate);
     return true;
   default:
     return false; /* api-key is write-only */

@@ -19,6 +19,21 @@
 #include "deepgram_request.h"
 #include "sink_caps.h"
 
+G_BEGIN_DECLS
+
+/* The `encoding` property: how audio goes on the wire (Deepgram's names).
+ * Values match dgf::AudioEncoding. */
+typedef enum {
+  GST_DG_ENCODING_LINEAR16 = 0,
+  GST_DG_ENCODING_FLAC = 1,
+  GST_DG_ENCODING_OPUS = 2,
+} GstDgEncoding;
+
+#define GST_TYPE_DG_ENCODING (gst_dg_encoding_get_type())
+GType gst_dg_encoding_get_type(void);
+
+G_END_DECLS
+
 namespace dgf {
 
 enum DgCommonProp : guint {
@@ -37,7 +52,9 @@ enum DgCommonProp : guint {
   DG_PROP_TLS_VERIFY,
   DG_PROP_MULTICHANNEL,
   DG_PROP_MAX_OUTAGE,
-  DG_PROP_COMMON_LAST = DG_PROP_MAX_OUTAGE,
+  DG_PROP_ENCODING,
+  DG_PROP_BITRATE,
+  DG_PROP_COMMON_LAST = DG_PROP_BITRATE,
 };
 
 /* Installs the common properties. `default_url` differs per element; `what`

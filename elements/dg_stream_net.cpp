@@ -75,22 +75,35 @@ static bool net_send_audio(GstDgStreamSink *self, const live::SendAudio &a) {
   GstMapInfo map;
   if (!gst_buffer_map(payload->buffer(), &map, GST_MAP_READ))
     return true;
-  bool sent = net.conn->send_binary(map.data, map.size);
-  if (sent && map.size)
-    net.backlog.on_sent(SendBacklog::client_frame_bytes(map.size), a.duration, now_ns());
+  bool sent = net_send_pcm(self, map.data, map.size, a.duration);
   gst_buffer_unmap(payload->buffer(), &map);
   return sent;
+}
+
+/* A control message; its bytes count in the send backlog, no audio. */
+static void net_send_text(GstDgStreamSink *self, const char *text) {
+  Net &net = self->priv->net;
+  if (net.conn->send_text(text))
+    net.backlog.on_sent(SendBacklog::client_frame_bytes(strlen(text)), 0, now_ns());
 }
 
 static void net_send_control(GstDgStreamSink *self, live::Control what) {
   Net &net = self->priv->net;
   if (!net.conn)
     return;
-  const char *text = what == live::Control::KeepAlive  ? "{\"type\":\"KeepAlive\"}"
-                     : what == live::Control::Finalize ? "{\"type\":\"Finalize\"}"
-                                                       : "{\"type\":\"CloseStream\"}";
-  if (net.conn->send_text(text))
-    net.backlog.on_sent(SendBacklog::client_frame_bytes(strlen(text)), 0, now_ns());
+  switch (what) {
+  case live::Control::KeepAlive:
+    net_send_text(self, "{\"type\":\"KeepAlive\"}");
+    break;
+  case live::Control::Finalize:
+    net_send_text(self, "{\"type\":\"Finalize\"}");
+    break;
+  case live::Control::CloseStream:
+    if (!net_drain_encoder(self)) /* its tail first (encoding flac / opus) */
+      return;
+    net_send_text(self, "{\"type\":\"CloseStream\"}");
+    break;
+  }
 }
 
 static void net_post_transcript(GstDgStreamSink *self, const live::Transcript &r) {
@@ -132,8 +145,9 @@ static void net_refusal(GstDgStreamSink *self, const live::Refusal &r) {
   GstCaps *as_caps = gst_audio_info_to_caps(&self->priv->net.info);
   gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
   dg_post_refusal(GST_ELEMENT(self), r.supervised, r.message,
-                  std::string("caps sent as linear16: ") + caps, 0, r.request_id, GST_STREAM_ERROR,
-                  GST_STREAM_ERROR_FORMAT);
+                  std::string("caps sent as ") + encoding_name(self->priv->active.common.encoding) +
+                      ": " + caps,
+                  0, r.request_id, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT);
   g_free(caps);
   if (as_caps)
     gst_caps_unref(as_caps);
@@ -186,9 +200,11 @@ void net_run(GstDgStreamSink *self, const LiveActions &actions) {
       if (!send_failed)
         net_send_control(self, c->what);
     } else if (std::holds_alternative<live::Connect>(action)) {
+      net.encoder.reset(); /* a fresh stream per connection */
       net_connect(self);
     } else if (std::holds_alternative<live::Disconnect>(action)) {
       net.conn.reset();
+      net.encoder.reset();
     } else if (auto *b = std::get_if<live::ReportBreaker>(&action)) {
       if (net.breaker)
         net.breaker->report(net.permit, b->outcome);
@@ -257,6 +273,7 @@ void net_on_open(GstDgStreamSink *self, const std::string &request_id) {
   uint64_t now = now_ns();
   auto tcp = net.conn ? net.conn->tcp_state() : std::nullopt;
   net.backlog.reset(tcp ? tcp->bytes_acked : 0, now);
+  net.audio_not_on_wire = 0;
   net.measuring = tcp.has_value();
   net_run(self, net.core.on_open(request_id, now));
 }
@@ -329,6 +346,7 @@ void net_teardown(GstDgStreamSink *self) {
     priv->net_thread->remove_source(net.tick_source);
   net.tick_source = 0;
   net.conn.reset();
+  net.encoder.reset();
   net_publish_held(self);
 }
 

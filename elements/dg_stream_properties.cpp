@@ -37,10 +37,11 @@ static GstStructure *build_stats(GstDgStreamSink *self) {
       "finals", G_TYPE_UINT64, s.finals, "keepalives", G_TYPE_UINT64, s.keepalives, "malformed",
       G_TYPE_UINT64, s.malformed, "tolerated", G_TYPE_UINT64, s.tolerated, "audio-sent",
       G_TYPE_UINT64, s.audio_sent, "audio-replayed", G_TYPE_UINT64, s.audio_replayed,
-      "audio-dropped", G_TYPE_UINT64, s.audio_dropped, "last-error", G_TYPE_STRING,
-      s.last_error.c_str(), "send-backlog", G_TYPE_UINT64, s.send_backlog, "send-rate",
-      G_TYPE_UINT64, s.send_rate, "needed-rate", G_TYPE_UINT64, s.needed_rate, "transport-error",
-      G_TYPE_STRING, s.transport_error.c_str(), nullptr);
+      "audio-dropped", G_TYPE_UINT64, s.audio_dropped, "bytes-sent", G_TYPE_UINT64,
+      self->priv->bytes_sent.load(), "last-error", G_TYPE_STRING, s.last_error.c_str(),
+      "send-backlog", G_TYPE_UINT64, s.send_backlog, "send-rate", G_TYPE_UINT64, s.send_rate,
+      "needed-rate", G_TYPE_UINT64, s.needed_rate, "transport-error", G_TYPE_STRING,
+      s.transport_error.c_str(), nullptr);
 }
 
 void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -235,10 +236,10 @@ void install_properties(GObjectClass *gobject_class) {
           "stats", "Statistics",
           "dgstreamsink-stats: state, connections, failures, results, finals, keepalives, "
           "malformed, tolerated (counters), audio-sent, audio-replayed, audio-dropped (ns), "
-          "last-error, send-backlog (ns of audio handed to the network and not yet "
-          "delivered), send-rate (bit/s the link carried while it was the limit, 0 when it "
-          "kept up), needed-rate (bit/s the audio needs), transport-error (the last socket "
-          "error) (notifies on changes)",
+          "bytes-sent (audio bytes on the wire, after encoding), last-error, send-backlog (ns "
+          "of audio handed to the network and not yet delivered), send-rate (bit/s the link "
+          "carried while it was the limit, 0 when it kept up), needed-rate (bit/s the audio "
+          "needs), transport-error (the last socket error) (notifies on changes)",
           GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 

@@ -32,6 +32,7 @@
 #include <mutex>
 
 #include "gstdgbatchsink_private.h"
+#include "audio_encoder.h"
 
 GST_DEBUG_CATEGORY(gst_dg_batch_sink_debug);
 
@@ -138,7 +139,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   GstClock *clock = s.timer_clock ? s.timer_clock : gst_system_clock_obtain();
 
   DeepgramQueryOptions options;
-  options.raw_audio = false; /* the WAV header says rate and channels */
+  options.raw_audio = false; /* each upload's WAV, FLAC or Ogg header says its format */
   if (s.utterances)
     options.utterances = true;
   if (s.common.multichannel)
@@ -151,6 +152,11 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
     return FALSE;
   }
 
+  if (std::string missing = AudioEncoder::check_available(s.common.encoding); !missing.empty()) {
+    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
+    gst_object_unref(clock);
+    return FALSE;
+  }
   if (request->url.secure) {
     std::string insecure = dg_insecure_tls_warning(s.common);
     if (!insecure.empty())

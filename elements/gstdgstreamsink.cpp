@@ -80,6 +80,11 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", check.error().message.c_str()), (nullptr));
     return FALSE;
   }
+  if (std::string missing = AudioEncoder::check_available(priv->active.common.encoding);
+      !missing.empty()) {
+    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
+    return FALSE;
+  }
   if (check->url.secure) {
     std::string insecure = dg_insecure_tls_warning(priv->active.common);
     if (!insecure.empty())
@@ -93,6 +98,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     priv->fatal_flow = GST_FLOW_ERROR;
     priv->stats = Stats{};
     priv->held_ns = priv->in_transit_ns = 0;
+    priv->bytes_sent = 0;
     priv->live_known = false;
   }
   priv->net_thread = NetThread::for_element();
@@ -147,6 +153,8 @@ static gboolean gst_dg_stream_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
   DeepgramQueryOptions options;
   options.sample_rate = GST_AUDIO_INFO_RATE(&info);
   options.channels = GST_AUDIO_INFO_CHANNELS(&info);
+  /* FLAC and Ogg Opus say their own format: no encoding or sample_rate. */
+  options.raw_audio = encoding_is_raw(priv->active.common.encoding);
   if (options.channels > 1)
     options.multichannel = true; /* only with multichannel=true: get_caps says mono otherwise */
   const StreamSettings &a = priv->active;

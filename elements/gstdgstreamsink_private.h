@@ -10,18 +10,22 @@
  * - dg_stream_net.cpp: the network thread's glue: carrying out the
  *   session's actions (bus, upstream events, sends), ticks, teardown;
  * - dg_stream_net_connection.cpp: the network thread's connection: the
- *   breaker's permit, the WebSocket and its callbacks, the retry timer. */
+ *   breaker's permit, the WebSocket and its callbacks, the retry timer;
+ * - dg_stream_net_encode.cpp: the audio bytes, as they are or through the
+ *   connection's encoder (encoding flac / opus). */
 #pragma once
 
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "gstdgstreamsink.h"
+#include "audio_encoder.h"
 #include "dg_stream_properties.h"
 #include "breaker_context.h"
 #include "deepgram_json.h"
@@ -74,14 +78,20 @@ struct Net {
   SoupSession *session = nullptr;
   std::shared_ptr<Breaker> breaker;
   std::unique_ptr<LiveConnection> conn;
-  SendBacklog backlog;    /* the open connection's, from the kernel's acks */
-  bool measuring = false; /* the socket reports acks (Linux TCP) */
-  BreakerPermit permit;   /* for the connection being made */
+  SendBacklog backlog;            /* the open connection's, from the kernel's acks */
+  uint64_t audio_not_on_wire = 0; /* ns handed over, still in the encoder */
+  bool measuring = false;         /* the socket reports acks (Linux TCP) */
+  BreakerPermit permit;           /* for the connection being made */
 
   /* The request for the current caps; rebuilt on caps change. */
   DgRequest request;
   GstAudioInfo info;
   bool have_caps = false;
+
+  /* encoding flac/opus: the stream of the current connection, made at its
+   * first audio; every connection gets a fresh one (new headers), so what
+   * Deepgram decodes is exactly the PCM sent on it, replay included. */
+  std::unique_ptr<AudioEncoder> encoder;
 
   guint retry_source = 0;
   GCancellable *path_check = nullptr; /* a reachability check in flight */
@@ -109,6 +119,8 @@ struct DgStreamSinkPrivate {
   uint64_t held_ns = 0;
   uint64_t in_transit_ns = 0;
   int64_t last_progress_us = 0; /* last message from Deepgram: the drain's clock */
+  /* Audio bytes the socket took (after encoding): stats bytes-sent. */
+  std::atomic<uint64_t> bytes_sent{0};
 
   /* Streaming thread: upstream's liveness, asked once per stream. */
   bool live_known = false;
@@ -153,6 +165,15 @@ void net_on_text(GstDgStreamSink *self, const char *text, size_t length);
 /* The connection opened: measure deliveries from here. */
 void net_on_open(GstDgStreamSink *self, const std::string &request_id);
 void net_teardown(GstDgStreamSink *self);
+
+/* dg_stream_net_encode.cpp */
+/* Audio to the socket: as it is (linear16), or through the connection's
+ * encoder; counted in bytes-sent. False when the socket refused it or the
+ * encoder failed (posted as an ERROR). */
+bool net_send_pcm(GstDgStreamSink *self, const uint8_t *pcm, size_t size, uint64_t duration);
+/* Before CloseStream: the encoder's tail to the socket, the encoder done.
+ * True when there is none. */
+bool net_drain_encoder(GstDgStreamSink *self);
 
 /* dg_stream_net_connection.cpp */
 void net_connect(GstDgStreamSink *self);

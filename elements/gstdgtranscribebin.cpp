@@ -71,6 +71,8 @@ const Proxy kProxies[] = {
     {"allow-insecure", STREAM | BATCH, nullptr, nullptr, nullptr},
     {"ca-file", STREAM | BATCH, nullptr, nullptr, nullptr},
     {"tls-verify", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"encoding", STREAM | BATCH, nullptr, nullptr, nullptr},
+    {"bitrate", STREAM | BATCH, nullptr, nullptr, nullptr},
     {"breaker", FAILOVER | STREAM, nullptr, nullptr, nullptr},
     {"batch-breaker", BATCH, "breaker", "Batch breaker", nullptr},
     {"failure-threshold", FAILOVER, nullptr, nullptr, nullptr},

@@ -71,8 +71,9 @@ struct BatchStats {
   unsigned in_flight = 0;
   uint64_t chunks_transcribed = 0;
   uint64_t chunks_rejected = 0;
-  uint64_t tolerated = 0; /* responses read with an odd shape outside the transcript */
-  std::string last_error; /* the last failure in words (a refusal, if there was one) */
+  uint64_t tolerated = 0;  /* responses read with an odd shape outside the transcript */
+  uint64_t bytes_sent = 0; /* request bodies (after encoding), every attempt; the glue counts */
+  std::string last_error;  /* the last failure in words (a refusal, if there was one) */
 };
 
 struct BatchRejection {

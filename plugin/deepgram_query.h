@@ -42,7 +42,8 @@ struct DeepgramQueryOptions {
   std::string model;
   std::string language;
   /* Raw PCM (the live API): send encoding=linear16, sample_rate, channels.
-   * False for audio/wav uploads, whose header already says so. */
+   * False for audio/wav uploads and for containerized audio (FLAC, Ogg
+   * Opus), whose headers already say so. */
   bool raw_audio = true;
   uint32_t sample_rate = 16000;
   uint32_t channels = 1;

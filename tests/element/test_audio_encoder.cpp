@@ -127,6 +127,7 @@ void check_opus(uint32_t rate, uint32_t bitrate, size_t piece) {
   CHECK(kbps < (bitrate ? bitrate : 32000) / 1000.0 * 1.5 + 4, "%.1f kbit/s", kbps);
   auto back = decode(ogg, "oggdemux ! opusdec", rate, 1);
   long diff = static_cast<long>(back.size()) - static_cast<long>(pcm.size());
+  g_test_message("opus %u Hz: %zu samples in, %zu out", rate, pcm.size(), back.size());
   CHECK(std::labs(diff) <= static_cast<long>(rate / 50), "%zu samples in, %zu out", pcm.size(),
         back.size());
   /* The tail made it: the last 30 ms are as loud as the 40 ms sent loud. */

@@ -26,6 +26,7 @@ struct SequenceCase {
   uint64_t min_chunk, max_chunk, min_pause;
   size_t buffer_frames;
   unsigned in_flight;
+  const char *encoding = "linear16"; /* flac: lossless, so the same words and times */
 };
 
 bool is_silence(const dgemu::BlockKindFn &kind, uint64_t block) {
@@ -136,6 +137,7 @@ void run_case(const SequenceCase &c) {
     g_object_set(sink, "min-chunk", ms(c.min_chunk), "max-chunk", ms(c.max_chunk), "min-pause",
                  ms(c.min_pause), "max-in-flight", c.in_flight, "multichannel", c.channels > 1,
                  nullptr);
+    gst_util_set_object_arg(G_OBJECT(sink), "encoding", c.encoding);
   });
   CHECK(rig.push_blocks(0, c.blocks, c.kind, c.buffer_frames) == GST_FLOW_OK);
   /* EOS returns once the backlog is transcribed: everything is here now. */
@@ -148,6 +150,16 @@ void run_case(const SequenceCase &c) {
   CHECK(rig.stat_u64("failures") == 0 && rig.stat_u64("retries") == 0);
   CHECK(rig.stat_u64("requests") * c.channels == rig.transcripts.size());
   CHECK(emu->counters().batch_ok * c.channels == static_cast<long long>(rig.transcripts.size()));
+  /* The bodies: WAV (header per request plus the PCM), or FLAC, far smaller. */
+  uint64_t pcm = static_cast<uint64_t>(c.blocks) * c.rate / 10 * c.channels * 2;
+  uint64_t sent = rig.stat_u64("bytes-sent");
+  if (g_str_equal(c.encoding, "linear16"))
+    CHECK(sent == pcm + 44 * rig.stat_u64("requests"), "%s: %" G_GUINT64_FORMAT " bytes sent",
+          c.name, sent);
+  else
+    CHECK(sent > 0 && sent < pcm * 8 / 10,
+          "%s: %" G_GUINT64_FORMAT " bytes sent for %" G_GUINT64_FORMAT " of PCM", c.name, sent,
+          pcm);
 }
 
 /* Silence runs of 1 to 5 blocks at pseudo-random places. */
@@ -193,6 +205,19 @@ static void test_scattered_pauses() {
 static void test_six_channels_short_chunks() {
   run_case({"44.1k 6 channels, short chunks", 44100, 6, 90, dgemu::sequence_pattern("sss.."),
             300 * GST_MSECOND, 1500 * GST_MSECOND, 200 * GST_MSECOND, 4410, 8});
+}
+
+/* encoding=flac: each chunk one FLAC file, the same words at the same times. */
+static void test_flac_pauses_every_two_seconds() {
+  run_case({"16k mono flac, 400 ms pause every 2 s", 16000, 1, 300,
+            dgemu::sequence_pattern("ssssssssssssssss...."), GST_SECOND, 5 * GST_SECOND,
+            300 * GST_MSECOND, 160, 2, "flac"});
+}
+
+static void test_flac_irregular_pauses_stereo_48k() {
+  run_case({"48k stereo flac, irregular pauses", 48000, 2, 200,
+            dgemu::sequence_pattern("sssssss...sssssssssssss...."), GST_SECOND / 2, 3 * GST_SECOND,
+            300 * GST_MSECOND, 1234, 4, "flac"});
 }
 
 /* stt/flush cuts at once and is acked only after everything before it, even
@@ -282,6 +307,10 @@ int main(int argc, char **argv) {
           {"/dgbatchsink-sequence/irregular-pauses-stereo-48k", test_irregular_pauses_stereo_48k},
           {"/dgbatchsink-sequence/no-pauses-cut-at-max-chunk", test_no_pauses_cut_at_max_chunk},
           {"/dgbatchsink-sequence/scattered-pauses", test_scattered_pauses},
+          {"/dgbatchsink-sequence/flac-pauses-every-two-seconds",
+           test_flac_pauses_every_two_seconds},
+          {"/dgbatchsink-sequence/flac-irregular-pauses-stereo-48k",
+           test_flac_irregular_pauses_stereo_48k},
           {"/dgbatchsink-sequence/six-channels-short-chunks", test_six_channels_short_chunks},
           {"/dgbatchsink-sequence/flush-ordering", test_flush_ordering},
           {"/dgbatchsink-sequence/flush-when-idle", test_flush_when_idle},
