@@ -5,6 +5,7 @@
 
 #include "audio_encoder.h"
 #include "deepgram_json.h"
+#include "dg_socket.h"
 #include "failure.h"
 #include "pause_chunker.h"
 #include "wav_writer.h"
@@ -181,6 +182,7 @@ size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_ver
   soup_message_set_request_body_from_bytes(msg, encoding_content_type(encoding), bytes);
   g_bytes_unref(bytes);
   dg_prepare_message(msg, request, tls_verify);
+  dg_message_keepalive(msg); /* a dead path is found while Deepgram transcribes, too */
 
   auto *upload = new Upload{msg, std::move(done)};
   dg_send_and_read_bounded(session, msg, kMaxBodyBytes, cancellable,

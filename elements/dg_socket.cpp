@@ -29,4 +29,26 @@ std::optional<DgTcpState> dg_socket_tcp_state(GSocket *socket) {
 #endif
 }
 
+void dg_socket_keepalive(GSocket *socket, int idle_s, int count) {
+  g_socket_set_keepalive(socket, TRUE);
+#ifdef __linux__
+  g_socket_set_option(socket, IPPROTO_TCP, TCP_KEEPIDLE, idle_s, nullptr);
+  g_socket_set_option(socket, IPPROTO_TCP, TCP_KEEPINTVL, 1, nullptr);
+  g_socket_set_option(socket, IPPROTO_TCP, TCP_KEEPCNT, count, nullptr);
+#else
+  (void)idle_s;
+  (void)count;
+#endif
+}
+
+static void on_network_event(SoupMessage *, GSocketClientEvent event, GIOStream *connection,
+                             gpointer) {
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(connection))
+    dg_socket_keepalive(g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection)), 2, 3);
+}
+
+void dg_message_keepalive(SoupMessage *msg) {
+  g_signal_connect(msg, "network-event", G_CALLBACK(on_network_event), nullptr);
+}
+
 } // namespace dgf

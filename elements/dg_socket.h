@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include <cstdint>
 #include <optional>
@@ -18,6 +19,16 @@ struct DgTcpState {
 };
 
 std::optional<DgTcpState> dg_socket_tcp_state(GSocket *socket);
+
+/* TCP keepalive after `idle_s` without traffic, a probe a second, dead after
+ * `count` unanswered: a connection waiting for an answer (a pre-recorded
+ * request being transcribed) finds a dead path in idle_s + count seconds,
+ * however long the server takes to answer, since its kernel answers the
+ * probes. */
+void dg_socket_keepalive(GSocket *socket, int idle_s, int count);
+
+/* dg_socket_keepalive(2, 3) on every connection `msg` opens. */
+void dg_message_keepalive(SoupMessage *msg);
 
 /* Whether the kernel is shouting into the void: retransmitting, or probing
  * with no answer. A peer that only closed its window answers its probes

@@ -262,7 +262,10 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
     route_batch(pts, duration, std::move(payload), false, out);
     return out;
   }
-  if (awaiting_cut() && cut_due(pts, quiet_before)) {
+  /* The source paused (a jump in PTS, no GAP event): that silence counts. */
+  uint64_t paused = input_end_ && pts > *input_end_ ? pts - *input_end_ : 0;
+  input_end_ = pts + duration;
+  if (awaiting_cut() && cut_due(pts, std::max(quiet_before, paused))) {
     /* The cut: batch finishes everything before T, the stream takes T on. */
     cut_pending_ = false;
     cut_wait_from_.reset();

@@ -333,6 +333,7 @@ private:
   uint64_t cut_at_ = 0;
   bool stream_discont_ = false;
   std::optional<uint64_t> batch_end_; /* end of the audio last sent to batch */
+  std::optional<uint64_t> input_end_; /* end of the last buffer in: a later PTS is a pause */
   bool batch_dirty_ = false;          /* batch got audio since its last flush */
   uint32_t next_flush_id_ = 1;
   uint32_t pending_flush_id_ = 0;

@@ -132,6 +132,18 @@ LiveActions LiveSession::on_closed(int code, const std::string &close_text,
     finish_drain(true, out);
     return out;
   }
+  if (code == 1011 && close_text.find("NET-0001") != std::string::npos &&
+      time_map_.sent_seconds() == 0 && unsent_.empty()) {
+    /* Deepgram closes a connection that never got audio after ~10 s,
+     * KeepAlives or not: an idle source (a pause right after a reconnect),
+     * not a failure. Idle: the next audio connects again. */
+    out.push_back(Log{LogLevel::Info, "idle connection closed by Deepgram (no audio yet): "
+                                      "reconnecting at the next audio"});
+    out.push_back(Disconnect{});
+    close_sent_ = false;
+    set_phase(LivePhase::Idle, out);
+    return out;
+  }
   std::string reason = close_reason(code, close_text, error);
   if (!error.empty())
     stats_.transport_error = error;

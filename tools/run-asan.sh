@@ -53,7 +53,7 @@ ninja -C "$build" -j 2
 # The tests to run: every registered test except the slow/meaningless ones.
 mapfile -t tests < <(meson introspect --tests "$build" | python3 -c '
 import json, sys
-skip_suites = {"format", "bench", "network"}
+skip_suites = {"format", "bench", "network", "network-long"}
 # Real-time runs on the pocketsphinx engine cost minutes each: one live transport
 # (RTP, the simplest path through the same elements) stands for the live tier.
 skip_names = {"example-python-app", "example-file-burn-in", "example-file-to-captions-mp3",

@@ -8,7 +8,8 @@
 #             fuzz corpus replay, benchmark smoke runs) except the chaos soak and the
 #             network rehearsals
 #   network   blackholes, slow and lossy links in a network namespace, one test at a time
-#             (root, ip, tc, nft; skipped without them; docs/networks.md)
+#             (root, ip, tc, nft; skipped without them; docs/networks.md); the short set:
+#             tools/run-network.sh runs all of them
 #   chaos     the short seeded chaos soak and the PLAYING->NULL leak check; the soak's table
 #             is printed here (replay a failure with the seed it prints)
 #   tsan      breaker and element concurrency tests under ThreadSanitizer   (build-tsan)
@@ -43,7 +44,7 @@ tier() { # name command...
 }
 
 tier main meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite chaos \
-  --no-suite network
+  --no-suite network --no-suite network-long
 tier chaos meson test -C "$build" --print-errorlogs --num-processes 2 --suite chaos --verbose
 tier network meson test -C "$build" --print-errorlogs --num-processes 1 --suite network
 tier tsan tools/run-tsan.sh

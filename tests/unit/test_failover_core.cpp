@@ -222,6 +222,30 @@ static void test_full_recovery_cycle() {
   g_assert_cmpuint(r.core.stats(r.now).recovered, ==, 1);
 }
 
+/* Recovered while the source was paused (no buffers, no GAP): the pause is
+ * the cut, at the first buffer after it, though that buffer is speech. */
+static void test_cut_at_the_end_of_a_source_pause() {
+  FailoverSettings settings;
+  settings.cut_pause = 200 * MS;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy();
+  r.buffers(2);
+  r.due();
+  r.healthy("s2");
+  g_assert_true(r.core.awaiting_cut());
+  auto a = r.buffer(100 * MS, 0); /* no pause yet: batch */
+  g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Batch);
+  r.pts += 10 * S; /* the source pauses 10 s */
+  uint64_t cut = r.pts;
+  a = r.buffer(100 * MS, 0);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Stream);
+  g_assert_cmpuint(all<act::PushAudio>(a).at(0).start, ==, cut);
+  g_assert_false(r.core.awaiting_cut());
+}
+
 /* The cut waits for quiet_before >= cut_pause; speech meanwhile goes to batch;
  * cut_max_wait of audio without a pause forces it. Counted apart. */
 static void test_cut_waits_for_pause_or_max_wait() {
@@ -920,6 +944,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/breaker-open-keeps-stream", test_breaker_opening_keeps_healthy_stream);
   g_test_add_func("/failover/recovery-cycle", test_full_recovery_cycle);
   g_test_add_func("/failover/cut-waits-for-pause", test_cut_waits_for_pause_or_max_wait);
+  g_test_add_func("/failover/cut-at-the-end-of-a-source-pause",
+                  test_cut_at_the_end_of_a_source_pause);
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
   g_test_add_func("/failover/interim-not-recovery", test_interim_is_not_recovery);
   g_test_add_func("/failover/breaker-gates-attempts", test_breaker_gates_attempts);

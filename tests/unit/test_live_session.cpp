@@ -357,6 +357,31 @@ static void test_path_return_reconnects_now() {
   g_assert_cmpuint(count<Connect>(stalled.s.on_path_restored(stalled.now)), ==, 0);
 }
 
+/* Deepgram closes a connection that never got audio after ~10 s (NET-0001),
+ * KeepAlives or not: connected during a pause is not a failure. The next
+ * audio connects again; nothing is reported unhealthy. */
+static void test_idle_close_without_audio_is_no_failure() {
+  Rig r;
+  r.s.set_supervised();
+  LiveActions a = r.s.on_reconnect_request(r.now);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+  r.open();
+  a = r.s.on_closed(1011,
+                    "NET-0001 Deepgram did not receive audio data or a text message within the "
+                    "timeout window",
+                    "", r.now);
+  g_assert_cmpuint(count<Health>(a), ==, 0);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 1);
+  g_assert_true(r.s.phase() == LivePhase::Idle);
+  g_assert_cmpuint(r.s.stats().failures, ==, 0);
+  g_assert_cmpuint(count<Connect>(r.audio()), ==, 1);
+  /* With audio sent, the same close is a failure. */
+  r.open("sid-2");
+  r.audio(3);
+  a = r.s.on_closed(1011, "NET-0001", "", r.now);
+  g_assert_cmpuint(count<Health>(a), ==, 1);
+}
+
 static void test_pause_is_no_stall() {
   Rig r;
   r.audio();
@@ -626,6 +651,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-session/dead-path-fails-after-send-timeout",
                   test_dead_path_fails_after_send_timeout);
   g_test_add_func("/live-session/path-return-reconnects-now", test_path_return_reconnects_now);
+  g_test_add_func("/live-session/idle-close-without-audio-is-no-failure",
+                  test_idle_close_without_audio_is_no_failure);
   g_test_add_func("/live-session/finalize-at-idle", test_finalize_at_idle);
   g_test_add_func("/live-session/finalize-unanswered-stalls", test_finalize_unanswered_stalls);
   g_test_add_func("/live-session/keepalive", test_keepalive);
