@@ -82,7 +82,7 @@ static GstStructure *build_stats(GstSttFailover *self) {
       u64(s.recovery_attempts), "recoveries-failed", G_TYPE_UINT64, u64(s.recoveries_failed),
       "drops", G_TYPE_UINT64, u64(s.drops), "captions", G_TYPE_UINT64, u64(s.captions),
       "cuts-at-pause", G_TYPE_UINT64, u64(s.cuts_at_pause), "cuts-forced", G_TYPE_UINT64,
-      u64(s.cuts_forced), nullptr);
+      u64(s.cuts_forced), "catch-ups", G_TYPE_UINT64, u64(s.catch_ups), nullptr);
   gst_structure_set(st, "time-degraded", G_TYPE_UINT64, u64(s.time_degraded), "audio-streamed",
                     G_TYPE_UINT64, u64(s.stream_audio), "audio-batched", G_TYPE_UINT64,
                     u64(s.batch_audio), "audio-replayed", G_TYPE_UINT64, u64(s.replayed),

@@ -230,6 +230,13 @@ void FailoverCore::declare_recovered(uint64_t now, FailoverActions &out) {
 
 /* ---- streaming-thread inputs --------------------------------------------- */
 
+uint32_t FailoverCore::take_flush_id() {
+  uint32_t id = next_flush_id_++;
+  if (next_flush_id_ == 0)
+    next_flush_id_ = 1; /* 0 means "no flush" on the wire */
+  return id;
+}
+
 bool FailoverCore::cut_due(uint64_t pts, uint64_t quiet_before) {
   if (!cut_wait_from_)
     cut_wait_from_ = pts;
@@ -265,7 +272,16 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
   /* The source paused (a jump in PTS, no GAP event): that silence counts. */
   uint64_t paused = input_end_ && pts > *input_end_ ? pts - *input_end_ : 0;
   input_end_ = pts + duration;
-  if (awaiting_cut() && cut_due(pts, std::max(quiet_before, paused))) {
+  bool cut_now = awaiting_cut() && cut_due(pts, std::max(quiet_before, paused));
+  if (catch_up_due_ && awaiting_cut() && !cut_now && batch_dirty_) {
+    /* Batch cuts its chunk here and uploads it: the outage's captions come
+     * now, not after the wait for a pause to cut at (cut_max_wait). */
+    batch_dirty_ = false;
+    stats_.catch_ups++;
+    out.push_back(act::SendFlush{take_flush_id(), "catch-up"});
+  }
+  catch_up_due_ = false;
+  if (cut_now) {
     /* The cut: batch finishes everything before T, the stream takes T on. */
     cut_pending_ = false;
     cut_wait_from_.reset();
@@ -274,9 +290,7 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
     stream_discont_ = true;
     ledger_.clear();
     if (batch_dirty_) {
-      pending_flush_id_ = next_flush_id_++;
-      if (next_flush_id_ == 0)
-        next_flush_id_ = 1; /* 0 means "no flush" on the wire */
+      pending_flush_id_ = take_flush_id();
       batch_dirty_ = false;
       out.push_back(act::SendFlush{pending_flush_id_, "recovered"});
     }
@@ -409,6 +423,8 @@ FailoverActions FailoverCore::on_health(Branch branch, const SinkHealth &health,
     stream_session_ = health.session_id;
     cut_pending_ = true;
     cut_wait_from_.reset();
+    /* The path is back: the outage's backlog need not wait for the cut. */
+    catch_up_due_ = true;
     set_state(FailoverState::Recovering, out);
     scheduled_at_.reset();
     out.push_back(act::CancelRecovery{});

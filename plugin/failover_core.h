@@ -178,6 +178,7 @@ struct FailoverStats {
   uint64_t ignored_stream = 0;    /* stream results from an abandoned session */
   uint32_t cuts_at_pause = 0;     /* cuts back to streaming at a pause */
   uint32_t cuts_forced = 0;       /* cuts after cut_max_wait without a pause */
+  uint32_t catch_ups = 0;         /* backlogs sent to batch at once on recovering */
   uint32_t recoveries_failed = 0; /* stt/recovery-failed posted */
   std::string last_retry_reason;  /* why the last recovery attempt failed */
 };
@@ -283,6 +284,7 @@ private:
   void go_fatal(const std::string &message, const std::string &detail, FailoverActions &out);
   /* Awaiting the cut: is this buffer the place (a pause, or waited long enough)? */
   bool cut_due(uint64_t pts, uint64_t quiet_before);
+  uint32_t take_flush_id(); /* never 0: 0 means "no flush" on the wire */
   void schedule(uint64_t at, FailoverActions &out);
   /* The next attempt after the backoff, and not before the breaker allows. */
   void schedule_attempt(uint64_t now, FailoverActions &out);
@@ -335,6 +337,7 @@ private:
   std::optional<uint64_t> batch_end_; /* end of the audio last sent to batch */
   std::optional<uint64_t> input_end_; /* end of the last buffer in: a later PTS is a pause */
   bool batch_dirty_ = false;          /* batch got audio since its last flush */
+  bool catch_up_due_ = false;         /* recovering: batch uploads what it holds now */
   uint32_t next_flush_id_ = 1;
   uint32_t pending_flush_id_ = 0;
   std::deque<Ledger::Entry> pending_replay_;

@@ -321,13 +321,20 @@ void test_cut_waits_for_a_pause() {
   r.push(4); /* speech: batch still */
   g_assert_cmpuint(r.take_batch().size(), ==, 4);
   g_assert_cmpuint(r.take_stream().size(), ==, 0);
+  /* The outage's backlog goes at once, not at the cut. */
+  auto catch_up = r.events<stt::Flush>(r.batch);
+  g_assert_cmpuint(catch_up.size(), ==, 1);
+  g_assert_cmpstr(catch_up[0].reason.c_str(), ==, "catch-up");
+  g_assert_cmpuint(r.stat("catch-ups"), ==, 1);
   r.push_quiet(2); /* 0 and 100 ms of quiet before these: not yet */
   g_assert_cmpuint(r.take_batch().size(), ==, 2);
   g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 0);
 
   uint64_t cut = r.pts();
   r.push_quiet(); /* 200 ms of quiet before it: the cut */
-  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 1);
+  auto flushes = r.events<stt::Flush>(r.batch);
+  g_assert_cmpuint(flushes.size(), ==, 1);
+  g_assert_cmpstr(flushes[0].reason.c_str(), ==, "recovered");
   g_assert_cmpuint(r.take_batch().size(), ==, 0);
   auto s = r.take_stream();
   g_assert_cmpuint(s.size(), ==, 1);
@@ -345,8 +352,11 @@ void test_cut_forced_after_max_wait() {
   uint64_t cut = r.pts() + 500 * MS;
   r.push(5); /* 0..400 ms after the first awaiting buffer */
   g_assert_cmpuint(r.take_batch().size(), ==, 5);
+  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 1); /* the catch-up */
   r.push();
-  g_assert_cmpuint(r.events<stt::Flush>(r.batch).size(), ==, 1);
+  auto flushes = r.events<stt::Flush>(r.batch);
+  g_assert_cmpuint(flushes.size(), ==, 1);
+  g_assert_cmpstr(flushes[0].reason.c_str(), ==, "recovered");
   auto s = r.take_stream();
   g_assert_cmpuint(s.size(), ==, 1);
   g_assert_cmpuint(GST_BUFFER_PTS(s[0]), ==, cut);

@@ -246,6 +246,14 @@ static void test_cut_at_the_end_of_a_source_pause() {
   g_assert_false(r.core.awaiting_cut());
 }
 
+/* The flushes that cut back to the stream (not the catch-up on recovering). */
+static size_t recovered_flushes(const FailoverActions &a) {
+  size_t n = 0;
+  for (const act::SendFlush &f : all<act::SendFlush>(a))
+    n += f.reason == "recovered";
+  return n;
+}
+
 /* The cut waits for quiet_before >= cut_pause; speech meanwhile goes to batch;
  * cut_max_wait of audio without a pause forces it. Counted apart. */
 static void test_cut_waits_for_pause_or_max_wait() {
@@ -262,12 +270,12 @@ static void test_cut_waits_for_pause_or_max_wait() {
   g_assert_true(r.core.awaiting_cut());
   for (uint64_t quiet : {0ull, 100ull, 190ull}) {
     auto a = r.buffer(100 * MS, quiet * MS);
-    g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+    g_assert_cmpuint(recovered_flushes(a), ==, 0);
     g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Batch);
   }
   uint64_t cut = r.pts;
   auto a = r.buffer(100 * MS, 200 * MS);
-  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  g_assert_cmpuint(recovered_flushes(a), ==, 1);
   g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Stream);
   g_assert_cmpuint(all<act::PushAudio>(a).at(0).start, ==, cut);
   g_assert_false(r.core.awaiting_cut());
@@ -281,13 +289,43 @@ static void test_cut_waits_for_pause_or_max_wait() {
   uint64_t first_waiting = r.pts;
   for (int i = 0; i < 10; i++) {
     a = r.buffer(100 * MS, 0);
-    g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+    g_assert_cmpuint(recovered_flushes(a), ==, 0);
   }
   g_assert_cmpuint(r.pts, ==, first_waiting + 1000 * MS);
   a = r.buffer(100 * MS, 0);
-  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  g_assert_cmpuint(recovered_flushes(a), ==, 1);
   g_assert_cmpuint(all<act::PushAudio>(a).at(0).start, ==, first_waiting + 1000 * MS);
   g_assert_cmpuint(r.core.stats(r.now).cuts_forced, ==, 1);
+}
+
+/* Recovering: the batch uploads the outage's backlog at the first buffer,
+ * without waiting for the cut, and the cut still flushes what came since. */
+static void test_catch_up_flush_on_recovering() {
+  FailoverSettings settings;
+  settings.cut_pause = 200 * MS;
+  settings.cut_max_wait = 1000 * MS;
+  Rig r(settings);
+  r.healthy("s1");
+  r.buffers(2);
+  r.unhealthy();
+  r.buffers(20);
+  r.due();
+  r.healthy("s2");
+  auto a = r.buffer(100 * MS, 0);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
+  std::string reason = all<act::SendFlush>(a).at(0).reason; /* a named copy: ASan */
+  g_assert_cmpstr(reason.c_str(), ==, "catch-up");
+  /* The flush comes before this buffer, which still goes to batch. */
+  g_assert_cmpuint(index_of<act::SendFlush>(a), <, index_of<act::PushAudio>(a));
+  g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Batch);
+  g_assert_cmpuint(r.core.stats(r.now).catch_ups, ==, 1);
+  /* Once per recovery. */
+  a = r.buffer(100 * MS, 0);
+  g_assert_cmpuint(count<act::SendFlush>(a), ==, 0);
+  /* The cut flushes the audio batch got since the catch-up. */
+  a = r.buffer(100 * MS, 300 * MS);
+  g_assert_cmpuint(recovered_flushes(a), ==, 1);
+  g_assert_true(all<act::PushAudio>(a).at(0).branch == Branch::Stream);
 }
 
 static void test_recovery_declared_by_final_transcript() {
@@ -944,6 +982,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/breaker-open-keeps-stream", test_breaker_opening_keeps_healthy_stream);
   g_test_add_func("/failover/recovery-cycle", test_full_recovery_cycle);
   g_test_add_func("/failover/cut-waits-for-pause", test_cut_waits_for_pause_or_max_wait);
+  g_test_add_func("/failover/catch-up-flush-on-recovering", test_catch_up_flush_on_recovering);
   g_test_add_func("/failover/cut-at-the-end-of-a-source-pause",
                   test_cut_at_the_end_of_a_source_pause);
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
