@@ -206,6 +206,20 @@ void BatchCore::flush_mark(uint32_t flush_id) {
   hooks_.stats_changed();
 }
 
+void BatchCore::retry_now() {
+  bool half_opened = config_.breaker && config_.breaker->note_path_restored();
+  bool held;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held = planner_.retry_now(now());
+    if (held)
+      cancel_timer(&retry_timer_);
+  }
+  GST_INFO_OBJECT(config_.log_object, "the path to Deepgram works again: retrying now%s%s",
+                  held ? " (backoff skipped)" : "", half_opened ? " (breaker half-open)" : "");
+  kick();
+}
+
 GstFlowReturn BatchCore::drain(uint64_t timeout) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -474,11 +488,11 @@ void BatchCore::pump() {
     GST_DEBUG_OBJECT(config_.log_object, "uploading chunk %" G_GUINT64_FORMAT, s.id);
     std::shared_ptr<BatchCore> self = shared_from_this();
     uint64_t id = s.id;
-    bytes_sent_ +=
-        start_upload(session_, config_.request, config_.common.tls_verify, std::move(s.storage),
-                     static_cast<uint32_t>(s.rate), static_cast<uint32_t>(s.channels),
-                     config_.common.encoding, config_.common.bitrate, s.cancellable,
-                     [self, id](UploadResult r) { self->on_upload_done(id, std::move(r)); });
+    bytes_sent_ += start_upload(
+        session_, config_.request, config_.common.tls_verify, std::move(s.storage),
+        static_cast<uint32_t>(s.rate), static_cast<uint32_t>(s.channels), config_.common.encoding,
+        config_.common.bitrate, config_.connect_timeout_ms, s.cancellable,
+        [self, id](UploadResult r) { self->on_upload_done(id, std::move(r)); });
     g_object_unref(s.cancellable);
   }
   if (!work.sends.empty() || emitted)

@@ -45,6 +45,7 @@ struct BatchConfig {
   DgCommonSettings common; /* TLS settings for the session */
   DgRequest request;
   unsigned request_timeout_s = 60;
+  unsigned connect_timeout_ms = 10000; /* a new connection, TCP and TLS */
   unsigned max_in_flight = 2;
   uint64_t max_buffer = 600 * GST_SECOND; /* ns of held audio */
   ChunkerSettings chunker;
@@ -100,6 +101,9 @@ public:
   GstFlowReturn push(uint64_t pts, const int16_t *samples, size_t frames, bool block);
   /* stt/flush: cut now; ack with `flush_id` once all before it is done. */
   void flush_mark(uint32_t flush_id);
+  /* stt/retry-now: the path to Deepgram works again; the breaker half-opens
+   * (if open) and what waits for the backoff is sent now. */
+  void retry_now();
   /* EOS: cut, then wait until all is transcribed or reported; the wait
    * ends after `timeout` ns of the timer clock without a chunk transcribed
    * (it restarts at each one); then pushes the drained ack. */

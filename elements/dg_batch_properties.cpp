@@ -18,6 +18,7 @@ enum {
   PROP_OVERFLOW,
   PROP_DRAIN_TIMEOUT,
   PROP_REQUEST_TIMEOUT,
+  PROP_CONNECT_TIMEOUT,
   PROP_RETRY_BACKOFF_FIRST,
   PROP_MAX_IN_FLIGHT = PROP_RETRY_BACKOFF_FIRST + kRetryBackoffPropCount,
   PROP_UTTERANCES,
@@ -76,6 +77,9 @@ void gst_dg_batch_sink_set_property(GObject *object, guint prop_id, const GValue
   case PROP_DRAIN_TIMEOUT:
     s.drain_timeout = g_value_get_uint(value);
     break;
+  case PROP_CONNECT_TIMEOUT:
+    s.connect_timeout = g_value_get_uint(value);
+    break;
   case PROP_REQUEST_TIMEOUT:
     s.request_timeout = g_value_get_uint(value);
     break;
@@ -132,6 +136,9 @@ void gst_dg_batch_sink_get_property(GObject *object, guint prop_id, GValue *valu
     break;
   case PROP_DRAIN_TIMEOUT:
     g_value_set_uint(value, s.drain_timeout);
+    break;
+  case PROP_CONNECT_TIMEOUT:
+    g_value_set_uint(value, s.connect_timeout);
     break;
   case PROP_REQUEST_TIMEOUT:
     g_value_set_uint(value, s.request_timeout);
@@ -190,6 +197,11 @@ void install_properties(GObjectClass *gobject_class) {
       "How long a request may go without progress before it fails and is retried, in ms "
       "(rounded up to whole seconds)",
       1000, 3600000, DEFAULT_REQUEST_TIMEOUT, flags);
+  properties[PROP_CONNECT_TIMEOUT] = g_param_spec_uint(
+      "connect-timeout", "Connect timeout",
+      "Give up a new connection (TCP and TLS) after this many ms; the request fails and is "
+      "retried",
+      100, 600000, DEFAULT_CONNECT_TIMEOUT_MS, flags);
   properties[PROP_MAX_IN_FLIGHT] =
       g_param_spec_uint("max-in-flight", "Max in flight",
                         "Requests uploading at once; results still leave in timestamp order", 1, 16,

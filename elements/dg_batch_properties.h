@@ -34,6 +34,7 @@ struct Settings {
   GstDgBatchOverflow overflow = DEFAULT_OVERFLOW;
   guint drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
+  guint connect_timeout = DEFAULT_CONNECT_TIMEOUT_MS;
   RetryBackoffProperties retry_backoff;
   guint max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   gboolean utterances = DEFAULT_UTTERANCES;

@@ -57,7 +57,47 @@ namespace {
 struct Upload {
   SoupMessage *msg = nullptr;
   UploadDone done;
+  /* This attempt's own (BatchCore makes one per attempt): the connect
+   * deadline cancels it too, and the failure is then a retryable one. */
+  GCancellable *cancellable = nullptr;
+  unsigned connect_timeout_ms = 0;
+  GSource *connect_timer = nullptr;
+  bool connect_expired = false;
+
+  ~Upload() {
+    stop_connect_timer();
+    g_clear_object(&cancellable);
+  }
+  void stop_connect_timer() {
+    if (connect_timer) {
+      g_source_destroy(connect_timer);
+      g_source_unref(connect_timer);
+      connect_timer = nullptr;
+    }
+  }
 };
+
+gboolean on_connect_deadline(gpointer data) {
+  auto *upload = static_cast<Upload *>(data);
+  upload->connect_expired = true;
+  g_cancellable_cancel(upload->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* A new connection (TCP, TLS) must be up within connect_timeout_ms: on a
+ * blackholed path the kernel's SYN retries would hold the request for
+ * minutes. A pooled connection emits no events and needs no deadline. */
+void on_upload_network_event(SoupMessage *, GSocketClientEvent event, GIOStream *, gpointer data) {
+  auto *upload = static_cast<Upload *>(data);
+  if (event == G_SOCKET_CLIENT_RESOLVING && !upload->connect_timer && upload->connect_timeout_ms &&
+      upload->cancellable) {
+    upload->connect_timer = g_timeout_source_new(upload->connect_timeout_ms);
+    g_source_set_callback(upload->connect_timer, on_connect_deadline, upload, nullptr);
+    g_source_attach(upload->connect_timer, g_main_context_get_thread_default());
+  } else if (event == G_SOCKET_CLIENT_COMPLETE) {
+    upload->stop_connect_timer();
+  }
+}
 
 void release_storage(gpointer data) {
   delete static_cast<std::shared_ptr<std::vector<uint8_t>> *>(data);
@@ -78,9 +118,14 @@ constexpr size_t kMaxBodyBytes = kMaxResponseBytes;
 
 void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
   std::unique_ptr<Upload> owned(upload);
+  g_signal_handlers_disconnect_by_data(upload->msg, upload);
   UploadResult r;
   std::string tls_problem = body ? std::string() : dg_describe_tls_failure(upload->msg, error);
-  if (!tls_problem.empty()) {
+  if (!body && upload->connect_expired) {
+    r.verdict = UploadVerdict::Retry;
+    r.error = "connect timeout: no connection in " + std::to_string(upload->connect_timeout_ms) +
+              " ms (connect-timeout)";
+  } else if (!tls_problem.empty()) {
     r.verdict = UploadVerdict::Fatal; /* configuration: retrying cannot help */
     r.error = tls_problem;
   } else if (!body && !too_big) {
@@ -157,8 +202,8 @@ GBytes *chunk_body(std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate,
 
 size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
                     std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
-                    AudioEncoding encoding, uint32_t bitrate, GCancellable *cancellable,
-                    UploadDone done) {
+                    AudioEncoding encoding, uint32_t bitrate, unsigned connect_timeout_ms,
+                    GCancellable *cancellable, UploadDone done) {
   std::string error;
   GBytes *bytes = chunk_body(std::move(storage), rate, channels, encoding, bitrate, &error);
   if (!bytes) {
@@ -184,8 +229,13 @@ size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_ver
   dg_prepare_message(msg, request, tls_verify);
   dg_message_keepalive(msg); /* a dead path is found while Deepgram transcribes, too */
 
-  auto *upload = new Upload{msg, std::move(done)};
-  dg_send_and_read_bounded(session, msg, kMaxBodyBytes, cancellable,
+  auto *upload = new Upload();
+  upload->msg = msg;
+  upload->done = std::move(done);
+  upload->connect_timeout_ms = connect_timeout_ms;
+  upload->cancellable = cancellable ? G_CANCELLABLE(g_object_ref(cancellable)) : nullptr;
+  g_signal_connect(msg, "network-event", G_CALLBACK(on_upload_network_event), upload);
+  dg_send_and_read_bounded(session, msg, kMaxBodyBytes, upload->cancellable,
                            [upload](GBytes *body, const GError *error, bool too_big) {
                              on_body(upload, body, error, too_big);
                            });

@@ -51,11 +51,14 @@ using UploadDone = std::function<void(UploadResult)>;
 /* linear16: writes the WAV header at the front of `storage` (which holds
  * kWavHeaderBytes of headroom, then the audio); flac / opus: encodes the
  * audio after the headroom (`bitrate` as the property). Then starts the POST.
+ * A new connection must be up within `connect_timeout_ms` (0: no limit), else
+ * `cancellable` (this attempt's own) is cancelled and the result is a
+ * retryable "connect timeout" failure.
  * `done` runs on the network thread exactly once, also when cancelled.
  * Returns the body's size (0 when `done` already ran with a failure). */
 size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,
                     std::shared_ptr<std::vector<uint8_t>> storage, uint32_t rate, uint32_t channels,
-                    AudioEncoding encoding, uint32_t bitrate, GCancellable *cancellable,
-                    UploadDone done);
+                    AudioEncoding encoding, uint32_t bitrate, unsigned connect_timeout_ms,
+                    GCancellable *cancellable, UploadDone done);
 
 } // namespace dgf

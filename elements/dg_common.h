@@ -57,6 +57,10 @@ enum DgCommonProp : guint {
   DG_PROP_COMMON_LAST = DG_PROP_BITRATE,
 };
 
+/* `connect-timeout` on both sinks: a new connection's TCP and TLS (and the
+ * WebSocket handshake on live), in ms. */
+constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
+
 /* Installs the common properties. `default_url` differs per element; `what`
  * names the API in blurbs ("live", "pre-recorded"). */
 void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what);

@@ -18,7 +18,6 @@ constexpr guint DEFAULT_UTTERANCE_END_MS = 0;
 constexpr gboolean DEFAULT_VAD_EVENTS = FALSE;
 constexpr guint DEFAULT_KEEPALIVE_MS = 3000;
 constexpr guint DEFAULT_STALL_TIMEOUT_MS = 10000;
-constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 constexpr guint DEFAULT_SEND_TIMEOUT_MS = 5000;
 constexpr guint DEFAULT_FINALIZE_TIMEOUT_MS = 10000;
 constexpr gboolean DEFAULT_RECONNECT = TRUE;

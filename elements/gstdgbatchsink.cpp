@@ -118,6 +118,13 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
   h.health = [self, pad](const stt::Health &health) {
     GST_INFO_OBJECT(self, "service %s: %s", health.healthy ? "answers again" : "failing",
                     health.reason.c_str());
+    /* Alone, nobody else says it: once per outage (health changes only). */
+    if (!health.healthy && !self->priv->supervised)
+      GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                          ("Deepgram's pre-recorded API failed: %s; retrying, the audio waits "
+                           "(up to max-buffer)",
+                           health.reason.c_str()),
+                          ("stats last-error and failures follow the retries"));
     gst_pad_push_event(pad, stt::make_event(health));
   };
   h.stats_changed = [self] { notify_stats(self); };
@@ -177,6 +184,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   config.common = s.common;
   config.request = std::move(request.value());
   config.request_timeout_s = (s.request_timeout + 999) / 1000;
+  config.connect_timeout_ms = s.connect_timeout;
   config.max_in_flight = s.max_in_flight;
   config.max_buffer = s.max_buffer_ms * GST_MSECOND;
   config.chunker.min_chunk = std::min(s.min_chunk_ms, s.max_chunk_ms) * GST_MSECOND;
@@ -329,6 +337,10 @@ static gboolean gst_dg_batch_sink_event(GstBaseSink *sink, GstEvent *event) {
       if (core)
         core->flush_mark(flush->flush_id);
     }
+    break;
+  case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
+    if (stt::parse<stt::RetryNow>(event) && core)
+      core->retry_now();
     break;
   case GST_EVENT_FLUSH_START:
     if (core)

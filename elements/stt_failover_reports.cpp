@@ -69,6 +69,8 @@ gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
     actions = priv->core.on_health(branch, *h, now);
   } else if (stt::parse<stt::PathRestored>(event) && branch == Branch::Stream) {
     GST_INFO_OBJECT(self, "stream: the network path is back; recovering now");
+    /* Both APIs share the host: batch retries its held uploads now too. */
+    gst_pad_push_event(self->batchpad, stt::make_event(stt::RetryNow{}));
     std::lock_guard<std::mutex> guard(priv->lock);
     actions = priv->core.on_path_restored(now);
   } else if (auto a = stt::parse<stt::Ack>(event)) {

@@ -162,6 +162,16 @@ BatchStats BatchPlanner::stats() const {
 
 /* ---- the network side ---- */
 
+bool BatchPlanner::retry_now(uint64_t now) {
+  /* The backoff guessed at the network; a server's Retry-After still holds. */
+  bool held = hold_until_ > now && hold_until_ > server_hold_until_;
+  if (held) {
+    hold_until_ = server_hold_until_;
+    retry_armed_ = false;
+  }
+  return held;
+}
+
 BatchActions BatchPlanner::poll(uint64_t now) {
   BatchActions out;
   give_up_if_due(now, out); /* also while the breaker refuses every request */
@@ -298,6 +308,9 @@ void BatchPlanner::retry_later(Entry &e, const UploadReport &r, uint64_t now, Ba
   auto floor = r.retry_after.value_or(std::chrono::milliseconds{0});
   auto delay = backoff_delay(settings_.backoff, consecutive_failures_++, random_(), floor);
   hold_until_ = std::max(hold_until_, now + static_cast<uint64_t>(delay.count()) * kMs);
+  if (r.retry_after)
+    server_hold_until_ =
+        std::max(server_hold_until_, now + static_cast<uint64_t>(floor.count()) * kMs);
   out.push_back(log(batch::Log::Info, "chunk " + std::to_string(e.id) + " failed (" + r.error +
                                           "); retry in " + std::to_string(delay.count()) + " ms"));
 }

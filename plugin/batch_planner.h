@@ -204,6 +204,9 @@ public:
   BatchActions on_permit(uint64_t id, bool granted, uint64_t retry_in, uint64_t now);
   BatchActions on_upload_done(uint64_t id, UploadReport report, uint64_t now);
   void on_retry_timer() { retry_armed_ = false; }
+  /* The network path works again: what waits for the backoff goes at the
+   * next poll(). Returns whether anything was held back. */
+  bool retry_now(uint64_t now);
 
   void set_supervised(bool supervised) { supervised_ = supervised; }
   void set_live(bool live) { live_ = live; }
@@ -278,7 +281,8 @@ private:
   uint64_t last_end_ = 0; /* end of the last chunk queued */
   unsigned in_flight_ = 0;
   uint32_t consecutive_failures_ = 0;
-  uint64_t hold_until_ = 0; /* no upload before this (backoff, Retry-After) */
+  uint64_t hold_until_ = 0;        /* no upload before this (backoff, Retry-After) */
+  uint64_t server_hold_until_ = 0; /* the part of it a server's Retry-After asked for */
   bool retry_armed_ = false;
   uint64_t retry_at_ = 0;
   bool fatal_ = false, flushing_ = false;

@@ -214,6 +214,15 @@ template <> std::optional<PathRestored> from_structure<PathRestored>(const GstSt
   return v;
 }
 
+GstStructure *to_structure(const RetryNow &) {
+  return gst_structure_new_empty(RetryNow::kName);
+}
+template <> std::optional<RetryNow> from_structure<RetryNow>(const GstStructure *s) {
+  if (!is<RetryNow>(s))
+    return std::nullopt;
+  return RetryNow{};
+}
+
 GstStructure *to_structure(const Ack &v) {
   return gst_structure_new(Ack::kName, "position", G_TYPE_UINT64, v.position, "session-id",
                            G_TYPE_STRING, v.session_id.c_str(), "flush-id", G_TYPE_UINT, v.flush_id,

@@ -22,7 +22,7 @@
 
 namespace dgf::stt {
 
-enum class Direction { Downstream, DownstreamSticky, Upstream, Message };
+enum class Direction { Downstream, DownstreamSticky, DownstreamOob, Upstream, Message };
 
 /* Downstream, serialized, failover -> sink: transcribe what you hold now.
  * The sink answers with an Ack carrying the same flush_id once done. */
@@ -63,6 +63,14 @@ struct PathRestored {
   static constexpr const char *kName = "stt/path-restored";
   static constexpr Direction kDirection = Direction::Upstream;
   std::string session_id;
+};
+
+/* Downstream, out of band, failover -> batch sink: the network path to
+ * Deepgram works again (a sink's stt/path-restored): retry what waits for the
+ * backoff or the breaker now, not at their time. */
+struct RetryNow {
+  static constexpr const char *kName = "stt/retry-now";
+  static constexpr Direction kDirection = Direction::DownstreamOob;
 };
 
 /* Upstream, sink -> failover: audio before `position` has final results. */
@@ -189,6 +197,7 @@ GstStructure *to_structure(const SpeechStartedMessage &v);
 GstStructure *to_structure(const Reconnect &v);
 GstStructure *to_structure(const Health &v);
 GstStructure *to_structure(const PathRestored &v);
+GstStructure *to_structure(const RetryNow &v);
 GstStructure *to_structure(const Ack &v);
 GstStructure *to_structure(const TimedTranscript &v);
 GstStructure *to_structure(const TimedWord &v); /* an `stt/word` */
@@ -208,6 +217,7 @@ std::optional<SpeechStartedMessage> from_structure<SpeechStartedMessage>(const G
 template <> std::optional<Reconnect> from_structure<Reconnect>(const GstStructure *s);
 template <> std::optional<Health> from_structure<Health>(const GstStructure *s);
 template <> std::optional<PathRestored> from_structure<PathRestored>(const GstStructure *s);
+template <> std::optional<RetryNow> from_structure<RetryNow>(const GstStructure *s);
 template <> std::optional<Ack> from_structure<Ack>(const GstStructure *s);
 template <> std::optional<TimedTranscript> from_structure<TimedTranscript>(const GstStructure *s);
 template <> std::optional<Degraded> from_structure<Degraded>(const GstStructure *s);
@@ -222,7 +232,8 @@ template <typename T> GstEvent *make_event(const T &v) {
   GstEventType type = T::kDirection == Direction::Downstream ? GST_EVENT_CUSTOM_DOWNSTREAM
                       : T::kDirection == Direction::DownstreamSticky
                           ? GST_EVENT_CUSTOM_DOWNSTREAM_STICKY
-                          : GST_EVENT_CUSTOM_UPSTREAM;
+                      : T::kDirection == Direction::DownstreamOob ? GST_EVENT_CUSTOM_DOWNSTREAM_OOB
+                                                                  : GST_EVENT_CUSTOM_UPSTREAM;
   return gst_event_new_custom(type, to_structure(v));
 }
 

@@ -184,6 +184,29 @@ static void test_flush_mark_waits_for_what_precedes_it() {
   g_assert_cmpuint(acks[2].position, ==, 1300 * MS);
 }
 
+/* stt/retry-now (the path is back): the backoff's hold is skipped, a
+ * server's Retry-After is not. */
+static void test_retry_now_skips_backoff_not_retry_after() {
+  Rig r;
+  r.audio(1 * S);
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+  r.p.on_upload_done(1, failed(503), r.now);
+  g_assert_cmpuint(count<batch::AcquirePermit>(r.p.poll(r.now)), ==, 0);
+  r.now += 100 * MS;
+  g_assert_true(r.p.retry_now(r.now));
+  g_assert_cmpuint(r.pump().size(), ==, 1); /* sent at once, not at +500 ms */
+  g_assert_false(r.p.retry_now(r.now));     /* nothing held now */
+
+  UploadReport busy = failed(429);
+  busy.retry_after = std::chrono::milliseconds{5000};
+  r.p.on_upload_done(1, busy, r.now);
+  g_assert_false(r.p.retry_now(r.now));
+  g_assert_cmpuint(count<batch::AcquirePermit>(r.p.poll(r.now)), ==, 0);
+  r.now += 5 * S;
+  r.p.on_retry_timer();
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+}
+
 static void test_retry_backoff_retry_after_and_breaker() {
   Rig r;
   r.audio(1 * S);
@@ -519,6 +542,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/batch/flush-mark-after-preceding", test_flush_mark_waits_for_what_precedes_it);
   g_test_add_func("/batch/retry-backoff-retry-after-breaker",
                   test_retry_backoff_retry_after_and_breaker);
+  g_test_add_func("/batch/retry-now", test_retry_now_skips_backoff_not_retry_after);
   g_test_add_func("/batch/old-success-is-not-recovery", test_old_success_is_not_recovery);
   g_test_add_func("/batch/permanent-alone-fatal", test_permanent_failure_alone_is_fatal);
   g_test_add_func("/batch/permanent-supervised-drops", test_permanent_failure_supervised_drops);

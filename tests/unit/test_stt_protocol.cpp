@@ -31,6 +31,15 @@ static void test_path_restored_roundtrip_upstream_event() {
   gst_event_unref(e);
 }
 
+static void test_retry_now_is_out_of_band_downstream() {
+  GstEvent *e = make_event(RetryNow{});
+  g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM_OOB);
+  g_assert_false(GST_EVENT_IS_SERIALIZED(e)); /* it overtakes the queued audio */
+  g_assert_true(parse<RetryNow>(e).has_value());
+  g_assert_false(parse<PathRestored>(e).has_value());
+  gst_event_unref(e);
+}
+
 static void test_flush_is_serialized_downstream() {
   GstEvent *e = make_event(Flush{7, "recovered"});
   g_assert_cmpint(GST_EVENT_TYPE(e), ==, GST_EVENT_CUSTOM_DOWNSTREAM);
@@ -226,6 +235,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/stt-protocol/health", test_health_roundtrip_upstream_event);
   g_test_add_func("/stt-protocol/path-restored", test_path_restored_roundtrip_upstream_event);
+  g_test_add_func("/stt-protocol/retry-now", test_retry_now_is_out_of_band_downstream);
   g_test_add_func("/stt-protocol/flush-reconnect", test_flush_is_serialized_downstream);
   g_test_add_func("/stt-protocol/ack", test_ack_roundtrip);
   g_test_add_func("/stt-protocol/transcript", test_transcript_roundtrip_as_message);
