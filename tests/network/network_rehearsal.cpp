@@ -45,6 +45,13 @@ std::map<std::string, Named> scenarios() {
   s.seconds = 90;
   s.blackhole_for = 60;
   m["blackhole-60s"] = {s, Kind::sending};
+  /* Speech with a 0.4 s pause every 3 s: the pre-recorded API gets chunks
+   * (at the pauses) during the outage, and they fail and wait to retry. */
+  s.seconds = 50;
+  s.blackhole_for = 20;
+  s.pattern = std::string(26, 'S') + "....";
+  m["blackhole-20s-speech"] = {s, Kind::sending};
+  s.pattern.clear();
   /* Speech 0-8 s, the source paused 8-40 s, the blackhole 10-30 s of it. */
   s = Scenario();
   s.seconds = 55;

@@ -197,19 +197,26 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
   GstClockTime base = gst_element_get_base_time(pipeline);
   recorder->set_base(base);
 
+  /* Quiet blocks are sent but owe no word. */
+  dgemu::BlockKindFn pattern = dgemu::sequence_pattern(s.pattern); /* empty: all speech */
+  auto kind = [&](uint32_t b) { return pattern ? pattern(b) : dgemu::BlockKind::speech; };
+  std::vector<uint32_t> sent;
   uint32_t total = static_cast<uint32_t>(s.seconds * 10 + 0.5);
   for (uint32_t b = 0; b < total; b++) {
     double t = b / 10.0;
-    if (!(t >= s.pause_at && t < s.pause_at + s.pause_for))
+    if (t >= s.pause_at && t < s.pause_at + s.pause_for)
+      continue;
+    sent.push_back(b);
+    if (kind(b) == dgemu::BlockKind::speech)
       r.fed.push_back(b);
   }
 
   std::atomic<bool> stop{false};
   std::thread pusher([&] {
-    for (uint32_t b : r.fed) {
+    for (uint32_t b : sent) {
       if (stop)
         break;
-      GstBuffer *buf = dgtest::sequence_buffer(kRate, 1, b, 1, b * dgtest::kBlockNs);
+      GstBuffer *buf = dgtest::sequence_buffer(kRate, 1, b, 1, b * dgtest::kBlockNs, kind(b));
       if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) != GST_FLOW_OK)
         break;
     }

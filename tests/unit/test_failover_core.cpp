@@ -256,17 +256,26 @@ static size_t recovered_flushes(const FailoverActions &a) {
 
 /* The cut waits for quiet_before >= cut_pause; speech meanwhile goes to batch;
  * cut_max_wait of audio without a pause forces it. Counted apart. */
-static void test_cut_waits_for_pause_or_max_wait() {
+static FailoverSettings cut_settings() {
   FailoverSettings settings;
   settings.cut_pause = 200 * MS;
   settings.cut_max_wait = 1000 * MS;
-  Rig r(settings);
+  return settings;
+}
+
+/* Streaming on s1, an outage of `outage_buffers` to batch, recovering on s2. */
+static void fail_and_recover(Rig &r, size_t outage_buffers) {
   r.healthy("s1");
   r.buffers(2);
   r.unhealthy();
-  r.buffers(2);
+  r.buffers(outage_buffers);
   r.due();
   r.healthy("s2");
+}
+
+static void test_cut_waits_for_pause_or_max_wait() {
+  Rig r(cut_settings());
+  fail_and_recover(r, 2);
   g_assert_true(r.core.awaiting_cut());
   for (uint64_t quiet : {0ull, 100ull, 190ull}) {
     auto a = r.buffer(100 * MS, quiet * MS);
@@ -301,16 +310,8 @@ static void test_cut_waits_for_pause_or_max_wait() {
 /* Recovering: the batch uploads the outage's backlog at the first buffer,
  * without waiting for the cut, and the cut still flushes what came since. */
 static void test_catch_up_flush_on_recovering() {
-  FailoverSettings settings;
-  settings.cut_pause = 200 * MS;
-  settings.cut_max_wait = 1000 * MS;
-  Rig r(settings);
-  r.healthy("s1");
-  r.buffers(2);
-  r.unhealthy();
-  r.buffers(20);
-  r.due();
-  r.healthy("s2");
+  Rig r(cut_settings());
+  fail_and_recover(r, 20);
   auto a = r.buffer(100 * MS, 0);
   g_assert_cmpuint(count<act::SendFlush>(a), ==, 1);
   std::string reason = all<act::SendFlush>(a).at(0).reason; /* a named copy: ASan */
