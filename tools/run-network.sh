@@ -4,7 +4,7 @@
 # the source is paused, a link at half the linear16 rate and 5 % random loss, for the bin and
 # each standalone sink, one at a time, in network namespaces (root, ip, tc, nft; skipped
 # without them). tools/run-tests.sh runs the short set (suite network); this adds the rest
-# (suite network-long), about 14 minutes in all.
+# (suite network-long), about 16 minutes in all.
 # Usage: tools/run-network.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
