@@ -81,7 +81,9 @@ int usage(const char *why) {
                "usage: network-rehearsal --scenario NAME --target bin|stream|batch [--no-check]\n"
                "       [--label L] [--seconds S] [--blackhole AT:LEN] [--pause AT:LEN]\n"
                "       [--rate RATE] [--loss PCT] [--kind sending|idle|slow|loss|none]\n"
-               "scenarios: blackhole-20s blackhole-60s idle-blackhole slow-128k loss-5pct custom\n",
+               "       [--set PROP=VALUE]\n"
+               "scenarios: blackhole-20s blackhole-20s-speech blackhole-60s idle-blackhole\n"
+               "           slow-128k loss-5pct custom\n",
                why);
   return 2;
 }
@@ -123,6 +125,8 @@ int main(int argc, char **argv) {
     } else if (a == "--pause") {
       if (!span(v, &chosen.s.pause_at, &chosen.s.pause_for))
         return usage("--pause AT:LEN (seconds)");
+    } else if (a == "--set") {
+      chosen.s.dut_properties += std::string(" ") + v;
     } else if (a == "--rate") {
       chosen.s.rate = v;
     } else if (a == "--loss") {

@@ -22,7 +22,7 @@ GstClockTime now_ns() {
   return static_cast<GstClockTime>(g_get_monotonic_time()) * GST_USECOND;
 }
 
-std::string description(Target t) {
+std::string description(Target t, const std::string &props) {
   /* block=true, 1 s queued at most: the pusher waits on appsrc and clocksync
    * lets each block go at its running time, as a live capture would. */
   std::string head = std::string("appsrc name=feed is-live=true format=time block=true "
@@ -30,12 +30,14 @@ std::string description(Target t) {
                      kCaps + " ! clocksync ! ";
   switch (t) {
   case Target::bin:
-    return head + "dgtranscribebin name=dut stream-url=@WS@ batch-url=@HTTP@ "
-                  "api-key=test-key ! fakesink sync=false async=false";
+    return head +
+           "dgtranscribebin name=dut stream-url=@WS@ batch-url=@HTTP@ "
+           "api-key=test-key " +
+           props + " ! fakesink sync=false async=false";
   case Target::stream:
-    return head + "dgstreamsink name=dut url=@WS@ api-key=test-key";
+    return head + "dgstreamsink name=dut url=@WS@ api-key=test-key " + props;
   case Target::batch:
-    return head + "dgbatchsink name=dut url=@HTTP@ api-key=test-key";
+    return head + "dgbatchsink name=dut url=@HTTP@ api-key=test-key " + props;
   }
   return "";
 }
@@ -181,7 +183,7 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
 
   GError *err = nullptr;
   GstElement *pipeline =
-      gst_parse_launch(dgtest::with_urls(description(target), emu).c_str(), &err);
+      gst_parse_launch(dgtest::with_urls(description(target, s.dut_properties), emu).c_str(), &err);
   if (!pipeline) {
     r.setup_error = std::string("pipeline: ") + (err ? err->message : "?");
     g_clear_error(&err);

@@ -36,7 +36,8 @@ struct Scenario {
   std::string rate;                            /* tbf rate for the whole run ("" none) */
   int loss_percent = 0;                        /* random loss for the whole run */
   double drain_s = 120;                        /* after the last audio, EOS wait bound */
-  std::string pattern; /* speech and quiet blocks (dgemu::sequence_pattern); "" all speech */
+  std::string pattern;        /* speech and quiet blocks (dgemu::sequence_pattern); "" all speech */
+  std::string dut_properties; /* added to the element under test, e.g. "encoding=flac" */
 };
 
 struct Stamped {
