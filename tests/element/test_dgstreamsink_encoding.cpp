@@ -10,60 +10,14 @@
 #include <cstring>
 
 #include "dg_test_support.h"
+#include "stream_sink_harness.h"
 
 using dgtest::BusLog;
+using namespace streamtest;
 
 namespace {
 
-const char *kCaps16kMono = "audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1";
 constexpr guint64 kPcmBytesPerBlock = 3200; /* 100 ms at 16 kHz mono S16 */
-
-struct Run {
-  GstElement *pipeline = nullptr;
-  GstElement *src = nullptr;
-  GstElement *sink = nullptr;
-  std::unique_ptr<BusLog> log;
-
-  Run(const dgemu::Emulator &emu, const std::string &sink_props) {
-    std::string desc = "appsrc name=src format=time caps=" + std::string(kCaps16kMono) +
-                       " ! dgstreamsink name=sink url=@WS@ api-key=test-key "
-                       "retry-backoff-min=20 retry-backoff-max=200 " +
-                       sink_props;
-    GError *err = nullptr;
-    pipeline = gst_parse_launch(dgtest::with_urls(desc, emu).c_str(), &err);
-    g_assert_no_error(err);
-    src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-    sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    log = std::make_unique<BusLog>(pipeline);
-  }
-  ~Run() {
-    log.reset();
-    gst_object_unref(src);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
-  }
-  guint64 stat(const char *field) {
-    GstStructure *s = nullptr;
-    g_object_get(sink, "stats", &s, nullptr);
-    guint64 v = 0;
-    g_assert_true(gst_structure_get_uint64(s, field, &v));
-    gst_structure_free(s);
-    return v;
-  }
-};
-
-void assert_perfect(const dgtest::BlockReport &r) {
-  if (!r.perfect())
-    g_error("blocks: %s", r.describe().c_str());
-}
-
-void stream_blocks(Run &run, uint32_t count) {
-  dgtest::push_sequence(run.src, 16000, 1, 0, count, 0);
-  bool eos = run.log->run_to_end();
-  for (const auto &e : run.log->errors())
-    g_printerr("error: %s\n", e.c_str());
-  g_assert_true(eos);
-}
 
 /* The same blocks at the same times as linear16 gives; the wire held the
  * FLAC stream (far less than the PCM), on one connection. */
