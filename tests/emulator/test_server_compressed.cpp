@@ -45,6 +45,37 @@ std::unique_ptr<dgemu::Emulator> start_emu(const std::string &engine = "sequence
   return emu;
 }
 
+/* The LibriVox clip as its WAV file, its PCM and that PCM as Ogg Opus at
+ * 48 kbit/s, with a pocketsphinx emulator; false (the test skipped) when
+ * pocketsphinx or its test data is missing. */
+struct Speech {
+  std::string wav;
+  dgemu::PcmAudio pcm;
+  std::string ogg;
+  std::unique_ptr<dgemu::Emulator> emu;
+};
+
+bool load_speech(Speech *out) {
+  if (!g_file_test(kSpeechWav, G_FILE_TEST_EXISTS)) {
+    g_test_skip("pocketsphinx-testdata is not installed");
+    return false;
+  }
+  out->emu = start_emu("pocketsphinx");
+  if (!out->emu)
+    return false;
+  gchar *data = nullptr;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(kSpeechWav, &data, &len, nullptr));
+  out->wav.assign(data, len);
+  g_free(data);
+  std::string err;
+  g_assert_true(dgemu::decode_wav(reinterpret_cast<const uint8_t *>(out->wav.data()),
+                                  out->wav.size(), &out->pcm, &err));
+  out->ogg = emutest::gst_encode(out->pcm.samples, out->pcm.sample_rate, 1,
+                                 "opusenc bitrate=48000 ! oggmux");
+  return true;
+}
+
 std::string pcm_bytes(const std::vector<int16_t> &pcm) {
   return std::string(reinterpret_cast<const char *>(pcm.data()), pcm.size() * sizeof(int16_t));
 }
@@ -141,22 +172,12 @@ void test_live_opus_time() {
 /* Real speech through Opus with pocketsphinx: the PCM run's words at the
  * PCM run's times (within one 20 ms Opus frame). */
 void test_live_opus_speech() {
-  if (!g_file_test(kSpeechWav, G_FILE_TEST_EXISTS)) {
-    g_test_skip("pocketsphinx-testdata is not installed");
+  Speech sp;
+  if (!load_speech(&sp))
     return;
-  }
-  auto emu = start_emu("pocketsphinx");
-  if (!emu)
-    return;
-  gchar *data = nullptr;
-  gsize len = 0;
-  g_assert_true(g_file_get_contents(kSpeechWav, &data, &len, nullptr));
-  dgemu::PcmAudio pcm;
-  std::string err;
-  g_assert_true(dgemu::decode_wav(reinterpret_cast<const uint8_t *>(data), len, &pcm, &err));
-  g_free(data);
-  std::string ogg =
-      emutest::gst_encode(pcm.samples, pcm.sample_rate, 1, "opusenc bitrate=48000 ! oggmux");
+  auto &emu = sp.emu;
+  const dgemu::PcmAudio &pcm = sp.pcm;
+  const std::string &ogg = sp.ogg;
   LiveRun ref =
       run_live(*emu, "encoding=linear16&sample_rate=16000", pcm_bytes(pcm.samples), 3200, 60);
   LiveRun r = run_live(*emu, "", ogg, 1000, 60);
@@ -267,24 +288,12 @@ void test_batch() {
 /* A pre-recorded Ogg Opus body of real speech, with pocketsphinx: the WAV
  * body's words at its times (within 20 ms). */
 void test_batch_opus_speech() {
-  if (!g_file_test(kSpeechWav, G_FILE_TEST_EXISTS)) {
-    g_test_skip("pocketsphinx-testdata is not installed");
+  Speech sp;
+  if (!load_speech(&sp))
     return;
-  }
-  auto emu = start_emu("pocketsphinx");
-  if (!emu)
-    return;
-  gchar *data = nullptr;
-  gsize len = 0;
-  g_assert_true(g_file_get_contents(kSpeechWav, &data, &len, nullptr));
-  std::string wav(data, len);
-  g_free(data);
-  dgemu::PcmAudio pcm;
-  std::string err;
-  g_assert_true(
-      dgemu::decode_wav(reinterpret_cast<const uint8_t *>(wav.data()), wav.size(), &pcm, &err));
-  std::string ogg =
-      emutest::gst_encode(pcm.samples, pcm.sample_rate, 1, "opusenc bitrate=48000 ! oggmux");
+  auto &emu = sp.emu;
+  const dgemu::PcmAudio &pcm = sp.pcm;
+  const std::string &wav = sp.wav, &ogg = sp.ogg;
   auto ref = post(*emu, "", wav, "audio/wav");
   auto r = post(*emu, "", ogg, "audio/ogg");
   g_assert_cmpint(ref.status, ==, 200);
