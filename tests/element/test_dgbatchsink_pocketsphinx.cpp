@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,19 +79,29 @@ std::vector<stt::TimedTranscript> transcribe(const std::string &url, int sink_ra
   return out;
 }
 
-void check_clip(int sink_rate) {
-  std::vector<std::string> reference = reference_words();
-  if (reference.empty()) {
+/* The clip's reference words and a pocketsphinx dg-emulator; nullptr (the
+ * test skipped) without pocketsphinx-testdata. */
+std::unique_ptr<dgemu::Emulator> pocketsphinx_emulator(std::vector<std::string> *reference) {
+  *reference = reference_words();
+  if (reference->empty()) {
     g_test_skip("pocketsphinx-testdata is not installed");
-    return;
+    return nullptr;
   }
   dgemu::Options options;
   options.engine = "pocketsphinx";
-  dgemu::Emulator emu(options);
+  auto emu = std::make_unique<dgemu::Emulator>(options);
   std::string error;
-  CHECK(emu.start(&error), "emulator (pocketsphinx engine): %s", error.c_str());
+  CHECK(emu->start(&error), "emulator (pocketsphinx engine): %s", error.c_str());
+  return emu;
+}
 
-  std::vector<stt::TimedTranscript> transcripts = transcribe(emu.http_url(), sink_rate);
+void check_clip(int sink_rate) {
+  std::vector<std::string> reference;
+  auto emu = pocketsphinx_emulator(&reference);
+  if (!emu)
+    return;
+
+  std::vector<stt::TimedTranscript> transcripts = transcribe(emu->http_url(), sink_rate);
   CHECK(transcripts.size() >= 2, "the 7 s clip was not cut (%zu chunks)", transcripts.size());
 
   std::vector<std::string> words;
@@ -154,18 +165,12 @@ std::vector<std::pair<TimedWord, TimedWord>> aligned(const std::vector<TimedWord
 /* encoding=opus (Ogg Opus files): the words and their times stay close to
  * what linear16 gives on the same clip and chunking. */
 void check_opus_close_to_linear16(const char *encoding) {
-  std::vector<std::string> reference = reference_words();
-  if (reference.empty()) {
-    g_test_skip("pocketsphinx-testdata is not installed");
+  std::vector<std::string> reference;
+  auto emu = pocketsphinx_emulator(&reference);
+  if (!emu)
     return;
-  }
-  dgemu::Options options;
-  options.engine = "pocketsphinx";
-  dgemu::Emulator emu(options);
-  std::string error;
-  CHECK(emu.start(&error), "emulator (pocketsphinx engine): %s", error.c_str());
-  auto raw = words_of(transcribe(emu.http_url(), 16000));
-  auto opus = words_of(transcribe(emu.http_url(), 16000, encoding));
+  auto raw = words_of(transcribe(emu->http_url(), 16000));
+  auto opus = words_of(transcribe(emu->http_url(), 16000, encoding));
   auto pairs = aligned(raw, opus);
   double worst = 0, sum = 0;
   for (const auto &p : pairs) {
