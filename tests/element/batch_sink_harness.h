@@ -173,13 +173,7 @@ public:
     g_object_get(sink_, "stats", &s, nullptr);
     return s;
   }
-  guint64 stat_u64(const char *field) {
-    GstStructure *s = stats();
-    guint64 v = 0;
-    CHECK(gst_structure_get_uint64(s, field, &v), "no stats field %s", field);
-    gst_structure_free(s);
-    return v;
-  }
+  guint64 stat_u64(const char *field) { return dgtest::stat_u64(sink_, field); }
   /* An audio amount from stats (guint64 ns), in seconds. */
   double stat_seconds(const char *field) {
     GstStructure *s = stats();

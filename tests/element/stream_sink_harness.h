@@ -47,13 +47,7 @@ struct Run {
     g_object_get(sink, "stats", &s, nullptr);
     return s;
   }
-  guint64 stat(const char *field) {
-    GstStructure *s = stats();
-    guint64 v = 0;
-    g_assert_true(gst_structure_get_uint64(s, field, &v));
-    gst_structure_free(s);
-    return v;
-  }
+  guint64 stat(const char *field) { return dgtest::stat_u64(sink, field); }
 };
 
 inline void assert_perfect(const dgtest::BlockReport &r) {

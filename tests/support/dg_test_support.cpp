@@ -180,6 +180,18 @@ bool BusLog::run_to_end(GstClockTime timeout) {
   return eos;
 }
 
+guint64 stat_u64(GstElement *element, const char *field) {
+  GstStructure *s = nullptr;
+  g_object_get(element, "stats", &s, nullptr);
+  guint64 v = 0;
+  gboolean found = s && gst_structure_get_uint64(s, field, &v);
+  if (s)
+    gst_structure_free(s);
+  if (!found)
+    g_error("%s: no stats field %s", GST_OBJECT_NAME(element), field);
+  return v;
+}
+
 GstBuffer *sequence_buffer(int rate, int channels, uint32_t first, uint32_t count, uint64_t pts,
                            dgemu::BlockKind kind) {
   std::vector<int16_t> pcm =

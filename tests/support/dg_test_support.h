@@ -62,6 +62,10 @@ private:
   std::vector<GstMessage *> messages_;
 };
 
+/* A guint64 field of `element`'s "stats" structure; fails the test when the
+ * field is missing. */
+guint64 stat_u64(GstElement *element, const char *field);
+
 /* One buffer of sequence audio: blocks [first, first+count) at pts. */
 GstBuffer *sequence_buffer(int rate, int channels, uint32_t first, uint32_t count, uint64_t pts,
                            dgemu::BlockKind kind = dgemu::BlockKind::speech);
