@@ -32,6 +32,9 @@ fi
 "$seqgen" --blocks 30 --output seq.wav
 
 key=sdk-conformance-key
+# A previous run's files must not be read as this one's (the child truncates
+# them only once it runs).
+rm -f emulator.out emulator.err
 "$emulator" --port 0 --api-key "$key" >emulator.out 2>emulator.err &
 pid=$!
 cleanup() {
@@ -42,8 +45,8 @@ trap cleanup EXIT
 
 ready=""
 for _ in $(seq 1 100); do
-  if [[ -s emulator.out ]]; then
-    ready=$(head -n 1 emulator.out)
+  if [[ -f emulator.out ]] && (($(wc -l <emulator.out) > 0)); then
+    ready=$(head -n 1 emulator.out) # a whole line, not one being written
     break
   fi
   if ! kill -0 "$pid" 2>/dev/null; then
