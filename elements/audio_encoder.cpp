@@ -60,6 +60,7 @@ public:
   bool push(const uint8_t *pcm, size_t bytes, std::vector<uint8_t> &out) override;
   bool finish(std::vector<uint8_t> &out) override;
   const std::string &error() const override { return error_; }
+  uint64_t audio_out() const override { return finished_ ? pushed_end() : audio_out_; }
 
 private:
   GstElement *add(const char *factory);
@@ -78,6 +79,11 @@ private:
   uint64_t bytes_out_ = 0; /* collected so far: where the stream is */
   bool rewriting_ = false; /* flacenc seeks back at EOS: ignored */
   bool finished_ = false, eos_ = false;
+  bool flac_ = false;
+  uint64_t audio_out_ = 0; /* end of the audio the output buffers so far carry */
+  uint64_t pushed_end() const {
+    return gst_util_uint64_scale_int(frames_, GST_SECOND, static_cast<gint>(rate_));
+  }
   std::vector<uint8_t> pending_;
   std::string error_;
 };
@@ -149,6 +155,7 @@ bool GstStreamEncoder::build(AudioEncoding encoding, uint32_t bitrate) {
     if (!enc)
       return false;
     g_object_set(enc, "blocksize", kFlacBlocksize, nullptr);
+    flac_ = true;
   } else {
     error_ = "linear16 needs no encoder";
     return false;
@@ -260,6 +267,19 @@ bool GstStreamEncoder::push(const uint8_t *pcm, size_t bytes, std::vector<uint8_
 bool GstStreamEncoder::finish(std::vector<uint8_t> &out) {
   if (finished_)
     return error_.empty();
+  if (frames_ == 0) {
+    finished_ = eos_ = true; /* nothing went in: nothing to drain, nothing sent */
+    return true;
+  }
+  if (flac_ && frames_ <= kFlacBlocksize) {
+    /* flacenc drained with one block or less inside pushes its STREAMINFO
+     * rewrite before its caps, and GStreamer prints a warning. So short a
+     * stream gets silence up to a block and a frame: the quiet end of a
+     * connection that carried under 72 ms of audio. */
+    std::vector<uint8_t> quiet((kFlacBlocksize + 1 - frames_) * channels_ * 2, 0);
+    if (!push(quiet.data(), quiet.size(), out))
+      return false;
+  }
   finished_ = true;
   gst_pad_push_event(src_, gst_event_new_eos());
   collect(out);
@@ -274,6 +294,9 @@ bool GstStreamEncoder::finish(std::vector<uint8_t> &out) {
 
 GstFlowReturn GstStreamEncoder::on_chain(GstPad *pad, GstObject *, GstBuffer *buffer) {
   auto *self = static_cast<GstStreamEncoder *>(gst_pad_get_element_private(pad));
+  if (GST_BUFFER_PTS_IS_VALID(buffer) && GST_BUFFER_DURATION_IS_VALID(buffer))
+    self->audio_out_ =
+        std::max(self->audio_out_, GST_BUFFER_PTS(buffer) + GST_BUFFER_DURATION(buffer));
   if (!self->rewriting_) {
     GstMapInfo map;
     if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {

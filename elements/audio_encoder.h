@@ -52,6 +52,11 @@ public:
   virtual bool finish(std::vector<uint8_t> &out) = 0;
 
   virtual const std::string &error() const = 0;
+
+  /* How much of the pushed audio (ns from the stream's start) the bytes out
+   * so far carry: the encoder holds the rest (up to a FLAC block or an Ogg
+   * page) until more audio or finish(). */
+  virtual uint64_t audio_out() const = 0;
 };
 
 } // namespace dgf

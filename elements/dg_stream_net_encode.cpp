@@ -12,18 +12,29 @@
 namespace dgf::streamsink {
 
 /* Bytes to the socket, counted for stats and in the send backlog with the
- * audio they complete (an encoder holds some back: it goes with the bytes
- * that finally carry it). */
-static bool net_send_bytes(GstDgStreamSink *self, const uint8_t *data, size_t size) {
+ * `audio` (ns) they carry. */
+static bool net_send_bytes(GstDgStreamSink *self, const uint8_t *data, size_t size,
+                           uint64_t audio) {
   Net &net = self->priv->net;
   if (!net.conn->send_binary(data, size))
     return false;
   self->priv->bytes_sent += size;
-  if (size) {
-    net.backlog.on_sent(SendBacklog::client_frame_bytes(size), net.audio_not_on_wire, now_ns());
-    net.audio_not_on_wire = 0;
-  }
+  if (size)
+    net.backlog.on_sent(SendBacklog::client_frame_bytes(size), audio, now_ns());
   return true;
+}
+
+/* The audio the encoder's output carries since the last call: what it holds
+ * back (a FLAC block, an Ogg page) is not on the wire, so Deepgram owes no
+ * result for it (a paused source would otherwise look like a stall). */
+static uint64_t net_take_encoded_audio(Net &net, bool finished) {
+  uint64_t carried = net.encoder->audio_out();
+  uint64_t audio = carried > net.encoder_audio_out ? carried - net.encoder_audio_out : 0;
+  net.encoder_audio_out = carried;
+  /* Never more than was handed over (finish pads a very short FLAC stream). */
+  audio = finished ? net.audio_not_on_wire : std::min(audio, net.audio_not_on_wire);
+  net.audio_not_on_wire -= audio;
+  return audio;
 }
 
 /* PCM through the encoder (made if needed), or its drain (`finish`); what
@@ -32,9 +43,11 @@ static bool net_send_encoded(GstDgStreamSink *self, const uint8_t *pcm, size_t s
   Net &net = self->priv->net;
   const DgCommonSettings &c = self->priv->active.common;
   std::string error;
-  if (!net.encoder && !finish)
+  if (!net.encoder && !finish) {
     net.encoder = AudioEncoder::create(c.encoding, GST_AUDIO_INFO_RATE(&net.info),
                                        GST_AUDIO_INFO_CHANNELS(&net.info), c.bitrate, &error);
+    net.encoder_audio_out = 0;
+  }
   if (!net.encoder)
     return error.empty();
   std::vector<uint8_t> out;
@@ -48,15 +61,20 @@ static bool net_send_encoded(GstDgStreamSink *self, const uint8_t *pcm, size_t s
     net.encoder.reset();
     return false;
   }
+  uint64_t audio = net_take_encoded_audio(net, finish);
   if (finish)
     net.encoder.reset(); /* audio after this on the connection would start a new stream */
-  return out.empty() || net_send_bytes(self, out.data(), out.size());
+  return out.empty() || net_send_bytes(self, out.data(), out.size(), audio);
 }
 
 bool net_send_pcm(GstDgStreamSink *self, const uint8_t *pcm, size_t size, uint64_t duration) {
-  self->priv->net.audio_not_on_wire += duration;
-  if (encoding_is_raw(self->priv->active.common.encoding))
-    return net_send_bytes(self, pcm, size);
+  Net &net = self->priv->net;
+  net.audio_not_on_wire += duration;
+  if (encoding_is_raw(self->priv->active.common.encoding)) {
+    uint64_t audio = net.audio_not_on_wire;
+    net.audio_not_on_wire = 0;
+    return net_send_bytes(self, pcm, size, audio);
+  }
   return net_send_encoded(self, pcm, size, false);
 }
 

@@ -80,6 +80,7 @@ struct Net {
   std::unique_ptr<LiveConnection> conn;
   SendBacklog backlog;            /* the open connection's, from the kernel's acks */
   uint64_t audio_not_on_wire = 0; /* ns handed over, still in the encoder */
+  uint64_t encoder_audio_out = 0; /* ns of audio the encoder's output carried so far */
   bool measuring = false;         /* the socket reports acks (Linux TCP) */
   BreakerPermit permit;           /* for the connection being made */
 
