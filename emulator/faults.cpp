@@ -214,25 +214,30 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
                     "code", "reason"});
     break;
   case FaultType::Close:
-    allowed.insert({"code", "reason", "after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert({"code", "reason", "after_s", "after_bytes", "after_audio_ms", "target", "count",
+                    "duration"});
     break;
   case FaultType::Drop:
   case FaultType::Stall:
-    allowed.insert({"after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert({"after_s", "after_bytes", "after_audio_ms", "target", "count", "duration"});
     break;
   case FaultType::Delay:
-    allowed.insert({"ms", "after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert(
+        {"ms", "after_s", "after_bytes", "after_audio_ms", "target", "count", "duration"});
     break;
   case FaultType::Malformed:
   case FaultType::WrongTypes:
   case FaultType::OddShapes:
-    allowed.insert({"frames", "after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert(
+        {"frames", "after_s", "after_bytes", "after_audio_ms", "target", "count", "duration"});
     break;
   case FaultType::HugeFrame:
-    allowed.insert({"bytes", "frames", "after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert({"bytes", "frames", "after_s", "after_bytes", "after_audio_ms", "target",
+                    "count", "duration"});
     break;
   case FaultType::InterimFlood:
-    allowed.insert({"ms", "after_s", "after_bytes", "target", "count", "duration"});
+    allowed.insert(
+        {"ms", "after_s", "after_bytes", "after_audio_ms", "target", "count", "duration"});
     break;
   case FaultType::BatchHuge:
     allowed.insert({"bytes", "count", "duration"});
@@ -372,6 +377,15 @@ bool parse_fault(JsonNode *node, Fault *out, std::string *error) {
       return false;
     }
     f.effect.after_bytes = static_cast<long long>(d);
+  }
+  if (!get_number(o, "after_audio_ms", &d, &present, error))
+    return false;
+  if (present) {
+    if (!is_int(d) || d < 0 || d > 86400000) {
+      *error = "'after_audio_ms' must be an integer in 0..86400000";
+      return false;
+    }
+    f.effect.after_audio_ms = static_cast<long long>(d);
   }
   bool code_present = false;
   if (!get_number(o, "code", &d, &code_present, error))
@@ -591,6 +605,10 @@ void fault_to_json(JsonBuilder *b, const Fault &f) {
     if (f.effect.after_bytes >= 0) {
       json_builder_set_member_name(b, "after_bytes");
       json_builder_add_int_value(b, f.effect.after_bytes);
+    }
+    if (f.effect.after_audio_ms >= 0) {
+      json_builder_set_member_name(b, "after_audio_ms");
+      json_builder_add_int_value(b, f.effect.after_audio_ms);
     }
     if (f.type == FaultType::Close) {
       json_builder_set_member_name(b, "code");

@@ -64,15 +64,17 @@ enum class Target { Open, New, All };
 struct ConnEffect {
   int fault_id = 0;
   FaultType type = FaultType::Close;
-  double after_s = -1;        /* trigger: seconds after it is attached; < 0 unset */
-  long long after_bytes = -1; /* trigger: audio bytes received after attach; < 0 unset */
-  int code = 1011;            /* close */
-  std::string reason;         /* close: sent as is (codes expanded, see close_reason_text) */
-  int delay_ms = 0;           /* delay */
-  int frames = 1;             /* malformed, wrong_types, huge_frame, odd_shapes: how many;
-                                 < 0 every frame */
-  long long bytes = 0;        /* huge_frame: frame size */
-  int flood_ms = 0;           /* interim_flood: interval */
+  double after_s = -1;           /* trigger: seconds after it is attached; < 0 unset */
+  long long after_bytes = -1;    /* trigger: audio bytes received after attach; < 0 unset */
+  long long after_audio_ms = -1; /* trigger: decoded audio received after attach, whatever
+                                    the encoding; < 0 unset */
+  int code = 1011;               /* close */
+  std::string reason;            /* close: sent as is (codes expanded, see close_reason_text) */
+  int delay_ms = 0;              /* delay */
+  int frames = 1;                /* malformed, wrong_types, huge_frame, odd_shapes: how many;
+                                    < 0 every frame */
+  long long bytes = 0;           /* huge_frame: frame size */
+  int flood_ms = 0;              /* interim_flood: interval */
 };
 
 struct Fault {

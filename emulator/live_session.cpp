@@ -453,6 +453,7 @@ void LiveSession::attach(const ConnEffect &effect) {
   a.effect = effect;
   a.attached_at = ctx_->faults->now();
   a.bytes_at = bytes_received_;
+  a.frames_at = frames_received_;
   armed_.push_back(a);
   check_effects();
 }
@@ -465,8 +466,13 @@ void LiveSession::check_effects() {
   for (auto it = armed_.begin(); it != armed_.end();) {
     const ConnEffect &e = it->effect;
     bool time_set = e.after_s >= 0, bytes_set = e.after_bytes >= 0;
-    bool fire = (!time_set && !bytes_set) || (time_set && now - it->attached_at >= e.after_s) ||
-                (bytes_set && bytes_received_ - it->bytes_at >= e.after_bytes);
+    bool audio_set = e.after_audio_ms >= 0 && rate_ > 0;
+    /* Audio time counts decoded frames, so it means the same with every encoding. */
+    long long audio_ms = audio_set ? (frames_received_ - it->frames_at) * 1000 / rate_ : 0;
+    bool fire = (!time_set && !bytes_set && e.after_audio_ms < 0) ||
+                (time_set && now - it->attached_at >= e.after_s) ||
+                (bytes_set && bytes_received_ - it->bytes_at >= e.after_bytes) ||
+                (audio_set && audio_ms >= e.after_audio_ms);
     if (fire) {
       due.push_back(e);
       it = armed_.erase(it);

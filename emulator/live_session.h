@@ -88,6 +88,7 @@ private:
     ConnEffect effect;
     double attached_at = 0;
     long long bytes_at = 0;
+    long long frames_at = 0;
   };
 
   static void on_message_cb(SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer self);

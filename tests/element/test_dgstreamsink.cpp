@@ -110,19 +110,19 @@ void test_handshake_429_retries() {
 }
 void test_close_1011_mid_stream() {
   check_recovers_from(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1})");
 }
 void test_tcp_drop_mid_stream() {
-  check_recovers_from(R"({"type":"drop","after_bytes":48000,"target":"new","count":1})");
+  check_recovers_from(R"({"type":"drop","after_audio_ms":1500,"target":"new","count":1})");
 }
 void test_stall_mid_stream() {
-  check_recovers_from(R"({"type":"stall","after_bytes":48000,"target":"new","count":1})",
+  check_recovers_from(R"({"type":"stall","after_audio_ms":1500,"target":"new","count":1})",
                       "stall-timeout=400");
 }
 void test_malformed_json_mid_stream() {
   /* A garbled Results frame: the sink cannot trust the connection's acks,
    * so it reconnects and replays; the garbled words come back. */
-  check_recovers_from(R"({"type":"malformed","after_bytes":32000,"target":"new","count":1})");
+  check_recovers_from(R"({"type":"malformed","after_audio_ms":1000,"target":"new","count":1})");
 }
 
 /* A file (appsrc is not live) with a replay window of one second and a
@@ -130,7 +130,7 @@ void test_malformed_json_mid_stream() {
  * reporting "reconnect-backlog" drops, and every block comes back once. */
 void test_file_waits_through_a_reconnect() {
   check_recovers_from(
-      R"([{"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1},
+      R"([{"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1},
           {"type":"refuse","status":503,"count":2,"at":0.3}])",
       "replay-window=1000", 2);
 }

@@ -295,7 +295,7 @@ void test_outage_inside_the_bin() {
   auto emu = dgtest::start_emulator();
   std::string error;
   emu->inject_json(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})",
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1})",
       &error);
   g_assert_cmpstr(error.c_str(), ==, "");
   BinRun run(*emu, "caption-max-chars=32");

@@ -152,6 +152,34 @@ void test_live_flac() {
   }
 }
 
+/* A fault's after_audio_ms counts decoded audio, so it fires at the same
+ * instant of the audio with linear16 and with FLAC (whose bytes are ~45 %
+ * of PCM's): the connection closes within one FLAC block of 1.5 s. */
+void test_fault_after_audio_ms() {
+  auto emu = start_emu();
+  auto pcm = dgemu::sequence_blocks(kRate, 1, 0, 30);
+  std::string flac = emutest::gst_encode(pcm, kRate, 1, "flacenc");
+  struct Case {
+    const char *query;
+    std::string bytes;
+    double block_s;
+  };
+  for (const Case &c : {Case{"encoding=linear16&sample_rate=16000", pcm_bytes(pcm), 0.02},
+                        Case{"encoding=flac&sample_rate=16000", flac, 4608.0 / kRate}}) {
+    std::string err;
+    g_assert_false(emu->inject_json(R"({"type":"close","target":"new","count":1,"code":1011,)"
+                                    R"("reason":"NET-0000","after_audio_ms":1500})",
+                                    &err)
+                       .empty());
+    LiveRun r = run_live(*emu, c.query, c.bytes, 640);
+    g_test_message("%s: closed %d after %.3f s of audio", c.query, r.close_code, r.md_duration);
+    g_assert_cmpint(r.close_code, ==, 1011);
+    g_assert_cmpfloat(r.md_duration, >=, 1.5);
+    g_assert_cmpfloat(r.md_duration, <=, 1.5 + c.block_s + 1e-6);
+    g_assert_cmpint(emu->counters().fired("close"), ==, 1);
+  }
+}
+
 /* Live Ogg Opus: decoded audio is the input's length (pre-skip removed, end
  * trimmed), finals tile it, and the counters count it. */
 void test_live_opus_time() {
@@ -341,6 +369,7 @@ void test_batch_corrupt() {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/server/compressed/live-flac", test_live_flac);
+  g_test_add_func("/server/compressed/fault-after-audio-ms", test_fault_after_audio_ms);
   g_test_add_func("/server/compressed/live-opus-time", test_live_opus_time);
   g_test_add_func("/server/compressed/live-opus-speech", test_live_opus_speech);
   g_test_add_func("/server/compressed/live-corrupt", test_live_corrupt);

@@ -39,7 +39,7 @@ void test_parse_every_type() {
   auto f = parse_ok(R"([
     {"type":"refuse","status":429,"count":2,"retry_after":1.5,"comment":"x"},
     {"type":"close","at":5,"code":1011,"reason":"NET-0000","after_s":1.5,"after_bytes":100},
-    {"type":"stall","target":"new","count":1},
+    {"type":"stall","target":"new","count":1,"after_audio_ms":2500},
     {"type":"drop","target":"all","duration":3},
     {"type":"delay","ms":500},
     {"type":"malformed","frames":"all"},
@@ -57,7 +57,9 @@ void test_parse_every_type() {
   g_assert_cmpint(f[1].effect.code, ==, 1011);
   g_assert_cmpfloat(f[1].effect.after_s, ==, 1.5);
   g_assert_cmpint(f[1].effect.after_bytes, ==, 100);
+  g_assert_cmpint(f[1].effect.after_audio_ms, ==, -1);
   g_assert_true(f[2].target == dgemu::Target::New);
+  g_assert_cmpint(f[2].effect.after_audio_ms, ==, 2500);
   g_assert_true(f[3].target == dgemu::Target::All);
   g_assert_cmpint(f[4].effect.delay_ms, ==, 500);
   g_assert_cmpint(f[5].effect.frames, ==, -1);

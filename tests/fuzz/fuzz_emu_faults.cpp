@@ -35,6 +35,7 @@ void check_fault(const dgemu::Fault &f) {
   FUZZ_CHECK(e.type == f.type);
   FUZZ_CHECK(e.after_s == -1 || (std::isfinite(e.after_s) && e.after_s >= 0));
   FUZZ_CHECK(e.after_bytes >= -1);
+  FUZZ_CHECK(e.after_audio_ms >= -1 && e.after_audio_ms <= 86400000);
   FUZZ_CHECK(e.code >= 1000 && e.code <= 4999);
   FUZZ_CHECK(e.code != 1004 && e.code != 1005 && e.code != 1006 && e.code != 1015);
   FUZZ_CHECK(dgemu::close_reason_text(e.reason).size() <= 123);

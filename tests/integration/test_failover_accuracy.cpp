@@ -50,10 +50,11 @@ Outcome transcribe(const librivox::Session &session, bool outage) {
   if (!emu->start(&error))
     g_error("emulator (pocketsphinx engine): %s", error.c_str());
   const size_t second = 16000;
-  const size_t close_at = 9 * second; /* mid-way through the second clip */
+  const int close_at_ms = 9000; /* mid-way through the second clip */
+  const size_t close_at = close_at_ms / 1000 * second;
   if (outage) {
-    std::string fault = R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":)" +
-                        std::to_string(close_at * 2) + R"(,"target":"new","count":1})";
+    std::string fault = R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":)" +
+                        std::to_string(close_at_ms) + R"(,"target":"new","count":1})";
     emu->inject_json(fault, &error);
     g_assert_cmpstr(error.c_str(), ==, "");
   }

@@ -127,13 +127,13 @@ void check_outage(const char *fault, const char *stream_props = "") {
 
 void test_close_1011() {
   check_outage(
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1})");
 }
 void test_tcp_drop() {
-  check_outage(R"({"type":"drop","after_bytes":48000,"target":"new","count":1})");
+  check_outage(R"({"type":"drop","after_audio_ms":1500,"target":"new","count":1})");
 }
 void test_stall() {
-  check_outage(R"({"type":"stall","after_bytes":48000,"target":"new","count":1})",
+  check_outage(R"({"type":"stall","after_audio_ms":1500,"target":"new","count":1})",
                "stall-timeout=400");
 }
 
@@ -203,7 +203,7 @@ void test_cut_at_pause() {
   auto emu = dgtest::start_emulator();
   dgtest::inject(
       *emu,
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1})");
   Run run(*emu, "cut-pause=200 cut-max-wait=60000");
   auto kind = dgemu::sequence_pattern("SSSSSSSS...");
   std::set<uint32_t> silent;
@@ -289,7 +289,7 @@ void test_flapping() {
   auto emu = dgtest::start_emulator();
   dgtest::inject(
       *emu,
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":40000,"target":"new","count":3})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":1250,"target":"new","count":3})");
   Run run(*emu);
   run.play();
   uint32_t next = 0;
@@ -332,7 +332,7 @@ void test_webvtt_file() {
   auto emu = dgtest::start_emulator();
   dgtest::inject(
       *emu,
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":64000,"target":"new","count":1})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":2000,"target":"new","count":1})");
   gchar *path = g_build_filename(g_get_tmp_dir(), "sttfailover-it-XXXXXX.vtt", nullptr);
   int fd = g_mkstemp(path);
   close(fd);
@@ -369,7 +369,7 @@ void test_file_waits_for_room_in_the_ledger() {
   dgtest::inject(*emu, R"({"type":"delay","ms":400,"target":"new","count":1})");
   dgtest::inject(
       *emu,
-      R"({"type":"close","code":1011,"reason":"NET-0000","after_bytes":160000,"target":"new","count":1})");
+      R"({"type":"close","code":1011,"reason":"NET-0000","after_audio_ms":5000,"target":"new","count":1})");
   Run run(*emu, "replay-window=1000");
   run.play();
   run.push(0, 150, true);
