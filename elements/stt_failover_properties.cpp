@@ -88,7 +88,8 @@ static GstStructure *build_stats(GstSttFailover *self) {
                     u64(s.batch_audio), "audio-replayed", G_TYPE_UINT64, u64(s.replayed),
                     "audio-dropped", G_TYPE_UINT64, u64(s.dropped), "audio-held", G_TYPE_UINT64,
                     u64(s.ledger_held), "ignored-stream", G_TYPE_UINT64, u64(s.ignored_stream),
-                    nullptr);
+                    "stream-restarts", G_TYPE_UINT64, u64(s.stream_restarts),
+                    "audio-replayed-to-stream", G_TYPE_UINT64, u64(s.stream_replayed), nullptr);
   gst_structure_set(st, "last-retry-reason", G_TYPE_STRING, s.last_retry_reason.c_str(),
                     "input-gaps", G_TYPE_UINT64, u64(in.gaps), "input-missing", G_TYPE_UINT64,
                     u64(in.missing), "input-pauses", G_TYPE_UINT64, u64(in.pauses),
@@ -314,8 +315,9 @@ void install_properties(GObjectClass *gobject_class) {
       g_param_spec_boxed("stats", "Statistics",
                          "sttfailover-stats: state, mode; degraded, recovered, "
                          "recovery-attempts, recoveries-failed, drops, captions, cuts-at-pause, "
-                         "cuts-forced, ignored-stream, input-gaps, input-pauses (counters); "
-                         "time-degraded, audio-streamed, audio-batched, audio-replayed, "
+                         "cuts-forced, catch-ups, ignored-stream, stream-restarts, input-gaps, "
+                         "input-pauses (counters); time-degraded, audio-streamed, "
+                         "audio-batched, audio-replayed, audio-replayed-to-stream, "
                          "audio-dropped, audio-held, input-missing, max-observed-delay (ns); "
                          "last-retry-reason (notifies on changes)",
                          GST_TYPE_STRUCTURE, ro));

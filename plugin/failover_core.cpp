@@ -120,6 +120,8 @@ void FailoverCore::route_stream(uint64_t pts, uint64_t duration, PayloadRef payl
   ledger_.append(pts, duration, payload);
   merger_.routed(Branch::Stream, pts, duration);
   stats_.stream_audio += duration;
+  if (restart_pending_)
+    return; /* held: it goes to the new session with the rest of the ledger */
   out.push_back(
       act::PushAudio{Branch::Stream, pts, duration, std::move(payload), false, stream_discont_});
   stream_discont_ = false;
@@ -142,6 +144,16 @@ void FailoverCore::route_batch(uint64_t pts, uint64_t duration, PayloadRef paylo
 }
 
 void FailoverCore::drain_pending(FailoverActions &out) {
+  bool first = true;
+  while (!stream_replay_.empty()) {
+    Ledger::Entry e = std::move(stream_replay_.front());
+    stream_replay_.pop_front();
+    ledger_.append(e.start, e.duration, e.payload); /* owed by the new session now */
+    stats_.stream_replayed += e.duration;
+    out.push_back(
+        act::PushAudio{Branch::Stream, e.start, e.duration, std::move(e.payload), true, first});
+    first = false;
+  }
   while (!pending_replay_.empty()) {
     Ledger::Entry e = std::move(pending_replay_.front());
     pending_replay_.pop_front();
@@ -178,7 +190,13 @@ void FailoverCore::degrade(const std::string &reason, int code, uint64_t now, Fa
   for (const TimeRange &r : takeover.lost)
     post_drop(r.start, r.duration(), "replay-window",
               "the stream failed holding more unacknowledged audio than replay-window", out);
-  for (auto &e : takeover.replay) {
+  /* A restart's replay not yet pushed is older than what the ledger holds. */
+  std::deque<Ledger::Entry> entries = std::move(stream_replay_);
+  stream_replay_.clear();
+  restart_pending_ = restart_reconnect_due_ = false;
+  for (auto &e : takeover.replay)
+    entries.push_back(std::move(e));
+  for (auto &e : entries) {
     if (mode_ == FailoverMode::ForceStream) {
       post_drop(e.start, e.duration, "force-stream",
                 "the stream failed before acknowledging it, and mode force-stream sends nothing "
@@ -295,6 +313,11 @@ FailoverActions FailoverCore::on_buffer(uint64_t pts, uint64_t duration, Payload
       out.push_back(act::SendFlush{pending_flush_id_, "recovered"});
     }
   }
+  if (restart_reconnect_due_) {
+    /* After every buffer pushed before it: the sink drops those while down. */
+    restart_reconnect_due_ = false;
+    out.push_back(act::SendReconnect{0});
+  }
   if (state_ != FailoverState::Degraded && !cut_pending_) {
     flush_drop_run(out);
     route_stream(pts, duration, std::move(payload), out);
@@ -321,10 +344,15 @@ void FailoverCore::on_gap(uint64_t start, uint64_t duration) {
   merger_.advance_live_edge(start + duration);
 }
 
-FailoverActions FailoverCore::on_eos(uint64_t /*now*/) {
+FailoverActions FailoverCore::on_eos(uint64_t now) {
   FailoverActions out;
   eos_ = true;
   flush_drop_run(out);
+  if (restart_pending_) {
+    /* The stream is between sessions and gets no more audio after EOS:
+     * what it owes goes to batch (no stt/degraded: nothing failed). */
+    degrade("the live connection was restarting at EOS", 0, now, out, false);
+  }
   if (scheduled_at_) {
     scheduled_at_.reset();
     out.push_back(act::CancelRecovery{});
@@ -389,6 +417,14 @@ FailoverActions FailoverCore::on_health(Branch branch, const SinkHealth &health,
     return out; /* the stream branch gets no audio */
   if (!health.healthy) {
     stream_reason_ = health.reason;
+    if (health.restarting && health.retryable && state_ == FailoverState::Streaming && !eos_ &&
+        !restart_pending_ && mode_ != FailoverMode::ForceBatch) {
+      /* Not an outage: the sink reconnects at once (the live API is fine)
+       * and the un-acked audio goes to the new session, not to batch. */
+      restart_pending_ = restart_reconnect_due_ = true;
+      stats_.stream_restarts++;
+      return out;
+    }
     bool attempt_failed = reconnect_outstanding_ || state_ == FailoverState::Recovering;
     reconnect_outstanding_ = false;
     if (!health.retryable && !stream_permanent_) {
@@ -414,8 +450,19 @@ FailoverActions FailoverCore::on_health(Branch branch, const SinkHealth &health,
   case FailoverState::Batch:
     break; /* not reached: batch primary returned above */
   case FailoverState::Streaming:
+    if (restart_pending_ && !restart_reconnect_due_ && health.session_id != stream_session_) {
+      /* The restarted session: everything un-acked, held audio included,
+       * goes to it in order before any newer audio. */
+      restart_pending_ = false;
+      Ledger::Takeover takeover = ledger_.take_all();
+      for (const TimeRange &r : takeover.lost)
+        post_drop(r.start, r.duration(), "replay-window",
+                  "the stream restarted holding more unacknowledged audio than replay-window", out);
+      for (auto &e : takeover.replay)
+        stream_replay_.push_back(std::move(e));
+    }
     if (stream_session_ != health.session_id)
-      stream_session_ = health.session_id; /* the first connection */
+      stream_session_ = health.session_id; /* the first connection, or a restart's */
     break;
   case FailoverState::Degraded:
     if (!recovery_wanted())

@@ -179,6 +179,8 @@ struct FailoverStats {
   uint32_t cuts_at_pause = 0;     /* cuts back to streaming at a pause */
   uint32_t cuts_forced = 0;       /* cuts after cut_max_wait without a pause */
   uint32_t catch_ups = 0;         /* backlogs sent to batch at once on recovering */
+  uint32_t stream_restarts = 0;   /* the stream sink reconnected by itself (restarting) */
+  uint64_t stream_replayed = 0;   /* ns replayed from the ledger to the stream on a restart */
   uint32_t recoveries_failed = 0; /* stt/recovery-failed posted */
   std::string last_retry_reason;  /* why the last recovery attempt failed */
 };
@@ -252,7 +254,7 @@ public:
   FailoverStats stats(uint64_t now) const;
   bool stream_drained() const { return stream_drained_; }
   bool batch_drained() const { return batch_drained_; }
-  bool has_pending() const { return !pending_replay_.empty(); }
+  bool has_pending() const { return !pending_replay_.empty() || !stream_replay_.empty(); }
   /* Recovering, waiting for a pause to cut back to streaming at. */
   bool awaiting_cut() const { return state_ == FailoverState::Recovering && cut_pending_; }
   /* Mode auto with input that is not live: batch is the primary branch. */
@@ -341,6 +343,12 @@ private:
   uint32_t next_flush_id_ = 1;
   uint32_t pending_flush_id_ = 0;
   std::deque<Ledger::Entry> pending_replay_;
+  /* The stream sink reconnects by itself (SinkHealth::restarting): stream
+   * audio is held in the ledger, not pushed, until the new session reports;
+   * then everything un-acked goes to it again, in order, before live audio. */
+  bool restart_pending_ = false;
+  bool restart_reconnect_due_ = false; /* the SendReconnect, from the streaming thread */
+  std::deque<Ledger::Entry> stream_replay_;
 
   bool outage_open_ = false; /* stt/degraded posted, stt/recovered not yet */
   uint64_t degraded_since_ = 0;

@@ -17,6 +17,10 @@ struct SinkHealth {
   int code = 0;       /* close code or HTTP status, 0 when none applies */
   bool retryable = true;
   std::string session_id;
+  /* Unhealthy only while the sink reconnects at once by itself (encoding=auto
+   * stepping down): the supervisor holds the stream's audio back and replays
+   * what was never acknowledged to the new session instead of failing over. */
+  bool restarting = false;
 };
 
 } // namespace dgf

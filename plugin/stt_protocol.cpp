@@ -189,7 +189,8 @@ GstStructure *to_structure(const Health &v) {
   return gst_structure_new(Health::kName, "healthy", G_TYPE_BOOLEAN, v.healthy, "reason",
                            G_TYPE_STRING, v.reason.c_str(), "code", G_TYPE_INT, v.code, "retryable",
                            G_TYPE_BOOLEAN, v.retryable, "session-id", G_TYPE_STRING,
-                           v.session_id.c_str(), nullptr);
+                           v.session_id.c_str(), "restarting", G_TYPE_BOOLEAN, v.restarting,
+                           nullptr);
 }
 template <> std::optional<Health> from_structure<Health>(const GstStructure *s) {
   Health v;
@@ -199,6 +200,7 @@ template <> std::optional<Health> from_structure<Health>(const GstStructure *s) 
   get_optional(s, "code", &v.code);
   get_optional(s, "retryable", &v.retryable);
   get_optional(s, "session-id", &v.session_id);
+  get_optional(s, "restarting", &v.restarting);
   return v;
 }
 

@@ -87,6 +87,88 @@ struct Rig {
   }
 };
 
+/* The stream sink restarting by itself (encoding=auto stepping down on a
+ * slow link): no failover and no message; the audio is held from the report
+ * on, the reconnect goes out from the streaming thread after everything
+ * pushed before it, and the new session gets every un-acked piece again,
+ * in order, before live audio. Nothing goes to batch. */
+static void test_restart_replays_to_the_new_session() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(10); /* [0, 1 s) to stream */
+  r.ack(350 * MS);
+  SinkHealth restarting{false, "the link is too slow for flac: stepping down to opus", 0, true,
+                        "s1"};
+  restarting.restarting = true;
+  auto a = r.keep(r.core.on_health(Branch::Stream, restarting, r.now));
+  g_assert_cmpuint(a.size(), ==, 0);
+  g_assert_true(r.core.state() == FailoverState::Streaming);
+  a = r.buffers(3); /* [1 s, 1.3 s): held */
+  g_assert_cmpuint(count<act::SendReconnect>(a), ==, 1);
+  g_assert_cmpint(index_of<act::SendReconnect>(a), ==, 0);
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 0);
+  r.healthy("s1"); /* the old session's late word changes nothing */
+  g_assert_cmpuint(count<act::PushAudio>(r.buffer()), ==, 0); /* [1.3, 1.4) held too */
+  a = r.healthy("s2");
+  g_assert_cmpuint(count<act::PushAudio>(a), ==, 0); /* not on the sink's thread */
+  g_assert_true(r.core.has_pending());
+  a = r.buffer(); /* [1.4, 1.5): the replay from 350 ms, then this one, all to stream */
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 12);
+  uint64_t at = 350 * MS;
+  for (size_t i = 0; i < pushes.size(); i++) {
+    g_assert_true(pushes[i].branch == Branch::Stream);
+    g_assert_cmpuint(pushes[i].start, ==, at);
+    g_assert_true(pushes[i].replay == (i + 1 < pushes.size()));
+    g_assert_true(pushes[i].discont == (i == 0));
+    at += pushes[i].duration;
+  }
+  g_assert_cmpuint(at, ==, 1500 * MS);
+  g_assert_cmpuint(count<act::PostDegraded>(r.log), ==, 0);
+  g_assert_cmpuint(count<act::Warn>(r.log), ==, 0);
+  auto st = r.core.stats(r.now);
+  g_assert_cmpuint(st.stream_restarts, ==, 1);
+  g_assert_cmpuint(st.stream_replayed, ==, 1050 * MS);
+  g_assert_cmpuint(st.batch_audio, ==, 0);
+  g_assert_cmpuint(st.ledger_held, ==, 1150 * MS);
+  r.ack(1500 * MS); /* the new session acknowledges it all */
+  g_assert_cmpuint(r.core.stats(r.now).ledger_held, ==, 0);
+}
+
+/* A restart that fails (the new session never comes) is an outage like any
+ * other: everything held, and a replay not yet pushed, goes to batch. */
+static void test_restart_that_fails_degrades_with_everything() {
+  Rig r;
+  r.healthy("s1");
+  r.buffers(10);
+  SinkHealth restarting{false, "stepping down", 0, true, "s1"};
+  restarting.restarting = true;
+  r.keep(r.core.on_health(Branch::Stream, restarting, r.now));
+  r.buffers(5); /* [1, 1.5 s) held */
+  auto a = r.unhealthy("cannot connect: timed out", 0);
+  g_assert_cmpuint(count<act::PostDegraded>(a), ==, 1);
+  a = r.buffer();
+  auto pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 16);
+  uint64_t at = 0;
+  for (auto &p : pushes) {
+    g_assert_true(p.branch == Branch::Batch);
+    g_assert_cmpuint(p.start, ==, at);
+    at += p.duration;
+  }
+  /* At EOS while restarting: batch takes it, with no stt/degraded. */
+  Rig e;
+  e.healthy("s1");
+  e.buffers(5);
+  e.keep(e.core.on_health(Branch::Stream, restarting, e.now));
+  e.buffers(2);
+  a = e.keep(e.core.on_eos(e.now));
+  pushes = all<act::PushAudio>(a);
+  g_assert_cmpuint(pushes.size(), ==, 7);
+  g_assert_true(pushes[0].branch == Branch::Batch);
+  g_assert_cmpuint(count<act::PostDegraded>(e.log), ==, 0);
+}
+
 static void test_streaming_routes_to_stream() {
   Rig r;
   r.healthy("s1");
@@ -984,6 +1066,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/recovery-cycle", test_full_recovery_cycle);
   g_test_add_func("/failover/cut-waits-for-pause", test_cut_waits_for_pause_or_max_wait);
   g_test_add_func("/failover/catch-up-flush-on-recovering", test_catch_up_flush_on_recovering);
+  g_test_add_func("/failover/restart-replays-to-the-new-session",
+                  test_restart_replays_to_the_new_session);
+  g_test_add_func("/failover/restart-that-fails-degrades-with-everything",
+                  test_restart_that_fails_degrades_with_everything);
   g_test_add_func("/failover/cut-at-the-end-of-a-source-pause",
                   test_cut_at_the_end_of_a_source_pause);
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
