@@ -41,6 +41,7 @@ std::vector<Needed> needed_for(AudioEncoding encoding) {
     return {{"flacenc", "gstreamer1.0-plugins-good"}};
   case AudioEncoding::Opus:
     return {{"opusenc", "gstreamer1.0-plugins-base"}, {"oggmux", "gstreamer1.0-plugins-base"}};
+  case AudioEncoding::Auto: /* resolved first (resolve) */
   case AudioEncoding::Linear16:
     break;
   }
@@ -337,6 +338,20 @@ std::string AudioEncoder::check_available(AudioEncoding encoding) {
     gst_object_unref(factory);
   }
   return {};
+}
+
+AudioEncoding AudioEncoder::resolve(AudioEncoding requested, bool *can_step_down,
+                                    std::string *note) {
+  *can_step_down = false;
+  note->clear();
+  if (requested != AudioEncoding::Auto)
+    return requested;
+  if (std::string missing = check_available(AudioEncoding::Flac); !missing.empty()) {
+    *note = "encoding=auto sends linear16: " + missing;
+    return AudioEncoding::Linear16;
+  }
+  *can_step_down = check_available(AudioEncoding::Opus).empty();
+  return AudioEncoding::Flac;
 }
 
 std::unique_ptr<AudioEncoder> AudioEncoder::create(AudioEncoding encoding, uint32_t rate,

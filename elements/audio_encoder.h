@@ -41,6 +41,12 @@ public:
    * the Debian package that has it. Cheap: checks the registry. */
   static std::string check_available(AudioEncoding encoding);
 
+  /* What goes on the wire for a requested encoding: itself, or for Auto
+   * flac (linear16 when flacenc is missing; `note` says so). `can_step_down`:
+   * Auto resolved to flac and opus is installed, so a live sink may step
+   * down to opus on a slow link. */
+  static AudioEncoding resolve(AudioEncoding requested, bool *can_step_down, std::string *note);
+
   virtual ~AudioEncoder() = default;
 
   /* Encodes `bytes` of whole frames; appends the encoded bytes that came out

@@ -12,6 +12,9 @@ GType gst_dg_encoding_get_type(void) {
       {GST_DG_ENCODING_LINEAR16, "Raw 16-bit PCM (256 kbit/s at 16 kHz mono)", "linear16"},
       {GST_DG_ENCODING_FLAC, "FLAC stream, lossless (about half of linear16 for speech)", "flac"},
       {GST_DG_ENCODING_OPUS, "Ogg Opus stream at the bitrate property, lossy", "opus"},
+      {GST_DG_ENCODING_AUTO,
+       "flac; live, opus at the bitrate property once the link cannot carry flac in real time",
+       "auto"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type))
@@ -23,7 +26,8 @@ namespace dgf {
 
 static_assert(static_cast<int>(AudioEncoding::Flac) == GST_DG_ENCODING_FLAC &&
                   static_cast<int>(AudioEncoding::Opus) == GST_DG_ENCODING_OPUS &&
-                  static_cast<int>(AudioEncoding::Linear16) == GST_DG_ENCODING_LINEAR16,
+                  static_cast<int>(AudioEncoding::Linear16) == GST_DG_ENCODING_LINEAR16 &&
+                  static_cast<int>(AudioEncoding::Auto) == GST_DG_ENCODING_AUTO,
               "GstDgEncoding mirrors dgf::AudioEncoding");
 
 void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what) {
@@ -119,10 +123,13 @@ void dg_common_install_properties(GObjectClass *klass, const char *default_url, 
       klass, DG_PROP_ENCODING,
       g_param_spec_enum("encoding", "Encoding",
                         "How audio goes to Deepgram: linear16 (raw PCM), flac (a FLAC stream, "
-                        "lossless) or opus (an Ogg Opus stream at bitrate, lossy). Timestamps "
-                        "stay exact with any of them. Needs flacenc (gstreamer1.0-plugins-good) "
-                        "or opusenc and oggmux (gstreamer1.0-plugins-base)",
-                        GST_TYPE_DG_ENCODING, GST_DG_ENCODING_LINEAR16, flags));
+                        "lossless, about 43% of linear16), opus (an Ogg Opus stream at bitrate, "
+                        "lossy) or auto: flac, and on the live API opus at bitrate from the "
+                        "moment the link cannot carry flac in real time (once per stream, with "
+                        "a WARNING); linear16 when flacenc is missing. Timestamps stay exact "
+                        "with any of them. flac needs flacenc (gstreamer1.0-plugins-good), opus "
+                        "opusenc and oggmux (gstreamer1.0-plugins-base)",
+                        GST_TYPE_DG_ENCODING, GST_DG_ENCODING_AUTO, flags));
   g_object_class_install_property(
       klass, DG_PROP_BITRATE,
       g_param_spec_uint("bitrate", "Bitrate",

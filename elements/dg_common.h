@@ -27,6 +27,7 @@ typedef enum {
   GST_DG_ENCODING_LINEAR16 = 0,
   GST_DG_ENCODING_FLAC = 1,
   GST_DG_ENCODING_OPUS = 2,
+  GST_DG_ENCODING_AUTO = 3,
 } GstDgEncoding;
 
 #define GST_TYPE_DG_ENCODING (gst_dg_encoding_get_type())

@@ -50,6 +50,7 @@ LiveSessionSettings net_settings(const StreamSettings &a) {
   s.send_timeout = static_cast<uint64_t>(a.send_ms) * GST_MSECOND;
   s.finalize_timeout = static_cast<uint64_t>(a.finalize_ms) * GST_MSECOND;
   s.interim_results = a.interim_results;
+  s.encoding = a.common.encoding; /* resolved (never Auto) by start */
   return s;
 }
 
@@ -145,7 +146,7 @@ static void net_refusal(GstDgStreamSink *self, const live::Refusal &r) {
   GstCaps *as_caps = gst_audio_info_to_caps(&self->priv->net.info);
   gchar *caps = as_caps ? gst_caps_to_string(as_caps) : g_strdup("unknown caps");
   dg_post_refusal(GST_ELEMENT(self), r.supervised, r.message,
-                  std::string("caps sent as ") + encoding_name(self->priv->active.common.encoding) +
+                  std::string("caps sent as ") + encoding_name(self->priv->net.core.encoding()) +
                       ": " + caps,
                   0, r.request_id, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT);
   g_free(caps);

@@ -42,9 +42,10 @@ static uint64_t net_take_encoded_audio(Net &net, bool finished) {
 static bool net_send_encoded(GstDgStreamSink *self, const uint8_t *pcm, size_t size, bool finish) {
   Net &net = self->priv->net;
   const DgCommonSettings &c = self->priv->active.common;
+  AudioEncoding encoding = net.core.encoding(); /* Opus once encoding=auto stepped down */
   std::string error;
   if (!net.encoder && !finish) {
-    net.encoder = AudioEncoder::create(c.encoding, GST_AUDIO_INFO_RATE(&net.info),
+    net.encoder = AudioEncoder::create(encoding, GST_AUDIO_INFO_RATE(&net.info),
                                        GST_AUDIO_INFO_CHANNELS(&net.info), c.bitrate, &error);
     net.encoder_audio_out = 0;
   }
@@ -56,7 +57,7 @@ static bool net_send_encoded(GstDgStreamSink *self, const uint8_t *pcm, size_t s
     error = net.encoder->error();
   if (!error.empty()) {
     GST_ELEMENT_ERROR(self, STREAM, ENCODE,
-                      ("cannot encode the audio as %s", encoding_name(c.encoding)),
+                      ("cannot encode the audio as %s", encoding_name(encoding)),
                       ("%s", error.c_str()));
     net.encoder.reset();
     return false;
@@ -70,7 +71,7 @@ static bool net_send_encoded(GstDgStreamSink *self, const uint8_t *pcm, size_t s
 bool net_send_pcm(GstDgStreamSink *self, const uint8_t *pcm, size_t size, uint64_t duration) {
   Net &net = self->priv->net;
   net.audio_not_on_wire += duration;
-  if (encoding_is_raw(self->priv->active.common.encoding)) {
+  if (encoding_is_raw(net.core.encoding())) {
     uint64_t audio = net.audio_not_on_wire;
     net.audio_not_on_wire = 0;
     return net_send_bytes(self, pcm, size, audio);

@@ -41,7 +41,7 @@ static GstStructure *build_stats(GstDgStreamSink *self) {
       self->priv->bytes_sent.load(), "last-error", G_TYPE_STRING, s.last_error.c_str(),
       "send-backlog", G_TYPE_UINT64, s.send_backlog, "send-rate", G_TYPE_UINT64, s.send_rate,
       "needed-rate", G_TYPE_UINT64, s.needed_rate, "transport-error", G_TYPE_STRING,
-      s.transport_error.c_str(), nullptr);
+      s.transport_error.c_str(), "encoding", G_TYPE_STRING, s.encoding.c_str(), nullptr);
 }
 
 void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -239,7 +239,8 @@ void install_properties(GObjectClass *gobject_class) {
           "bytes-sent (audio bytes on the wire, after encoding), last-error, send-backlog (ns "
           "of audio handed to the network and not yet delivered), send-rate (bit/s the link "
           "carried while it was the limit, 0 when it kept up), needed-rate (bit/s the audio "
-          "needs), transport-error (the last socket error) (notifies on changes)",
+          "needs), transport-error (the last socket error), encoding (on the wire now: with "
+          "encoding=auto, flac or, once stepped down, opus) (notifies on changes)",
           GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 

@@ -159,6 +159,12 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
     return FALSE;
   }
 
+  bool can_step_down = false; /* uploads are not live: flac stays */
+  std::string encoding_note;
+  s.common.encoding = AudioEncoder::resolve(s.common.encoding, &can_step_down, &encoding_note);
+  if (!encoding_note.empty())
+    GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("%s", encoding_note.c_str()),
+                        ("linear16 needs about 2.3 times flac's uplink"));
   if (std::string missing = AudioEncoder::check_available(s.common.encoding); !missing.empty()) {
     GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
     gst_object_unref(clock);

@@ -80,6 +80,13 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", check.error().message.c_str()), (nullptr));
     return FALSE;
   }
+  bool can_step_down = false;
+  std::string encoding_note;
+  priv->active.common.encoding =
+      AudioEncoder::resolve(priv->active.common.encoding, &can_step_down, &encoding_note);
+  if (!encoding_note.empty())
+    GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("%s", encoding_note.c_str()),
+                        ("linear16 needs about 2.3 times flac's uplink"));
   if (std::string missing = AudioEncoder::check_available(priv->active.common.encoding);
       !missing.empty()) {
     GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
@@ -110,6 +117,7 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
       return;
     /* A fresh session: one malformed-message WARNING per run, stats from 0. */
     LiveSessionSettings settings = net_settings(priv->active);
+    settings.step_down = can_step_down;
     net.core = LiveSession(settings);
     net.core.start(settings);
     net_start_ticking(self);

@@ -14,6 +14,10 @@ enum class AudioEncoding : int {
   Linear16 = 0, /* raw S16LE (a WAV file for pre-recorded uploads) */
   Flac = 1,     /* native FLAC stream, lossless */
   Opus = 2,     /* Opus in Ogg, lossy, at `bitrate` */
+  /* Not on the wire: the elements resolve it at start to Flac (Linear16
+   * without flacenc), and the live sink steps down once to Opus when the
+   * link cannot carry FLAC in real time. */
+  Auto = 3,
 };
 
 /* The `bitrate` property (bit/s, opusenc's unit): 0 picks kDefaultOpusBitrate;
@@ -33,6 +37,8 @@ inline const char *encoding_name(AudioEncoding e) {
     return "flac";
   case AudioEncoding::Opus:
     return "opus";
+  case AudioEncoding::Auto:
+    return "auto";
   case AudioEncoding::Linear16:
     break;
   }
@@ -46,6 +52,7 @@ inline const char *encoding_content_type(AudioEncoding e) {
     return "audio/flac";
   case AudioEncoding::Opus:
     return "audio/ogg";
+  case AudioEncoding::Auto: /* resolved before any upload */
   case AudioEncoding::Linear16:
     break;
   }

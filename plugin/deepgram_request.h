@@ -31,10 +31,10 @@ struct DgCommonSettings {
   bool allow_insecure = false;
   std::string ca_file;
   bool tls_verify = true;
-  bool multichannel = false;                        /* off: mono only, upstream downmixes */
-  int max_outage_ms = -1;                           /* standalone give-up; -1: by liveness */
-  AudioEncoding encoding = AudioEncoding::Linear16; /* on the wire */
-  uint32_t bitrate = 0;                             /* opus, bit/s; 0: the default */
+  bool multichannel = false;                    /* off: mono only, upstream downmixes */
+  int max_outage_ms = -1;                       /* standalone give-up; -1: by liveness */
+  AudioEncoding encoding = AudioEncoding::Auto; /* on the wire (Auto: resolved at start) */
+  uint32_t bitrate = 0;                         /* opus, bit/s; 0: the default */
 };
 
 /* The api-key property, else DEEPGRAM_API_KEY from the environment. */

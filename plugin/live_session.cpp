@@ -53,6 +53,8 @@ void LiveSession::start(const LiveSessionSettings &settings, bool supervised) {
   outage_reason_.clear();
   outage_warned_ = false;
   reported_breaker_open_ = false;
+  encoding_ = settings_.encoding;
+  stats_.encoding = encoding_name(encoding_);
 }
 
 void LiveSession::set_input_live(bool live) {

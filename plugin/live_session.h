@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "audio_encoding.h"
 #include "audio_ledger.h"
 #include "backoff.h"
 #include "breaker.h"
@@ -69,6 +70,10 @@ struct LiveSessionSettings {
   /* Bytes waiting and no ACK at all from the peer for this long: a dead
    * path (0: never judged; TCP's own minutes apply). */
   uint64_t send_timeout = 5000000000ull;
+  /* How the audio goes on the wire (never Auto), and whether a slow link
+   * makes the session reconnect once with Opus instead (encoding=auto). */
+  AudioEncoding encoding = AudioEncoding::Linear16;
+  bool step_down = false;
 };
 constexpr int64_t kNonLiveMaxOutageMs = 120000;
 
@@ -90,6 +95,7 @@ struct LiveStats {
   uint64_t send_rate = 0;      /* bit/s the link carried while it was the limit */
   uint64_t needed_rate = 0;    /* bit/s the audio needs on the wire */
   std::string transport_error; /* the last socket error, e.g. "Connection timed out" */
+  std::string encoding;        /* on the wire now (Deepgram's name) */
 };
 
 /* What the glue measured on the open connection's socket (send_backlog.h). */
@@ -291,6 +297,8 @@ public:
     return room_for(held(), duration, settings_.replay_window);
   }
   const LiveStats &stats() const { return stats_; }
+  /* The encoding for the next encoder made (a connection's first audio). */
+  AudioEncoding encoding() const { return encoding_; }
   const TimeMap &time_map() const { return time_map_; }
 
 private:
@@ -304,6 +312,7 @@ private:
 
   void connect(LiveActions &out);
   void fail(const std::string &reason, int code, bool retryable, uint64_t now, LiveActions &out);
+  void step_down(const std::string &why, uint64_t now, LiveActions &out);
   void schedule_reconnect(uint64_t now, LiveActions &out);
   void give_up_if_due(uint64_t now, LiveActions &out);
   void set_phase(LivePhase phase, LiveActions &out);
@@ -354,6 +363,8 @@ private:
   bool path_down_ = false;          /* the last failure was the network's */
   uint64_t last_path_check_ = 0;
   bool slow_link_warned_ = false; /* this stretch of backlog was reported */
+  AudioEncoding encoding_ =
+      AudioEncoding::Linear16; /* settings_.encoding, or Opus once stepped down */
   bool reported_breaker_open_ = false;
   std::set<std::string> tolerated_seen_; /* odd shapes logged on this connection */
   double metadata_duration_ = -1;        /* seconds of audio the server says it got */

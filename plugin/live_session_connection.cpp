@@ -213,6 +213,10 @@ LiveActions LiveSession::on_transport(const TransportReport &r, uint64_t now) {
     slow_link_warned_ = true;
     std::string rates =
         "it carries " + kbits(r.achieved_bps) + ", the audio needs " + kbits(r.needed_bps);
+    if (settings_.step_down && encoding_ != AudioEncoding::Opus) {
+      step_down(rates + "; " + seconds(r.backlog) + " of audio waits to be sent", now, out);
+      return out;
+    }
     out.push_back(Warn{WarnKind::SlowLink,
                        "The network is too slow for live captions: " + rates + "; " +
                            seconds(r.backlog) + " of audio waits to be sent",
@@ -225,6 +229,37 @@ LiveActions LiveSession::on_transport(const TransportReport &r, uint64_t now) {
                                           " of audio waits to be sent"});
   }
   return out;
+}
+
+/* encoding=auto on a link too slow for FLAC: the rest of the stream goes
+ * as Opus (about a quarter of FLAC's rate). Each connection is one encoded
+ * stream, so this ends the connection. Alone, the session replays what was
+ * never acknowledged on a new one at once. Under a supervisor, which owns
+ * that audio, the unhealthy report says `restarting`: the supervisor holds
+ * its audio back, asks for the reconnect (stt/reconnect, after everything
+ * it pushed before) and replays to the new session; no failover. Once per
+ * stream: the link is not measured again in FLAC. */
+void LiveSession::step_down(const std::string &why, uint64_t now, LiveActions &out) {
+  encoding_ = AudioEncoding::Opus;
+  stats_.encoding = encoding_name(encoding_);
+  out.push_back(
+      Warn{WarnKind::SlowLink,
+           "The network is too slow for live captions in flac: " + why + "; reconnecting with opus",
+           "encoding=auto steps down to opus at the bitrate property once per "
+           "stream; set encoding to keep one encoding"});
+  /* The WARNING above is the outage's: no second one from fail. */
+  outage_warned_ = true;
+  fail("the link is too slow for flac: stepping down to opus", 0, true, now, out);
+  for (auto &a : out)
+    if (auto *h = std::get_if<Health>(&a); h && !h->healthy)
+      h->restarting = true; /* a supervisor replays to the new session, not elsewhere */
+  if (!supervised_ && phase_ == LivePhase::Down) {
+    if (retry_scheduled_) {
+      out.push_back(CancelRetry{});
+      retry_scheduled_ = false;
+    }
+    connect(out); /* nothing is wrong with the service: no backoff */
+  }
 }
 
 /* The connection is gone (or never came): account for its audio, tell

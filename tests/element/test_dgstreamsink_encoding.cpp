@@ -23,7 +23,7 @@ constexpr guint64 kPcmBytesPerBlock = 3200; /* 100 ms at 16 kHz mono S16 */
  * FLAC stream (far less than the PCM), on one connection. */
 void test_flac_exactly_as_linear16() {
   auto emu = dgtest::start_emulator();
-  Run raw(*emu, "");
+  Run raw(*emu, "encoding=linear16");
   stream_blocks(raw, 120);
   assert_perfect(dgtest::check_blocks(raw.log->finals(), 0, 120, 0));
   g_assert_cmpuint(raw.stat("bytes-sent"), ==, 120 * kPcmBytesPerBlock);
@@ -54,6 +54,22 @@ void test_flac_exactly_as_linear16() {
     g_assert_cmpstr(a[i].first.c_str(), ==, b[i].first.c_str());
     g_assert_cmpuint(a[i].second, ==, b[i].second);
   }
+}
+
+/* The default, encoding=auto, sends FLAC (and says so in stats) while the
+ * link keeps up: a loopback link never makes it step down. */
+void test_auto_is_flac_on_a_fast_link() {
+  auto emu = dgtest::start_emulator();
+  Run run(*emu, "");
+  stream_blocks(run, 60);
+  assert_perfect(dgtest::check_blocks(run.log->finals(), 0, 60, 0));
+  GstStructure *s = run.stats();
+  std::string encoding = gst_structure_get_string(s, "encoding");
+  gst_structure_free(s);
+  g_assert_cmpstr(encoding.c_str(), ==, "flac");
+  g_assert_cmpuint(run.stat("bytes-sent"), <, 60 * kPcmBytesPerBlock * 8 / 10);
+  g_assert_cmpuint(run.stat("connections"), ==, 1);
+  g_assert_cmpuint(run.log->warnings().size(), ==, 0);
 }
 
 /* A 1011 close mid-stream: the replay goes out on the new connection's own
@@ -121,6 +137,7 @@ void test_missing_encoder_is_a_clear_error() {
 int main(int argc, char **argv) {
   dgtest::init(&argc, &argv);
   g_test_add_func("/dgstreamsink-encoding/flac-exactly-as-linear16", test_flac_exactly_as_linear16);
+  g_test_add_func("/dgstreamsink-encoding/auto-is-flac", test_auto_is_flac_on_a_fast_link);
   g_test_add_func("/dgstreamsink-encoding/flac-reconnect-replays-exactly",
                   test_flac_reconnect_replays_exactly);
   g_test_add_func("/dgstreamsink-encoding/opus-wire-and-drain", test_opus_wire_and_drain);

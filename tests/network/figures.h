@@ -6,6 +6,8 @@
  * - after the network returns, the first caption of the backlog within 5 s,
  *   streaming again (stt/recovered) within 15 s;
  * - every second of audio transcribed or named by stt/audio-dropped;
+ * - with default properties, on a link at half the linear16 rate, captions
+ *   within the bin's default latency (5 s) at p95;
  * - a WARNING when the live path dies, when both branches are unreachable
  *   and when the link is too slow.
  */
@@ -30,7 +32,11 @@ struct Figures {
   double detect = -1, warning = -1, first_caption = -1, recovered = -1;
   bool first_caption_backlog = false; /* the caption was for audio sent before the restore */
   double fed = 0, transcribed = 0, dropped = 0, lost = 0; /* audio seconds */
-  size_t duplicates = 0;                                  /* blocks transcribed twice or more */
+  /* Audio sent as Opus that a final covers without its word: the sequence
+   * engine cannot read lossy audio, so "answered" is all it can prove. */
+  double answered = 0;
+  double lossy_from = -1; /* running time the DUT said it sends Opus; -1 never */
+  size_t duplicates = 0;  /* blocks transcribed twice or more */
   std::vector<uint32_t> lost_blocks;
   double late_p50 = 0, late_p95 = 0,
          late_max = 0; /* per word: its final's arrival - the word's end */

@@ -176,6 +176,9 @@ int main(int argc, char **argv) {
     std::printf("# stt/audio-dropped at %.1f s: %.1f-%.1f s, %s\n",
                 static_cast<double>(d.at) / GST_SECOND, static_cast<double>(d.d.start) / GST_SECOND,
                 static_cast<double>(d.d.start + d.d.duration) / GST_SECOND, d.d.reason.c_str());
+  if (f.answered > 0)
+    std::printf("# answered without readable words (sent as Opus from %.1f s): %.1f s\n",
+                f.lossy_from, f.answered);
   if (!f.lost_blocks.empty())
     std::printf("# silently lost: %zu blocks, from %.1f s to %.1f s\n", f.lost_blocks.size(),
                 f.lost_blocks.front() / 10.0, f.lost_blocks.back() / 10.0);

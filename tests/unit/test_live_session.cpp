@@ -288,6 +288,94 @@ static void test_slow_link_is_no_stall_but_a_warning() {
   g_assert_cmpuint(r.s.stats().send_rate, ==, 131000);
 }
 
+/* Feeds 6 s of audio over a link that carries half of it, answering what
+ * arrives: the backlog passes slow_link_backlog (3 s) within the run. */
+static LiveActions run_slow_link(Rig &r) {
+  TransportReport report;
+  report.needed_bps = 124000;
+  LiveActions a;
+  uint64_t start = r.pts;
+  for (int i = 0; i < 60 && r.s.phase() == LivePhase::Open; i++) {
+    append(a, r.audio());
+    report.delivered = (r.pts - start) / 4; /* a quarter: the backlog grows 75 ms per 100 */
+    report.backlog = r.pts - start - report.delivered;
+    report.achieved_bps = i >= 20 ? 31000 : 0;
+    append(a, r.s.on_transport(report, r.now));
+    if (i % 5 == 4 && r.s.phase() == LivePhase::Open) /* the server answers what arrived */
+      append(a, r.final_result(0, static_cast<double>(report.delivered) / 1e9));
+    append(a, r.s.on_tick(r.now));
+  }
+  return a;
+}
+
+/* encoding=auto: a link too slow for FLAC ends the connection once and the
+ * rest goes as Opus on a new one at once (no backoff: the service is fine),
+ * replaying what was never acknowledged. Opus too slow is only a WARNING. */
+static void test_slow_link_steps_down_to_opus_once() {
+  LiveSessionSettings settings = test_settings();
+  settings.encoding = AudioEncoding::Flac;
+  settings.step_down = true;
+  settings.replay_window = 60 * S;
+  Rig r(settings);
+  g_assert_cmpstr(r.s.stats().encoding.c_str(), ==, "flac");
+  r.audio();
+  r.open();
+  LiveActions a = run_slow_link(r);
+  g_assert_true(r.s.encoding() == AudioEncoding::Opus);
+  g_assert_cmpstr(r.s.stats().encoding.c_str(), ==, "opus");
+  auto warns = all<Warn>(a);
+  g_assert_cmpuint(warns.size(), ==, 1);
+  g_assert_true(warns[0].kind == WarnKind::SlowLink);
+  g_assert_nonnull(strstr(warns[0].message.c_str(), "too slow for live captions in flac"));
+  g_assert_nonnull(strstr(warns[0].message.c_str(), "reconnecting with opus"));
+  g_assert_cmpuint(count<Disconnect>(a), ==, 1);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+  g_assert_cmpint(index_of<CancelRetry>(a), >, index_of<ScheduleRetry>(a)); /* no backoff */
+  g_assert_cmpint(index_of<Connect>(a), >, index_of<CancelRetry>(a));
+  g_assert_cmpuint(r.s.held(), >, 3 * S); /* the backlog, and all else unanswered, replays */
+  a = r.open("sid-2");
+  g_assert_cmpuint(count<SendAudio>(a), >=, 1); /* the replay, on the Opus connection */
+  a = run_slow_link(r);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  warns = all<Warn>(a);
+  g_assert_cmpuint(warns.size(), ==, 1);
+  g_assert_nonnull(strstr(warns[0].message.c_str(), "too slow for live captions: "));
+  g_assert_true(r.s.encoding() == AudioEncoding::Opus);
+}
+
+/* Under a supervisor the step down is a failure the supervisor sees (it
+ * replays elsewhere and reconnects on its recovery), never a reconnect of
+ * the session's own; without step_down a slow link only warns. */
+static void test_slow_link_step_down_supervised_and_off() {
+  LiveSessionSettings settings = test_settings();
+  settings.encoding = AudioEncoding::Flac;
+  settings.step_down = true;
+  Rig r(settings);
+  r.s.start(settings, true);
+  r.s.on_caps(16000, false, r.now);
+  r.audio();
+  r.open();
+  LiveActions a = run_slow_link(r);
+  auto health = all<Health>(a);
+  g_assert_cmpuint(health.size(), >=, 1);
+  g_assert_false(health.back().healthy);
+  g_assert_nonnull(strstr(health.back().reason.c_str(), "stepping down to opus"));
+  g_assert_true(health.back().restarting);
+  g_assert_cmpuint(count<Connect>(a), ==, 0); /* the supervisor's stt/reconnect comes first */
+  a = r.s.on_reconnect_request(r.now);
+  g_assert_cmpuint(count<Connect>(a), ==, 1);
+  g_assert_true(r.s.encoding() == AudioEncoding::Opus);
+
+  settings.step_down = false;
+  Rig off(settings);
+  off.audio();
+  off.open();
+  a = run_slow_link(off);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  g_assert_cmpuint(count<Warn>(a), ==, 1);
+  g_assert_true(off.s.encoding() == AudioEncoding::Flac);
+}
+
 /* Bytes waiting with no ACK at all for send-timeout: the path is dead; the
  * session fails now (replaying what was not acknowledged) instead of waiting
  * for TCP or a stall. A blackhole is not "slow": no slow-link WARNING. */
@@ -649,6 +737,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-session/pause-is-no-stall", test_pause_is_no_stall);
   g_test_add_func("/live-session/slow-link-is-no-stall-but-a-warning",
                   test_slow_link_is_no_stall_but_a_warning);
+  g_test_add_func("/live-session/slow-link-steps-down-to-opus-once",
+                  test_slow_link_steps_down_to_opus_once);
+  g_test_add_func("/live-session/slow-link-step-down-supervised-and-off",
+                  test_slow_link_step_down_supervised_and_off);
   g_test_add_func("/live-session/dead-path-fails-after-send-timeout",
                   test_dead_path_fails_after_send_timeout);
   g_test_add_func("/live-session/path-return-reconnects-now", test_path_return_reconnects_now);
