@@ -138,9 +138,10 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
   uint32_t blocks = static_cast<uint32_t>(seconds * 10);
   long rss_before = bench::rss_kib();
   for (int i = 0; i < n; i++) {
+    /* linear16: the SDK peer sends raw PCM, so both put the same audio on the wire. */
     gchar *desc = g_strdup_printf(
         "%sdgstreamsink name=sink url=ws://127.0.0.1:%d/v1/listen api-key=bench breaker=bench-%d "
-        "finalize-timeout=5000",
+        "finalize-timeout=5000 encoding=linear16",
         appsrc ? "appsrc name=src format=time is-live=true "
                  "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1 ! "
                : "",

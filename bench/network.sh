@@ -53,16 +53,16 @@ secs() { # value: -1 means never
 
 echo "## Caption lateness on slow links ($target, ${seconds} s of sequence audio)"
 echo
-echo "| link | lateness p50 s | p95 s | max s | WARNINGs | fed s | transcribed s | dropped s | lost s |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| link | lateness p50 s | p95 s | max s | WARNINGs | fed s | transcribed s | answered as Opus s | dropped s | lost s |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 IFS=, read -ra rate_list <<<"$rates"
 for rate in "${rate_list[@]}"; do
   line=$(run --label "link-$rate" --seconds "$seconds" --rate "$rate" --kind slow)
   [[ -n "$line" ]] || continue
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rate" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rate" \
     "$(field "$line" late-p50)" "$(field "$line" late-p95)" "$(field "$line" late-max)" \
     "$(field "$line" warnings)" "$(field "$line" fed)" "$(field "$line" transcribed)" \
-    "$(field "$line" dropped)" "$(field "$line" lost)"
+    "$(field "$line" answered)" "$(field "$line" dropped)" "$(field "$line" lost)"
 done
 
 echo

@@ -41,10 +41,22 @@ void dg_socket_keepalive(GSocket *socket, int idle_s, int count) {
 #endif
 }
 
+void dg_socket_user_timeout(GSocket *socket, unsigned ms) {
+#ifdef __linux__
+  g_socket_set_option(socket, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<gint>(ms), nullptr);
+#else
+  (void)socket;
+  (void)ms;
+#endif
+}
+
 static void on_network_event(SoupMessage *, GSocketClientEvent event, GIOStream *connection,
                              gpointer) {
-  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(connection))
-    dg_socket_keepalive(g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection)), 2, 3);
+  if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION(connection))
+    return;
+  GSocket *socket = g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection));
+  dg_socket_keepalive(socket, 2, 3);
+  dg_socket_user_timeout(socket, 5000);
 }
 
 void dg_message_keepalive(SoupMessage *msg) {

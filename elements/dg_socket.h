@@ -27,7 +27,15 @@ std::optional<DgTcpState> dg_socket_tcp_state(GSocket *socket);
  * probes. */
 void dg_socket_keepalive(GSocket *socket, int idle_s, int count);
 
-/* dg_socket_keepalive(2, 3) on every connection `msg` opens. */
+/* TCP_USER_TIMEOUT: the kernel ends the connection once bytes it sent
+ * stay unacknowledged for `ms` (and keepalive probes go unanswered that
+ * long): an upload into a blackhole fails in `ms`, not in TCP's minutes.
+ * A slow link acknowledges as it goes and is not affected. */
+void dg_socket_user_timeout(GSocket *socket, unsigned ms);
+
+/* dg_socket_keepalive(2, 3) and dg_socket_user_timeout(5000) on every
+ * connection `msg` opens: a dead path is found in about 5 s whether the
+ * request is uploading or waiting for its answer. */
 void dg_message_keepalive(SoupMessage *msg);
 
 /* Whether the kernel is shouting into the void: retransmitting, or probing
