@@ -394,6 +394,8 @@ BatchCore::Output BatchCore::hook_for(BatchAction &action) {
     stt::Health health{*h};
     return [this, health] { hooks_.health(health); };
   }
+  if (auto *s = std::get_if<batch::TooSlow>(&action))
+    return [this, slow = std::move(*s)] { hooks_.too_slow(slow); };
   return {};
 }
 

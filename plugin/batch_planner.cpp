@@ -208,6 +208,7 @@ BatchActions BatchPlanner::on_permit(uint64_t id, bool granted, uint64_t retry_i
   e->uploading = true;
   e->attempts++;
   e->failures_when_sent = stats_.failures;
+  e->sent_at = now;
   stats_.requests++;
   if (e->attempts > 1)
     stats_.retries++;
@@ -226,9 +227,13 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
   Entry *e = find(id);
   if (e)
     e->uploading = false;
+  /* A failure of a request sent before the service came back is the
+   * outage's: the breaker heard about that one already. */
+  bool stale = false;
   if (!e || e->state != State::InFlight)
     verdict = UploadVerdict::Cancelled; /* dropped or discarded meanwhile */
   else {
+    stale = verdict == UploadVerdict::Retry && healthy_ && e->sent_at < recovered_at_;
     switch (verdict) {
     case UploadVerdict::Transcribed: {
       e->state = State::Done;
@@ -237,6 +242,7 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
       e->storage.reset();
       stats_.uploaded += e->duration;
       stats_.chunks_transcribed++;
+      check_pace(*e, now, out);
       if (!e->response->tolerated.empty())
         stats_.tolerated++;
       if (draining_ && !drain_expired_)
@@ -247,12 +253,14 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
         break;
       consecutive_failures_ = 0;
       hold_until_ = 0;
-      unhealthy_since_.reset();
       if (!healthy_) {
         healthy_ = true;
+        recovered_at_ = now;
         out.push_back(
             batch::Health{true, "transcribed", static_cast<int>(r.status), true, e->session_id});
+        resend_outage_requests(*e, unhealthy_since_.value_or(0), out);
       }
+      unhealthy_since_.reset();
       break;
     }
     case UploadVerdict::Retry:
@@ -276,11 +284,47 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
   }
   BreakerOutcome outcome = BreakerOutcome::Success; /* the service answered */
   if (verdict == UploadVerdict::Retry)
-    outcome = BreakerOutcome::Failure;
+    outcome = stale ? BreakerOutcome::Cancelled : BreakerOutcome::Failure;
   else if (verdict == UploadVerdict::Cancelled || verdict == UploadVerdict::Fatal)
     outcome = BreakerOutcome::Cancelled; /* says nothing about the service */
   out.push_back(batch::ReportBreaker{id, outcome});
   return out;
+}
+
+void BatchPlanner::check_pace(const Entry &e, uint64_t now, BatchActions &out) {
+  /* Short chunks carry a fixed cost (connect, TLS) that is no lag. */
+  constexpr uint64_t kSlowFloor = 10 * kSecond;
+  if (!live_ || supervised_ || now < e.sent_at)
+    return;
+  uint64_t took = now - e.sent_at;
+  if (took > std::max(e.duration, kSlowFloor) && !slow_warned_) {
+    slow_warned_ = true;
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "a %.1f s chunk took %.1f s to upload and transcribe; captions fall further "
+                  "behind with every chunk",
+                  static_cast<double>(e.duration) / kSecond, static_cast<double>(took) / kSecond);
+    out.push_back(batch::TooSlow{
+        std::string("Deepgram's pre-recorded API cannot keep up with live audio: ") + text,
+        "a faster link, encoding=opus (about a quarter of flac's size), or dgtranscribebin "
+        "(live captions, with this API as the fallback) keeps captions timely"});
+  } else if (slow_warned_ && took < e.duration / 2) {
+    slow_warned_ = false; /* caught up: a new stretch warns again */
+  }
+}
+
+/* The service answers again: requests sent during the outage are likely
+ * stuck (a connect into the blackhole waits for connect-timeout, an upload
+ * for TCP's next retransmit), and the oldest one holds every result behind
+ * it. Cancelled, they go again at once on a fresh connection. */
+void BatchPlanner::resend_outage_requests(const Entry &answered, uint64_t outage_start,
+                                          BatchActions &out) {
+  for (const Entry &x : queue_)
+    if (&x != &answered && x.state == State::InFlight && x.uploading && x.sent_at >= outage_start) {
+      out.push_back(batch::CancelUpload{x.id});
+      out.push_back(log(batch::Log::Info, "chunk " + std::to_string(x.id) +
+                                              ": sent during the outage; sending again"));
+    }
 }
 
 void BatchPlanner::retry_later(Entry &e, const UploadReport &r, uint64_t now, BatchActions &out) {
@@ -290,6 +334,15 @@ void BatchPlanner::retry_later(Entry &e, const UploadReport &r, uint64_t now, Ba
     e.rejection = BatchRejection{e.start, e.end() - e.start, r.status, r.error};
     e.storage.reset();
     stats_.chunks_rejected++;
+    return;
+  }
+  if (healthy_ && e.sent_at < recovered_at_) {
+    /* Sent before the service came back: its failure is the outage's, not
+     * a new one (no WARNING, no backoff); it goes again now. */
+    e.state = State::Waiting;
+    out.push_back(log(batch::Log::Info, "chunk " + std::to_string(e.id) +
+                                            ": a request from the outage failed (" + r.error +
+                                            "); sending again"));
     return;
   }
   e.state = State::Waiting;

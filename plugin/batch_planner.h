@@ -159,13 +159,20 @@ struct Log {
   enum Level { Warning, Info, Debug } level = Debug;
   std::string text;
 };
+/* Alone with live input: requests take longer than the audio they carry,
+ * so captions fall further behind with every chunk (a WARNING, once per
+ * stretch). */
+struct TooSlow {
+  std::string message;
+  std::string detail;
+};
 } // namespace batch
 
 using BatchAction =
     std::variant<batch::AcquirePermit, batch::StartUpload, batch::CancelUpload,
                  batch::ReportBreaker, batch::Transcribed, batch::Ack, batch::Dropped,
                  batch::Rejected, batch::Fatal, batch::Health, batch::ArmRetryTimer,
-                 batch::ArmDrainTimer, batch::Wake, batch::Log>;
+                 batch::ArmDrainTimer, batch::Wake, batch::Log, batch::TooSlow>;
 using BatchActions = std::vector<BatchAction>;
 
 enum class BatchPush { Ok, Error, Flushing, NotNegotiated, Interrupted };
@@ -243,6 +250,7 @@ private:
     unsigned attempts = 0, bad_responses = 0;
     bool uploading = false;          /* a request is out (even if abandoned since) */
     uint64_t failures_when_sent = 0; /* stats_.failures at the last send */
+    uint64_t sent_at = 0;            /* `now` of the last send */
     std::shared_ptr<const PrerecordedResponse> response;
     std::string request_id;
     std::string drop_reason;                 /* Abandoned */
@@ -270,6 +278,9 @@ private:
   void go_fatal(const BatchFatal &f, BatchActions &out);
   void give_up_if_due(uint64_t now, BatchActions &out);
   void retry_later(Entry &e, const UploadReport &r, uint64_t now, BatchActions &out);
+  void resend_outage_requests(const Entry &answered, uint64_t outage_start, BatchActions &out);
+  /* Live input, alone: did this answer take longer than its audio? */
+  void check_pace(const Entry &e, uint64_t now, BatchActions &out);
 
   const BatchSettings settings_;
   Random random_;
@@ -290,8 +301,10 @@ private:
   uint64_t drain_timeout_ = 0;
   bool healthy_ = true; /* as last reported by a Health action */
   std::optional<uint64_t> unhealthy_since_;
+  uint64_t recovered_at_ = 0; /* `now` the service last answered again after failing */
   bool supervised_ = false;
   bool live_ = true;
+  bool slow_warned_ = false; /* this stretch of slow answers was reported */
   std::string fatal_reason_;
   std::string last_failure_;         /* why the service last failed, for drop reports */
   unsigned last_failure_status_ = 0; /* its HTTP status; 0: no answer */

@@ -93,6 +93,41 @@ struct Rig {
   }
 };
 
+/* Alone with live input, an answer that took longer than its chunk's audio
+ * (and over 10 s) means captions fall behind: one TooSlow per stretch, again
+ * only after an answer in under half its audio. Never for a file, never
+ * under a supervisor (the failover judges lateness for the bin). */
+static void test_answers_slower_than_the_audio_warn_once() {
+  BatchSettings s = Rig::defaults();
+  s.chunker.min_chunk = 12 * S;
+  s.chunker.max_chunk = 12 * S;
+  s.max_in_flight = 1;
+  for (int mode = 0; mode < 3; mode++) { /* alone and live; a file; supervised */
+    Rig r(s);
+    r.p.set_live(mode != 1);
+    if (mode == 2)
+      r.p.set_supervised(true);
+    BatchActions log;
+    auto chunk = [&](uint64_t took) {
+      r.audio(12 * S);
+      auto started = r.pump(&log);
+      g_assert_cmpuint(started.size(), ==, 1);
+      r.now += took;
+      auto a = r.p.on_upload_done(started[0], answered(), r.now);
+      log.insert(log.end(), a.begin(), a.end());
+    };
+    chunk(3 * S);
+    chunk(13 * S); /* slower than its 12 s */
+    chunk(20 * S); /* the same stretch */
+    chunk(5 * S);  /* caught up */
+    chunk(14 * S);
+    auto slow = all<batch::TooSlow>(log);
+    g_assert_cmpuint(slow.size(), ==, mode == 0 ? 2 : 0);
+    if (mode == 0)
+      g_assert_nonnull(strstr(slow[0].message.c_str(), "a 12.0 s chunk took 13.0 s"));
+  }
+}
+
 static void test_cuts_and_in_flight_limit() {
   BatchSettings s = Rig::defaults();
   s.chunker.max_chunk = 10 * S;
@@ -186,6 +221,48 @@ static void test_flush_mark_waits_for_what_precedes_it() {
 
 /* stt/retry-now (the path is back): the backoff's hold is skipped, a
  * server's Retry-After is not. */
+/* The service answers again: a request sent during the outage (stuck in a
+ * connect or an upload into the blackhole) is cancelled and sent again at
+ * once, since the oldest chunk holds every result behind it; one sent before
+ * the outage is left alone. A request from the outage that fails after the
+ * recovery is no new outage: no unhealthy report, no backoff, no breaker
+ * failure, sent again now. */
+static void test_outage_requests_go_again_on_recovery() {
+  BatchSettings settings = Rig::defaults();
+  settings.max_in_flight = 3;
+  Rig r(settings);
+  r.audio(1 * S);
+  r.audio(1 * S);
+  g_assert_cmpuint(r.pump().size(), ==, 2); /* chunks 1 and 2, before the outage */
+  r.now += 100 * MS;
+  auto a = r.p.on_upload_done(1, failed(503), r.now); /* the outage starts */
+  g_assert_false(first<batch::Health>(a).healthy);
+  r.now += 1 * S;
+  r.p.on_retry_timer();
+  r.audio(1 * S);
+  auto started = r.pump(); /* chunk 1 again, and 3: sent during the outage */
+  g_assert_cmpuint(started.size(), ==, 2);
+  g_assert_cmpuint(started[1], ==, 3);
+  r.now += 100 * MS;
+  a = r.p.on_upload_done(1, answered(), r.now); /* back */
+  g_assert_true(first<batch::Health>(a).healthy);
+  auto cancel = all<batch::CancelUpload>(a);
+  g_assert_cmpuint(cancel.size(), ==, 1); /* 3; not 2, sent before the outage */
+  g_assert_cmpuint(cancel[0].id, ==, 3);
+  r.p.on_upload_done(3, failed(0, UploadVerdict::Cancelled), r.now);
+  started = r.pump();
+  g_assert_cmpuint(started.size(), ==, 1); /* at once */
+  g_assert_cmpuint(started[0], ==, 3);
+  /* Chunk 2, sent before the service came back, fails after: stale. */
+  r.now += 100 * MS;
+  a = r.p.on_upload_done(2, failed(0), r.now);
+  g_assert_cmpuint(count<batch::Health>(a), ==, 0);
+  g_assert_true(first<batch::ReportBreaker>(a).outcome == BreakerOutcome::Cancelled);
+  started = r.pump();
+  g_assert_cmpuint(started.size(), ==, 1); /* no backoff */
+  g_assert_cmpuint(started[0], ==, 2);
+}
+
 static void test_retry_now_skips_backoff_not_retry_after() {
   Rig r;
   r.audio(1 * S);
@@ -537,6 +614,9 @@ static void test_flushing_discards_and_holds() {
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/batch/outage-requests-go-again-on-recovery",
+                  test_outage_requests_go_again_on_recovery);
+  g_test_add_func("/batch/too-slow-warns-once", test_answers_slower_than_the_audio_warn_once);
   g_test_add_func("/batch/cuts-and-in-flight-limit", test_cuts_and_in_flight_limit);
   g_test_add_func("/batch/results-in-order", test_results_leave_in_order);
   g_test_add_func("/batch/flush-mark-after-preceding", test_flush_mark_waits_for_what_precedes_it);
