@@ -197,7 +197,8 @@ void install_properties(GObjectClass *gobject_class) {
                         "Treat the connection as dead when data waits this many ms with no "
                         "acknowledgement at all from the network: a path that silently drops "
                         "packets is found this long after it dies while audio flows, and "
-                        "within keepalive-interval plus this while paused. A server that only "
+                        "within keepalive-interval plus 3 s (or this, if shorter) while paused, "
+                        "when only a KeepAlive waits. A server that only "
                         "reads slowly still acknowledges and is not dead; 0: leave it to TCP "
                         "(minutes)",
                         0, 600000, DEFAULT_SEND_TIMEOUT_MS, rw));

@@ -5,6 +5,7 @@
  * giving up after max-outage. The audio itself is in live_session.cpp. */
 #include "live_session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -19,6 +20,8 @@ constexpr int kCloseNormal = 1000;
 constexpr int kCloseAbnormal = 1006; /* no close frame: the TCP connection died */
 constexpr uint64_t kMillisecond = 1000000ull;
 constexpr uint64_t kSecond = 1000 * kMillisecond;
+/* send-timeout while no audio waits (a paused source's KeepAlive). */
+constexpr uint64_t kIdleSendTimeout = 3 * kSecond;
 } // namespace
 
 void LiveSession::connect(LiveActions &out) {
@@ -192,7 +195,11 @@ LiveActions LiveSession::on_transport(const TransportReport &r, uint64_t now) {
     out.push_back(Log{LogLevel::Debug, "the socket reports deliveries: audio is owed once "
                                        "the network has delivered it"});
   }
-  if (settings_.send_timeout && r.unanswered >= settings_.send_timeout) {
+  uint64_t dead_after = settings_.send_timeout;
+  /* Paused, nothing queues behind a KeepAlive: its wait is the path's alone. */
+  if (dead_after && r.backlog == 0)
+    dead_after = std::min(dead_after, kIdleSendTimeout);
+  if (dead_after && r.unanswered >= dead_after) {
     /* The path carries nothing: no point waiting for TCP's minutes. */
     stats_.transport_error = "the network acknowledged nothing for " +
                              std::to_string(r.unanswered / kMillisecond) + " ms";

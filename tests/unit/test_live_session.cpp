@@ -412,6 +412,33 @@ static void test_dead_path_fails_after_send_timeout() {
   g_assert_cmpuint(r.s.held(), ==, r.pts); /* all of it kept for the replay */
 }
 
+/* Paused (no audio waits, only a KeepAlive): nothing queues behind it, so
+ * 3 s without an ACK is a dead path, not send-timeout's 5 s; with audio
+ * waiting 3 s is not. */
+static void test_idle_dead_path_fails_sooner() {
+  LiveSessionSettings settings = test_settings();
+  settings.send_timeout = 5 * S;
+  settings.watchdog.stall = 30 * S;
+  Rig r(settings);
+  r.audio();
+  r.open();
+  TransportReport report;
+  report.delivered = r.pts;
+  report.backlog = 100 * MS; /* audio waits */
+  report.unanswered = 3 * S;
+  LiveActions a = r.s.on_transport(report, r.now);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  report.backlog = 0; /* only the KeepAlive waits */
+  report.unanswered = 2900 * MS;
+  a = r.s.on_transport(report, r.now);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 0);
+  report.unanswered = 3 * S;
+  a = r.s.on_transport(report, r.now);
+  g_assert_cmpuint(count<Disconnect>(a), ==, 1);
+  g_assert_cmpstr(r.s.stats().transport_error.c_str(), ==,
+                  "the network acknowledged nothing for 3000 ms");
+}
+
 /* Down for the network's sake: the path is checked once a second, and its
  * return reconnects now instead of at the backoff's time. A failure of the
  * service (a stall, an HTTP status) is not the network's: no checks. */
@@ -743,6 +770,7 @@ int main(int argc, char **argv) {
                   test_slow_link_step_down_supervised_and_off);
   g_test_add_func("/live-session/dead-path-fails-after-send-timeout",
                   test_dead_path_fails_after_send_timeout);
+  g_test_add_func("/live-session/idle-dead-path-fails-sooner", test_idle_dead_path_fails_sooner);
   g_test_add_func("/live-session/path-return-reconnects-now", test_path_return_reconnects_now);
   g_test_add_func("/live-session/idle-close-without-audio-is-no-failure",
                   test_idle_close_without_audio_is_no_failure);
