@@ -90,6 +90,10 @@ private:
 };
 
 GstStreamEncoder::~GstStreamEncoder() {
+  /* Queued messages hold their source elements, which hold the bus: drop
+   * them, or the bus, the elements and the bus's socket pair leak. */
+  if (bus_)
+    gst_bus_set_flushing(bus_, TRUE);
   for (GstElement *e : elements_)
     gst_element_set_state(e, GST_STATE_NULL);
   if (src_) {

@@ -206,6 +206,35 @@ static void test_audio_out_counts_what_left() {
   CHECK(enc->audio_out() == 100 * GST_MSECOND, "%" G_GUINT64_FORMAT, enc->audio_out());
 }
 
+static size_t open_fds() {
+  size_t n = 0;
+  if (GDir *dir = g_dir_open("/proc/self/fd", 0, nullptr)) {
+    while (g_dir_read_name(dir))
+      n++;
+    g_dir_close(dir);
+  }
+  return n;
+}
+
+/* One encoder per connection or chunk, thousands in a long run: each must
+ * give back its bus (and the bus's socket pair), drained or not. */
+static void test_encoders_leave_nothing_behind() {
+  size_t before = open_fds();
+  for (int i = 0; i < 40; i++) {
+    AudioEncoding e = i % 2 ? AudioEncoding::Opus : AudioEncoding::Flac;
+    std::string error;
+    auto enc = AudioEncoder::create(e, 16000, 1, 0, &error);
+    CHECK(enc, "%s", error.c_str());
+    std::vector<int16_t> pcm(3200, 300);
+    std::vector<uint8_t> out;
+    CHECK(enc->push(reinterpret_cast<const uint8_t *>(pcm.data()), pcm.size() * 2, out));
+    if (i % 4 < 2)
+      CHECK(enc->finish(out), "%s", enc->error().c_str());
+  }
+  size_t after = open_fds();
+  CHECK(after <= before, "%zu descriptors before 40 encoders, %zu after", before, after);
+}
+
 int main(int argc, char **argv) {
   g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL));
   gst_init(&argc, &argv);
@@ -217,5 +246,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/audio-encoder/available", test_available);
   g_test_add_func("/audio-encoder/audio-out", test_audio_out_counts_what_left);
   g_test_add_func("/audio-encoder/short-streams-drain-quietly", test_short_streams_drain_quietly);
+  g_test_add_func("/audio-encoder/encoders-leave-nothing-behind",
+                  test_encoders_leave_nothing_behind);
   return g_test_run();
 }
