@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dg_common.h"
 
+#include "audio_encoder.h"
+
 #include <algorithm>
 #include <memory>
 
@@ -437,6 +439,19 @@ std::string dg_describe_tls_failure(SoupMessage *msg, const GError *error) {
 std::string dg_describe_status(guint status) {
   const char *phrase = soup_status_get_phrase(status);
   return "HTTP " + std::to_string(status) + (phrase ? std::string(" ") + phrase : "");
+}
+
+bool dg_resolve_encoding(GstElement *element, AudioEncoding *encoding, bool *can_step_down) {
+  std::string note;
+  *encoding = AudioEncoder::resolve(*encoding, can_step_down, &note);
+  if (!note.empty())
+    GST_ELEMENT_WARNING(element, CORE, MISSING_PLUGIN, ("%s", note.c_str()),
+                        ("linear16 needs about 2.3 times flac's uplink"));
+  if (std::string missing = AudioEncoder::check_available(*encoding); !missing.empty()) {
+    GST_ELEMENT_ERROR(element, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
+    return false;
+  }
+  return true;
 }
 
 } // namespace dgf

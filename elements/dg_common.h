@@ -62,6 +62,12 @@ enum DgCommonProp : guint {
  * WebSocket handshake on live), in ms. */
 constexpr guint DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 
+/* At start: resolves `encoding=auto` for this machine (AudioEncoder::resolve),
+ * posting a WARNING when flacenc is missing, and an ERROR when the encoder
+ * the encoding needs is; false after the ERROR. `can_step_down`: a live
+ * sink may step down to opus later. */
+bool dg_resolve_encoding(GstElement *element, AudioEncoding *encoding, bool *can_step_down);
+
 /* Installs the common properties. `default_url` differs per element; `what`
  * names the API in blurbs ("live", "pre-recorded"). */
 void dg_common_install_properties(GObjectClass *klass, const char *default_url, const char *what);

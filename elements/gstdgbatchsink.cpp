@@ -32,7 +32,6 @@
 #include <mutex>
 
 #include "gstdgbatchsink_private.h"
-#include "audio_encoder.h"
 
 GST_DEBUG_CATEGORY(gst_dg_batch_sink_debug);
 
@@ -164,13 +163,7 @@ static gboolean gst_dg_batch_sink_start(GstBaseSink *sink) {
   }
 
   bool can_step_down = false; /* uploads are not live: flac stays */
-  std::string encoding_note;
-  s.common.encoding = AudioEncoder::resolve(s.common.encoding, &can_step_down, &encoding_note);
-  if (!encoding_note.empty())
-    GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("%s", encoding_note.c_str()),
-                        ("linear16 needs about 2.3 times flac's uplink"));
-  if (std::string missing = AudioEncoder::check_available(s.common.encoding); !missing.empty()) {
-    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
+  if (!dg_resolve_encoding(GST_ELEMENT(self), &s.common.encoding, &can_step_down)) {
     gst_object_unref(clock);
     return FALSE;
   }

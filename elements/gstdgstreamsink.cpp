@@ -81,17 +81,8 @@ static gboolean gst_dg_stream_sink_start(GstBaseSink *sink) {
     return FALSE;
   }
   bool can_step_down = false;
-  std::string encoding_note;
-  priv->active.common.encoding =
-      AudioEncoder::resolve(priv->active.common.encoding, &can_step_down, &encoding_note);
-  if (!encoding_note.empty())
-    GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("%s", encoding_note.c_str()),
-                        ("linear16 needs about 2.3 times flac's uplink"));
-  if (std::string missing = AudioEncoder::check_available(priv->active.common.encoding);
-      !missing.empty()) {
-    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("%s", missing.c_str()), (nullptr));
+  if (!dg_resolve_encoding(GST_ELEMENT(self), &priv->active.common.encoding, &can_step_down))
     return FALSE;
-  }
   if (check->url.secure) {
     std::string insecure = dg_insecure_tls_warning(priv->active.common);
     if (!insecure.empty())

@@ -311,7 +311,10 @@ private:
   bool connected() const { return phase_ == LivePhase::Connecting || phase_ == LivePhase::Open; }
 
   void connect(LiveActions &out);
-  void fail(const std::string &reason, int code, bool retryable, uint64_t now, LiveActions &out);
+  /* `restarting`: ended on purpose to reconnect at once (the health report
+   * says so: a supervisor replays to the new session, not elsewhere). */
+  void fail(const std::string &reason, int code, bool retryable, uint64_t now, LiveActions &out,
+            bool restarting = false);
   void step_down(const std::string &why, uint64_t now, LiveActions &out);
   void schedule_reconnect(uint64_t now, LiveActions &out);
   void give_up_if_due(uint64_t now, LiveActions &out);

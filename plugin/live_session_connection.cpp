@@ -256,10 +256,8 @@ void LiveSession::step_down(const std::string &why, uint64_t now, LiveActions &o
            "stream; set encoding to keep one encoding"});
   /* The WARNING above is the outage's: no second one from fail. */
   outage_warned_ = true;
-  fail("the link is too slow for flac: stepping down to opus", 0, true, now, out);
-  for (auto &a : out)
-    if (auto *h = std::get_if<Health>(&a); h && !h->healthy)
-      h->restarting = true; /* a supervisor replays to the new session, not elsewhere */
+  fail("the link is too slow for flac: stepping down to opus", 0, true, now, out,
+       /*restarting=*/true);
   if (!supervised_ && phase_ == LivePhase::Down) {
     if (retry_scheduled_) {
       out.push_back(CancelRetry{});
@@ -272,7 +270,7 @@ void LiveSession::step_down(const std::string &why, uint64_t now, LiveActions &o
 /* The connection is gone (or never came): account for its audio, tell
  * upstream, and reconnect unless a supervisor owns that. */
 void LiveSession::fail(const std::string &reason, int code, bool retryable, uint64_t now,
-                       LiveActions &out) {
+                       LiveActions &out, bool restarting) {
   out.push_back(Log{LogLevel::Warning, "live connection failed: " + reason});
   out.push_back(Disconnect{});
   close_sent_ = false;
@@ -286,7 +284,9 @@ void LiveSession::fail(const std::string &reason, int code, bool retryable, uint
   path_down_ = retryable && (reason.rfind("dead path", 0) == 0 ||
                              reason.rfind("cannot connect", 0) == 0 || code == kCloseAbnormal);
   set_phase(retryable ? LivePhase::Down : LivePhase::Fatal, out);
-  out.push_back(Health{false, reason, code, retryable, session_id_});
+  Health health{false, reason, code, retryable, session_id_};
+  health.restarting = restarting;
+  out.push_back(health);
   if (!down_since_)
     down_since_ = now;
   outage_reason_ = reason;
