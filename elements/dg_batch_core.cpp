@@ -97,6 +97,10 @@ BatchCore::~BatchCore() {
   cancel_timer(&drain_timer_);
   for (auto &u : uploads_)
     g_object_unref(u.second);
+  if (path_probe_) {
+    g_cancellable_cancel(path_probe_); /* its answer finds no core: nothing runs */
+    g_object_unref(path_probe_);
+  }
   gst_object_unref(config_.clock);
   if (session_) {
     /* Normally gone in stop(); libsoup objects die on their own thread. */
@@ -135,6 +139,13 @@ void BatchCore::stop(const char *reason) {
     cancel_timer(&retry_timer_);
     cancel_timer(&drain_timer_);
     cancel_now(work.cancel);
+    path_down_ = false;
+    if (path_timer_)
+      net_->remove_source(path_timer_);
+    path_timer_ = 0;
+    if (path_probe_)
+      g_cancellable_cancel(path_probe_);
+    g_clear_object(&path_probe_);
     g_clear_object(&session_);
     cv_.notify_all();
   });
@@ -526,11 +537,15 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
   report.request_id = std::move(r.request_id);
   report.retry_after = r.retry_after;
 
+  bool path_dead = r.path_dead;
+  bool transcribed = r.verdict == UploadVerdict::Transcribed;
   Work work;
   bool running = false;
+  bool supervised = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running = !stopped_;
+    supervised = planner_.supervised();
     auto upload = uploads_.find(id);
     if (upload != uploads_.end()) {
       g_object_unref(upload->second);
@@ -541,8 +556,54 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
   finish(work);
   if (!running)
     return; /* stop() has returned: no more hooks */
+  if (transcribed)
+    path_down_ = false;
+  else if (path_dead && !supervised) /* supervised: the failover's live sink checks */
+    watch_path();
   pump();
   hooks_.stats_changed();
+}
+
+void BatchCore::watch_path() {
+  path_down_ = true;
+  if (path_timer_)
+    return;
+  std::weak_ptr<BatchCore> weak = weak_from_this();
+  path_timer_ = net_->add_timeout(kPathProbeIntervalMs, [weak] {
+    auto self = weak.lock();
+    if (!self)
+      return false;
+    if (!self->path_down_) {
+      self->path_timer_ = 0;
+      return false;
+    }
+    self->check_path();
+    return true;
+  });
+}
+
+void BatchCore::check_path() {
+  if (path_probe_)
+    return; /* the last one is still out */
+  if (!config_.breaker->claim_path_check(std::chrono::milliseconds{kPathProbeIntervalMs}))
+    return; /* another user of the breaker checks this time */
+  std::weak_ptr<BatchCore> weak = weak_from_this();
+  /* stop() cancels the probe: a cancelled one never answers. */
+  path_probe_ = dg_probe_path(config_.request.full_url, 1, [weak](const std::string &error) {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    g_clear_object(&self->path_probe_);
+    if (!error.empty()) {
+      GST_DEBUG_OBJECT(self->config_.log_object, "path check: %s", error.c_str());
+      return;
+    }
+    if (!self->path_down_)
+      return; /* a request got through meanwhile */
+    self->path_down_ = false;
+    GST_INFO_OBJECT(self->config_.log_object, "path check: Deepgram's host is reachable again");
+    self->retry_now();
+  });
 }
 
 /* Breaker reports and cancellations first (they say nothing to the app),

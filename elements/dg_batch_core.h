@@ -35,6 +35,7 @@
 #include "batch_planner.h"
 #include "breaker.h"
 #include "dg_batch_upload.h"
+#include "dg_path_probe.h"
 #include "dg_common.h"
 #include "net_thread.h"
 #include "stt_protocol.h"
@@ -159,6 +160,11 @@ private:
   void on_timer(uint64_t generation);
   void finish(Work &work); /* unlocked: reports, then hooks */
 
+  /* After a dead path, alone: probe the host once a second (one per
+   * breaker) and retry_now() when it answers. Network thread. */
+  void watch_path();
+  void check_path();
+
   void kick();
   void emit(std::vector<Output> &out);
   void cancel_on_net(std::vector<GCancellable *> cancel);
@@ -184,6 +190,10 @@ private:
   GstClockID drain_timer_ = nullptr;
   uint64_t timer_generation_ = 0;
   std::atomic<uint64_t> bytes_sent_{0}; /* request bodies started: stats bytes-sent */
+  /* Network thread only: the path check after a dead path. */
+  bool path_down_ = false;
+  guint path_timer_ = 0;
+  GCancellable *path_probe_ = nullptr;
   bool stopped_ = false, unlocked_ = false, drained_ = false;
 };
 

@@ -61,41 +61,67 @@ struct Upload {
    * deadline cancels it too, and the failure is then a retryable one. */
   GCancellable *cancellable = nullptr;
   unsigned connect_timeout_ms = 0;
-  GSource *connect_timer = nullptr;
-  bool connect_expired = false;
+  GSource *connect_timer = nullptr;   /* the whole connection: TCP and TLS */
+  GSource *handshake_timer = nullptr; /* TCP's own handshake */
+  std::string expired;                /* why a deadline cancelled the attempt */
 
   ~Upload() {
-    stop_connect_timer();
+    stop(&connect_timer);
+    stop(&handshake_timer);
     g_clear_object(&cancellable);
   }
-  void stop_connect_timer() {
-    if (connect_timer) {
-      g_source_destroy(connect_timer);
-      g_source_unref(connect_timer);
-      connect_timer = nullptr;
+  static void stop(GSource **timer) {
+    if (*timer) {
+      g_source_destroy(*timer);
+      g_source_unref(*timer);
+      *timer = nullptr;
     }
+  }
+  void arm(GSource **timer, unsigned ms, GSourceFunc expire) {
+    *timer = g_timeout_source_new(ms);
+    g_source_set_callback(*timer, expire, this, nullptr);
+    g_source_attach(*timer, g_main_context_get_thread_default());
+  }
+  void expire(std::string why) {
+    if (expired.empty())
+      expired = std::move(why);
+    g_cancellable_cancel(cancellable);
   }
 };
 
 gboolean on_connect_deadline(gpointer data) {
   auto *upload = static_cast<Upload *>(data);
-  upload->connect_expired = true;
-  g_cancellable_cancel(upload->cancellable);
+  upload->expire("connect timeout: no connection in " + std::to_string(upload->connect_timeout_ms) +
+                 " ms (connect-timeout)");
+  return G_SOURCE_REMOVE;
+}
+
+gboolean on_handshake_deadline(gpointer data) {
+  static_cast<Upload *>(data)->expire("connect timeout: no answer to TCP's handshake in " +
+                                      std::to_string(kTcpHandshakeMs) + " ms (the path is dead)");
   return G_SOURCE_REMOVE;
 }
 
 /* A new connection (TCP, TLS) must be up within connect_timeout_ms: on a
  * blackholed path the kernel's SYN retries would hold the request for
- * minutes. A pooled connection emits no events and needs no deadline. */
+ * minutes. TCP's handshake alone must be answered sooner: a SYN and its first
+ * retransmit unanswered (Linux: 1 s apart) is a dead path, while TLS on a
+ * slow link may need the rest. A pooled connection emits no events and needs
+ * no deadline. */
 void on_upload_network_event(SoupMessage *, GSocketClientEvent event, GIOStream *, gpointer data) {
   auto *upload = static_cast<Upload *>(data);
-  if (event == G_SOCKET_CLIENT_RESOLVING && !upload->connect_timer && upload->connect_timeout_ms &&
-      upload->cancellable) {
-    upload->connect_timer = g_timeout_source_new(upload->connect_timeout_ms);
-    g_source_set_callback(upload->connect_timer, on_connect_deadline, upload, nullptr);
-    g_source_attach(upload->connect_timer, g_main_context_get_thread_default());
+  if (!upload->connect_timeout_ms || !upload->cancellable)
+    return;
+  if (event == G_SOCKET_CLIENT_RESOLVING && !upload->connect_timer) {
+    upload->arm(&upload->connect_timer, upload->connect_timeout_ms, on_connect_deadline);
+  } else if (event == G_SOCKET_CLIENT_CONNECTING && !upload->handshake_timer &&
+             kTcpHandshakeMs < upload->connect_timeout_ms) {
+    upload->arm(&upload->handshake_timer, kTcpHandshakeMs, on_handshake_deadline);
+  } else if (event == G_SOCKET_CLIENT_CONNECTED) {
+    Upload::stop(&upload->handshake_timer);
   } else if (event == G_SOCKET_CLIENT_COMPLETE) {
-    upload->stop_connect_timer();
+    Upload::stop(&upload->handshake_timer);
+    Upload::stop(&upload->connect_timer);
   }
 }
 
@@ -121,10 +147,10 @@ void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
   g_signal_handlers_disconnect_by_data(upload->msg, upload);
   UploadResult r;
   std::string tls_problem = body ? std::string() : dg_describe_tls_failure(upload->msg, error);
-  if (!body && upload->connect_expired) {
+  if (!body && !upload->expired.empty()) {
     r.verdict = UploadVerdict::Retry;
-    r.error = "connect timeout: no connection in " + std::to_string(upload->connect_timeout_ms) +
-              " ms (connect-timeout)";
+    r.error = upload->expired;
+    r.path_dead = true;
   } else if (!tls_problem.empty()) {
     r.verdict = UploadVerdict::Fatal; /* configuration: retrying cannot help */
     r.error = tls_problem;
@@ -132,6 +158,7 @@ void on_body(Upload *upload, GBytes *body, const GError *error, bool too_big) {
     r.verdict = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? UploadVerdict::Cancelled
                                                                          : UploadVerdict::Retry;
     r.error = error ? error->message : "unknown transport error";
+    r.path_dead = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   } else {
     r.status = soup_message_get_status(upload->msg);
     if (body) {

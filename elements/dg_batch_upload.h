@@ -35,6 +35,9 @@ struct UploadResult {
   std::string request_id; /* dg-request-id */
   /* Retry-After (seconds or an HTTP date), when sent. */
   std::optional<std::chrono::milliseconds> retry_after;
+  /* The network answered nothing (a connect deadline, TCP_USER_TIMEOUT or
+   * keepalive): the path itself is dead, not the service. */
+  bool path_dead = false;
 };
 
 /* What to do with an answer: failure.h's reading of the status and
@@ -48,12 +51,17 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, in
 
 using UploadDone = std::function<void(UploadResult)>;
 
+/* TCP's handshake on a new connection: a SYN and its first retransmit
+ * unanswered is a dead path (start_upload). */
+constexpr unsigned kTcpHandshakeMs = 3000;
+
 /* linear16: writes the WAV header at the front of `storage` (which holds
  * kWavHeaderBytes of headroom, then the audio); flac / opus: encodes the
  * audio after the headroom (`bitrate` as the property). Then starts the POST.
- * A new connection must be up within `connect_timeout_ms` (0: no limit), else
- * `cancellable` (this attempt's own) is cancelled and the result is a
- * retryable "connect timeout" failure.
+ * A new connection must be up within `connect_timeout_ms` (0: no limit), its
+ * TCP handshake within kTcpHandshakeMs (when shorter), else `cancellable`
+ * (this attempt's own) is cancelled and the result is a retryable "connect
+ * timeout" failure.
  * `done` runs on the network thread exactly once, also when cancelled.
  * Returns the body's size (0 when `done` already ran with a failure). */
 size_t start_upload(SoupSession *session, const DgRequest &request, bool tls_verify,

@@ -9,6 +9,7 @@
 
 #include <chrono>
 
+#include "dg_path_probe.h"
 #include "session_id.h"
 
 namespace dgf::streamsink {
@@ -60,43 +61,22 @@ void net_schedule_retry(GstDgStreamSink *self, const live::ScheduleRetry &retry)
   });
 }
 
-/* A reachability check: a bare TCP connect to Deepgram's host, closed at
- * once. It runs on the network thread; teardown cancels it before the sink
- * can go away, and a cancelled check never touches the sink. */
-struct PathCheck {
-  GstDgStreamSink *self;
-  GCancellable *cancellable;
-};
-
-static void net_on_path_checked(GObject *source, GAsyncResult *result, gpointer data) {
-  auto *check = static_cast<PathCheck *>(data);
-  GError *error = nullptr;
-  GSocketConnection *conn =
-      g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(source), result, &error);
-  bool cancelled = g_cancellable_is_cancelled(check->cancellable);
-  if (conn)
-    g_io_stream_close(G_IO_STREAM(conn), nullptr, nullptr);
-  g_clear_object(&conn);
-  if (!cancelled) {
-    GstDgStreamSink *self = check->self;
-    Net &net = self->priv->net;
-    g_clear_object(&net.path_check);
-    if (error) {
-      GST_DEBUG_OBJECT(self, "path check: %s", error->message);
-    } else {
-      GST_INFO_OBJECT(self, "path check: Deepgram's host is reachable again");
-      if (net.breaker && net.breaker->note_path_restored())
-        GST_INFO_OBJECT(self, "breaker '%s' half-open early: the network is back",
-                        net.breaker->name().c_str());
-      else if (net.breaker)
-        GST_INFO_OBJECT(self, "breaker '%s' is %s", net.breaker->name().c_str(),
-                        breaker_state_name(net.breaker->snapshot().state));
-      net_run(self, net.core.on_path_restored(now_ns()));
-    }
+/* The path check answered (network thread; a cancelled one never does). */
+static void net_on_path_checked(GstDgStreamSink *self, const std::string &error) {
+  Net &net = self->priv->net;
+  g_clear_object(&net.path_check);
+  if (!error.empty()) {
+    GST_DEBUG_OBJECT(self, "path check: %s", error.c_str());
+    return;
   }
-  g_clear_error(&error);
-  g_object_unref(check->cancellable);
-  delete check;
+  GST_INFO_OBJECT(self, "path check: Deepgram's host is reachable again");
+  if (net.breaker && net.breaker->note_path_restored())
+    GST_INFO_OBJECT(self, "breaker '%s' half-open early: the network is back",
+                    net.breaker->name().c_str());
+  else if (net.breaker)
+    GST_INFO_OBJECT(self, "breaker '%s' is %s", net.breaker->name().c_str(),
+                    breaker_state_name(net.breaker->snapshot().state));
+  net_run(self, net.core.on_path_restored(now_ns()));
 }
 
 void net_cancel_path_check(GstDgStreamSink *self) {
@@ -110,24 +90,14 @@ void net_check_path(GstDgStreamSink *self) {
   Net &net = self->priv->net;
   if (net.path_check)
     return; /* the last one is still out */
-  using std::chrono::milliseconds;
-  auto interval = milliseconds{LiveSession::kPathCheckInterval / GST_MSECOND};
+  static_assert(LiveSession::kPathCheckInterval == kPathProbeIntervalMs * GST_MSECOND);
+  auto interval = std::chrono::milliseconds{kPathProbeIntervalMs};
   if (net.breaker && !net.breaker->claim_path_check(interval))
     return; /* another user of the breaker checks this time */
-  GUri *uri = g_uri_parse(net.request.full_url.c_str(), G_URI_FLAGS_NONE, nullptr);
-  if (!uri)
-    return;
-  int port = g_uri_get_port(uri);
-  if (port < 0)
-    port = g_ascii_strcasecmp(g_uri_get_scheme(uri), "wss") == 0 ? 443 : 80;
-  GSocketClient *client = g_socket_client_new();
-  g_socket_client_set_timeout(client, 1);
-  net.path_check = g_cancellable_new();
-  auto *check = new PathCheck{self, G_CANCELLABLE(g_object_ref(net.path_check))};
-  g_socket_client_connect_to_host_async(client, g_uri_get_host(uri), static_cast<guint16>(port),
-                                        net.path_check, net_on_path_checked, check);
-  g_object_unref(client);
-  g_uri_unref(uri);
+  /* Teardown cancels the check before the sink can go away. */
+  net.path_check = dg_probe_path(net.request.full_url, 1, [self](const std::string &error) {
+    net_on_path_checked(self, error);
+  });
 }
 
 static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFailure &f) {

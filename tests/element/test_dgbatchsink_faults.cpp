@@ -2,9 +2,14 @@
 /* dgbatchsink under failure, against dg-emulator's fault injection: retries
  * that honour Retry-After (on a GstTestClock, no waiting), an outage window
  * and the backlog drain after it, max-buffer overflow, a 400 for corrupt
- * audio, a 401, and EOS with a drain timeout.
+ * audio, a 401, EOS with a drain timeout, and a server that never answers
+ * TCP's handshake.
  */
 #include "batch_sink_harness.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -390,6 +395,82 @@ static void test_flush_start_reports_discarded() {
   gst_object_unref(clock);
 }
 
+/* A listener on 127.0.0.1 whose accept queue is full: the kernel drops
+ * every further SYN unanswered, as a blackholed path does, without leaving
+ * loopback. Returns the port; the descriptors stay open in `fds`. */
+static int full_listener(std::vector<int> *fds) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  CHECK(listen(listener, 0) == 0); /* room for one queued connection */
+  socklen_t len = sizeof addr;
+  CHECK(getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+  int filler = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(connect(filler, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  fds->push_back(listener);
+  fds->push_back(filler);
+  return ntohs(addr.sin_port);
+}
+
+/* A new connection whose SYN goes unanswered fails after TCP's handshake
+ * deadline (3 s), not connect-timeout (10 s here): a dead path found about
+ * as fast as the live sink finds one, with a WARNING that says why. */
+static void test_unanswered_handshake_fails_fast() {
+  std::vector<int> fds;
+  int port = full_listener(&fds);
+  Rig rig("http://127.0.0.1:" + std::to_string(port), 16000, 1, [&](GstElement *sink) {
+    g_object_set(sink, "min-chunk", 1000u, "max-chunk", 1000u, "connect-timeout", 10000u, nullptr);
+  });
+  CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
+  rig.flush(1);
+  CHECK(rig.wait_for([&] { return !rig.warnings.empty(); }, 9),
+        "no WARNING before connect-timeout");
+  {
+    auto lock = rig.lock();
+    const GstErrorInfo &w = rig.warnings[0];
+    CHECK(w.text.find("no answer to TCP's handshake in 3000 ms") != std::string::npos ||
+              w.debug.find("no answer to TCP's handshake in 3000 ms") != std::string::npos,
+          "warning: %s / %s", w.text.c_str(), w.debug.c_str());
+    CHECK(rig.dropped.empty(), "audio waits for the retry, none dropped");
+  }
+  gst_element_set_state(rig.sink(), GST_STATE_NULL);
+  for (int fd : fds)
+    close(fd);
+}
+
+/* After a dead path the sink probes the host once a second; when it answers
+ * the chunk goes again at once, not after its backoff (which never expires
+ * here: the timer clock stands still). */
+static void test_path_check_retries_when_the_path_returns() {
+  std::vector<int> fds;
+  int port = full_listener(&fds);
+  GstClock *clock = gst_test_clock_new();
+  Rig rig("http://127.0.0.1:" + std::to_string(port), 16000, 1, [&](GstElement *sink) {
+    use_timer_clock(sink, clock);
+    g_object_set(sink, "min-chunk", 1000u, "max-chunk", 1000u, "failure-threshold", 100u, nullptr);
+  });
+  CHECK(rig.push_blocks(0, 10, {}, 1600) == GST_FLOW_OK);
+  rig.flush(1);
+  CHECK(rig.wait_for([&] { return !rig.warnings.empty(); }, 9));
+  /* The network comes back: a Deepgram answers on the same port. */
+  for (int fd : fds)
+    close(fd);
+  dgemu::Options options;
+  options.port = port;
+  auto emu = start_emulator(options);
+  CHECK(rig.wait_for([&] { return !rig.transcripts.empty(); }, 10),
+        "no retry after the path came back");
+  auto lock = rig.lock();
+  expect_blocks(rig, 0, 10);
+  CHECK(gst_clock_get_time(clock) == 0, "the backoff did not pass");
+  lock.unlock();
+  gst_element_set_state(rig.sink(), GST_STATE_NULL);
+  gst_object_unref(clock);
+}
+
 int main(int argc, char **argv) {
   return run_tests(
       argc, argv,
@@ -403,5 +484,9 @@ int main(int argc, char **argv) {
           {"/dgbatchsink-faults/eos-drain-timeout", test_eos_drain_timeout},
           {"/dgbatchsink-faults/block-mode-waits-for-room", test_block_mode_waits_for_room},
           {"/dgbatchsink-faults/flush-start-reports-discarded", test_flush_start_reports_discarded},
+          {"/dgbatchsink-faults/unanswered-handshake-fails-fast",
+           test_unanswered_handshake_fails_fast},
+          {"/dgbatchsink-faults/path-check-retries-when-the-path-returns",
+           test_path_check_retries_when_the_path_returns},
       });
 }
