@@ -30,6 +30,10 @@ bool parse_kind(const std::string &text, Kind *k);
 struct Figures {
   double event = -1, restored = -1; /* running time */
   double detect = -1, warning = -1, first_caption = -1, recovered = -1;
+  /* dgbatchsink: when a request first met the blackhole (one in flight at the
+   * event, or the first sent during it), from the event; -1: none did. It
+   * sends a chunk at a time, so it has nothing to detect before. */
+  double first_send = -1;
   bool first_caption_backlog = false; /* the caption was for audio sent before the restore */
   double fed = 0, transcribed = 0, dropped = 0, lost = 0; /* audio seconds */
   /* Audio sent as Opus that a final covers without its word: the sequence

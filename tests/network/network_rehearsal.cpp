@@ -176,6 +176,12 @@ int main(int argc, char **argv) {
     std::printf("# stt/audio-dropped at %.1f s: %.1f-%.1f s, %s\n",
                 static_cast<double>(d.at) / GST_SECOND, static_cast<double>(d.d.start) / GST_SECOND,
                 static_cast<double>(d.d.start + d.d.duration) / GST_SECOND, d.d.reason.c_str());
+  if (target == Target::batch && f.event >= 0) {
+    if (f.first_send >= 0)
+      std::printf("# first request into the outage: %.1f s after it began\n", f.first_send);
+    else
+      std::printf("# no request during the outage: nothing to detect\n");
+  }
   if (f.answered > 0)
     std::printf("# answered without readable words (sent as Opus from %.1f s): %.1f s\n",
                 f.lossy_from, f.answered);

@@ -237,6 +237,8 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
         x.failures = field_u64(st, "failures");
         x.connections = field_u64(st, "connections");
         x.uploaded = field_u64(st, "audio-uploaded");
+        x.requests = field_u64(st, "requests");
+        x.in_flight = field_u64(st, "in-flight");
         if (const char *state = gst_structure_get_string(st, "state"))
           x.state = state;
         gst_structure_free(st);

@@ -60,6 +60,7 @@ struct Dropped {
 struct StatsSample {
   GstClockTime at = GST_CLOCK_TIME_NONE;
   uint64_t failures = 0, connections = 0, uploaded = 0;
+  uint64_t requests = 0, in_flight = 0; /* dgbatchsink */
   std::string state;
 };
 
