@@ -33,15 +33,16 @@ static GstStructure *build_stats(GstDgStreamSink *self) {
   const Stats &s = self->priv->stats;
   return gst_structure_new(
       "dgstreamsink-stats", "state", G_TYPE_STRING, s.state.c_str(), "connections", G_TYPE_UINT64,
-      s.connections, "failures", G_TYPE_UINT64, s.failures, "results", G_TYPE_UINT64, s.results,
-      "finals", G_TYPE_UINT64, s.finals, "keepalives", G_TYPE_UINT64, s.keepalives, "malformed",
-      G_TYPE_UINT64, s.malformed, "tolerated", G_TYPE_UINT64, s.tolerated, "audio-sent",
-      G_TYPE_UINT64, s.audio_sent, "audio-replayed", G_TYPE_UINT64, s.audio_replayed,
-      "audio-dropped", G_TYPE_UINT64, s.audio_dropped, "bytes-sent", G_TYPE_UINT64,
-      self->priv->bytes_sent.load(), "last-error", G_TYPE_STRING, s.last_error.c_str(),
-      "send-backlog", G_TYPE_UINT64, s.send_backlog, "send-rate", G_TYPE_UINT64, s.send_rate,
-      "needed-rate", G_TYPE_UINT64, s.needed_rate, "transport-error", G_TYPE_STRING,
-      s.transport_error.c_str(), "encoding", G_TYPE_STRING, s.encoding.c_str(), nullptr);
+      s.connections, "connect-attempts", G_TYPE_UINT64, s.connect_attempts, "failures",
+      G_TYPE_UINT64, s.failures, "results", G_TYPE_UINT64, s.results, "finals", G_TYPE_UINT64,
+      s.finals, "keepalives", G_TYPE_UINT64, s.keepalives, "malformed", G_TYPE_UINT64, s.malformed,
+      "tolerated", G_TYPE_UINT64, s.tolerated, "audio-sent", G_TYPE_UINT64, s.audio_sent,
+      "audio-replayed", G_TYPE_UINT64, s.audio_replayed, "audio-dropped", G_TYPE_UINT64,
+      s.audio_dropped, "bytes-sent", G_TYPE_UINT64, self->priv->bytes_sent.load(), "last-error",
+      G_TYPE_STRING, s.last_error.c_str(), "send-backlog", G_TYPE_UINT64, s.send_backlog,
+      "send-rate", G_TYPE_UINT64, s.send_rate, "needed-rate", G_TYPE_UINT64, s.needed_rate,
+      "transport-error", G_TYPE_STRING, s.transport_error.c_str(), "encoding", G_TYPE_STRING,
+      s.encoding.c_str(), nullptr);
 }
 
 void gst_dg_stream_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -235,7 +236,8 @@ void install_properties(GObjectClass *gobject_class) {
       gobject_class, PROP_STATS,
       g_param_spec_boxed(
           "stats", "Statistics",
-          "dgstreamsink-stats: state, connections, failures, results, finals, keepalives, "
+          "dgstreamsink-stats: state, connections, connect-attempts, failures, results, finals, "
+          "keepalives, "
           "malformed, tolerated (counters), audio-sent, audio-replayed, audio-dropped (ns), "
           "bytes-sent (audio bytes on the wire, after encoding), last-error, send-backlog (ns "
           "of audio handed to the network and not yet delivered), send-rate (bit/s the link "

@@ -78,7 +78,8 @@ struct LiveSessionSettings {
 constexpr int64_t kNonLiveMaxOutageMs = 120000;
 
 struct LiveStats {
-  uint64_t connections = 0;
+  uint64_t connections = 0;      /* made */
+  uint64_t connect_attempts = 0; /* begun, made or not */
   uint64_t failures = 0;
   uint64_t results = 0;
   uint64_t finals = 0;

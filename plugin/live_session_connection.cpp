@@ -40,6 +40,7 @@ void LiveSession::connect(LiveActions &out) {
 LiveActions LiveSession::on_connecting(const std::string &session_id, uint64_t) {
   LiveActions out;
   permit_pending_ = true;
+  stats_.connect_attempts++;
   session_id_ = session_id;
   time_map_.reset(rate_);
   metadata_duration_ = -1;

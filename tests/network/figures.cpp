@@ -116,6 +116,18 @@ Figures measure(const Recording &r) {
       }
     }
   }
+  if (GST_CLOCK_TIME_IS_VALID(r.event) && GST_CLOCK_TIME_IS_VALID(r.restored)) {
+    bool live = r.target != Target::batch;
+    auto attempts = [&](const StatsSample &s) { return live ? s.connect_attempts : s.requests; };
+    uint64_t at_event = 0, at_restore = 0;
+    for (const StatsSample &s : r.stats) {
+      if (s.at <= r.event)
+        at_event = attempts(s);
+      if (s.at <= r.restored)
+        at_restore = attempts(s);
+    }
+    f.attempts_in_outage = at_restore - at_event;
+  }
   if (r.target == Target::batch && GST_CLOCK_TIME_IS_VALID(r.event)) {
     GstClockTime until = GST_CLOCK_TIME_IS_VALID(r.restored) ? r.restored : GST_CLOCK_TIME_NONE;
     uint64_t requests_before = 0;
@@ -321,11 +333,12 @@ std::string result_line(const std::string &scenario, const Recording &r, const F
                 "network-result scenario=%s target=%s detect=%.2f warning=%.2f "
                 "first-caption=%.2f recovered=%.2f fed=%.1f transcribed=%.1f dropped=%.1f "
                 "lost=%.1f answered=%.1f lossy-from=%.2f duplicates=%zu late-p50=%.2f "
-                "late-p95=%.2f late-max=%.2f warnings=%zu degraded=%zu eos=%d first-send=%.2f",
+                "late-p95=%.2f late-max=%.2f warnings=%zu degraded=%zu eos=%d first-send=%.2f "
+                "attempts-in-outage=%" PRIu64,
                 scenario.c_str(), name(r.target), f.detect, f.warning, f.first_caption, f.recovered,
                 f.fed, f.transcribed, f.dropped, f.lost, f.answered, f.lossy_from, f.duplicates,
                 f.late_p50, f.late_p95, f.late_max, f.warnings, f.degraded, f.eos ? 1 : 0,
-                f.first_send);
+                f.first_send, f.attempts_in_outage);
   return buf;
 }
 

@@ -34,6 +34,9 @@ struct Figures {
    * event, or the first sent during it), from the event; -1: none did. It
    * sends a chunk at a time, so it has nothing to detect before. */
   double first_send = -1;
+  /* Connection attempts (live: WebSocket connects; pre-recorded: requests)
+   * from the event to the restore; the breaker's open time is 30 s. */
+  uint64_t attempts_in_outage = 0;
   bool first_caption_backlog = false; /* the caption was for audio sent before the restore */
   double fed = 0, transcribed = 0, dropped = 0, lost = 0; /* audio seconds */
   /* Audio sent as Opus that a final covers without its word: the sequence

@@ -16,6 +16,7 @@
  */
 #include <gst/gst.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -176,6 +177,10 @@ int main(int argc, char **argv) {
     std::printf("# stt/audio-dropped at %.1f s: %.1f-%.1f s, %s\n",
                 static_cast<double>(d.at) / GST_SECOND, static_cast<double>(d.d.start) / GST_SECOND,
                 static_cast<double>(d.d.start + d.d.duration) / GST_SECOND, d.d.reason.c_str());
+  if (f.event >= 0 && f.restored >= 0)
+    std::printf("# %s during the %.0f s outage: %" PRIu64 "\n",
+                target == Target::batch ? "requests" : "live connection attempts",
+                f.restored - f.event, f.attempts_in_outage);
   if (target == Target::batch && f.event >= 0) {
     if (f.first_send >= 0)
       std::printf("# first request into the outage: %.1f s after it began\n", f.first_send);

@@ -126,6 +126,23 @@ private:
   bool done_ = false;
 };
 
+/* The dgstreamsink inside a dgtranscribebin (a ref), or nullptr. */
+GstElement *live_sink_of(GstElement *bin) {
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(bin));
+  GValue item = G_VALUE_INIT;
+  GstElement *found = nullptr;
+  while (!found && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && g_strcmp0(GST_OBJECT_NAME(f), "dgstreamsink") == 0)
+      found = GST_ELEMENT(gst_object_ref(e));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return found;
+}
+
 uint64_t field_u64(const GstStructure *s, const char *name) {
   guint64 v = 0;
   return gst_structure_get_uint64(s, name, &v) ? v : 0;
@@ -191,6 +208,10 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
   }
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "feed");
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "dut");
+  /* Whose stats are sampled: the sink, or the bin's live sink (its
+   * connection attempts during an outage). */
+  GstElement *sampled =
+      target == Target::bin ? live_sink_of(sink) : GST_ELEMENT(gst_object_ref(sink));
   auto recorder = std::make_unique<Recorder>(pipeline, &r);
 
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
@@ -226,16 +247,17 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
   });
 
   std::thread sampler([&] {
-    if (target == Target::bin)
+    if (!sampled)
       return;
     while (!stop) {
       GstStructure *st = nullptr;
-      g_object_get(sink, "stats", &st, nullptr);
+      g_object_get(sampled, "stats", &st, nullptr);
       if (st) {
         StatsSample x;
         x.at = recorder->rt(now_ns());
         x.failures = field_u64(st, "failures");
         x.connections = field_u64(st, "connections");
+        x.connect_attempts = field_u64(st, "connect-attempts");
         x.uploaded = field_u64(st, "audio-uploaded");
         x.requests = field_u64(st, "requests");
         x.in_flight = field_u64(st, "in-flight");
@@ -279,6 +301,8 @@ Recording rehearse(const Scenario &s, Target target, const dgemu::Emulator &emu,
   gst_object_unref(clock);
   gst_object_unref(src);
   gst_object_unref(sink);
+  if (sampled)
+    gst_object_unref(sampled);
   gst_object_unref(pipeline);
   /* Later runs in this namespace start from a clean network. */
   net.restore(nullptr);

@@ -55,11 +55,11 @@ struct Dropped {
   dgf::stt::AudioDropped d;
 };
 
-/* A sample of the standalone sink's `stats` (failures, connections, audio
+/* A sample of the sink's `stats` (the bin's: its live sink's; failures, connections, audio
  * transcribed), taken every 50 ms. */
 struct StatsSample {
   GstClockTime at = GST_CLOCK_TIME_NONE;
-  uint64_t failures = 0, connections = 0, uploaded = 0;
+  uint64_t failures = 0, connections = 0, connect_attempts = 0, uploaded = 0;
   uint64_t requests = 0, in_flight = 0; /* dgbatchsink */
   std::string state;
 };

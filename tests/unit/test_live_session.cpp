@@ -195,6 +195,8 @@ static void test_close_1011_retries_and_replays() {
   g_assert_cmpuint(sends[3].start, ==, 500 * MS); /* then the new audio */
   g_assert_cmpuint(r.s.stats().audio_replayed, ==, 300 * MS);
   g_assert_cmpuint(r.s.stats().failures, ==, 2);
+  g_assert_cmpuint(r.s.stats().connections, ==, 2);      /* made */
+  g_assert_cmpuint(r.s.stats().connect_attempts, ==, 3); /* one of them refused */
   /* The new connection's clock starts at 0 at the replayed audio. */
   auto acks = all<Ack>(r.final_result(0.0, 0.1));
   g_assert_cmpuint(acks[0].position, ==, 300 * MS);
