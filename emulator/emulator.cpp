@@ -9,6 +9,7 @@
 #include "json_out.h"
 #include "listen_options.h"
 #include "live_session.h"
+#include "option_rules.h"
 #include "server_context.h"
 #include "wav_reader.h"
 
@@ -39,6 +40,8 @@ struct PendingLive {
       g_object_unref(socket);
   }
 };
+
+const char kIgnoredHeader[] = "dg-emulator-ignored";
 
 std::string request_id_of(SoupServerMessage *msg) {
   const char *id = static_cast<const char *>(g_object_get_data(G_OBJECT(msg), kRequestIdKey));
@@ -369,6 +372,21 @@ struct Emulator::Impl : public ControlTarget {
     return found && credentials_valid(creds, sctx.api_key);
   }
 
+  /* Deepgram's checks of the options, then what the emulator does not
+   * emulate: refused, or (lenient) logged and named in a response header. */
+  QueryVerdict check_query(SoupServerMessage *msg, const ListenOptions &lo, ListenApi api) {
+    QueryVerdict verdict = check_listen_query(lo.raw, api, opts.lenient);
+    if (verdict.ok && !verdict.ignored.empty()) {
+      std::string list = join_ignored(verdict.ignored);
+      g_message("dg-emulator: %s request %s: accepted but not emulated: %s",
+                api == ListenApi::Live ? "live" : "pre-recorded", request_id_of(msg).c_str(),
+                list.c_str());
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), kIgnoredHeader,
+                                   list.c_str());
+    }
+    return verdict;
+  }
+
   void handle_live_handshake(SoupServerMessage *msg) {
     std::string rid = request_id_of(msg);
     auto refuse = [&](int status, const std::string &code, const std::string &text,
@@ -384,6 +402,11 @@ struct Emulator::Impl : public ControlTarget {
     std::string err;
     if (!parse_listen_options(g_uri_get_query(soup_server_message_get_uri(msg)), &lo, &err)) {
       refuse(400, "Bad Request", err);
+      return;
+    }
+    QueryVerdict verdict = check_query(msg, lo, ListenApi::Live);
+    if (!verdict.ok) {
+      refuse(400, verdict.err_code, verdict.err_msg);
       return;
     }
     if (!lo.encoding.empty() && !encoding_supported(lo.encoding)) {
@@ -453,6 +476,11 @@ struct Emulator::Impl : public ControlTarget {
     std::string err;
     if (!parse_listen_options(g_uri_get_query(soup_server_message_get_uri(msg)), &lo, &err)) {
       fail(400, "Bad Request", err);
+      return;
+    }
+    QueryVerdict verdict = check_query(msg, lo, ListenApi::Batch);
+    if (!verdict.ok) {
+      fail(400, verdict.err_code, verdict.err_msg);
       return;
     }
     apply_due_faults();

@@ -51,6 +51,10 @@ struct Options {
    * files; the certificate may hold a chain). */
   std::string tls_cert_file;
   std::string tls_key_file;
+  /* Accept the Deepgram options the emulator does not emulate (redact, tag,
+   * a language other than English, ...) instead of refusing them with 400;
+   * they are logged and listed in the dg-emulator-ignored response header. */
+  bool lenient = false;
 };
 
 class Emulator {

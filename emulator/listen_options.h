@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: the query options of /v1/listen (live and pre-recorded).
  *
- * Booleans are the strings "true"/"false" as Deepgram takes them. Options the
- * emulator does not act on (keywords, redact, tag, ...) are accepted and
- * ignored, as Deepgram ignores options it does not know.
+ * Booleans are the strings "true"/"false" as Deepgram takes them. Which
+ * options Deepgram takes, and the refusals for those the emulator does not
+ * act on (redact, tag, ...), are option_rules.h's business.
  */
 #pragma once
 

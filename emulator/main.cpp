@@ -3,6 +3,7 @@
  *
  *   dg-emulator [--port N] [--engine sequence|pocketsphinx] [--api-key KEY]
  *               [--faults FILE] [--idle-timeout S] [--tls-cert FILE --tls-key FILE]
+ *               [--lenient]
  *
  * Listens on 127.0.0.1 only. The first stdout line is machine-readable:
  *   DG_EMULATOR_READY port=PORT http=http://127.0.0.1:PORT ws=ws://127.0.0.1:PORT
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
   gdouble idle_timeout = 10.0;
   gchar *tls_cert = nullptr;
   gchar *tls_key = nullptr;
+  gboolean lenient = FALSE;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Port on 127.0.0.1 (0: pick one)", "N"},
       {"engine", 'e', 0, G_OPTION_ARG_STRING, &engine,
@@ -42,6 +44,10 @@ int main(int argc, char **argv) {
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "PEM certificate: serve https:// and wss:// (needs --tls-key)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
+      {"lenient", 0, 0, G_OPTION_ARG_NONE, &lenient,
+       "Accept Deepgram options the emulator does not emulate (redact, tag, language=fr, ...) "
+       "instead of refusing them with 400; list them in the dg-emulator-ignored header",
+       nullptr},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext *octx = g_option_context_new("- a local Deepgram with fault injection");
   g_option_context_add_main_entries(octx, entries, nullptr);
@@ -75,6 +81,7 @@ int main(int argc, char **argv) {
   if (faults)
     opts.faults_file = faults;
   opts.idle_timeout_s = idle_timeout;
+  opts.lenient = lenient;
   if (tls_cert) {
     opts.tls_cert_file = tls_cert;
     opts.tls_key_file = tls_key;
@@ -96,9 +103,9 @@ int main(int argc, char **argv) {
   fflush(stdout);
   fprintf(stderr,
           "dg-emulator: listening on %s (live %s/v1/listen, control %s/_emulator/), engine "
-          "%s\n",
-          emu.http_url().c_str(), emu.ws_url().c_str(), emu.http_url().c_str(),
-          opts.engine.c_str());
+          "%s%s\n",
+          emu.http_url().c_str(), emu.ws_url().c_str(), emu.http_url().c_str(), opts.engine.c_str(),
+          opts.lenient ? ", lenient" : "");
 
   GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
   g_unix_signal_add(SIGINT, on_signal, loop);
