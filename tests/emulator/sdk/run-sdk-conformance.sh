@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# SDK conformance: starts dg-emulator as a subprocess, then runs the official
-# Deepgram JavaScript SDK (tests/emulator/sdk, pinned in package-lock.json)
-# against it. Exit 77 (meson: skipped) only when node or npm is missing.
+# Client conformance: starts dg-emulator as a subprocess, then runs a real
+# Deepgram client from npm against it: SDK_SRC_DIR holds its package.json,
+# package-lock.json (the pinned client) and conformance.js (tests/emulator/sdk:
+# the official JavaScript SDK; tests/emulator/aisdk: the Vercel AI SDK's
+# Deepgram provider). Exit 77 (meson: skipped) when node or npm is missing, or
+# when the client is not installed yet and the npm registry is unreachable.
 #
 # Usage: run-sdk-conformance.sh DG_EMULATOR DG_SEQUENCE_AUDIO SDK_SRC_DIR WORK_DIR
 set -euo pipefail
@@ -24,8 +27,14 @@ cd "$work"
 # Install the pinned SDK into the build directory (never into the source tree).
 stamp=node_modules/.dg-emulator-lock
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
-  echo "installing @deepgram/sdk (npm ci) in $work"
-  npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+  echo "installing $(basename "$src")'s client (npm ci) in $work"
+  if ! npm ci --prefer-offline --no-audit --no-fund --loglevel=error; then
+    if ! npm ping --loglevel=error >/dev/null 2>&1; then
+      echo "SKIP: the npm registry ($(npm config get registry)) is unreachable and the client is not installed"
+      exit 77
+    fi
+    exit 1
+  fi
   cp package-lock.json "$stamp"
 fi
 
