@@ -143,6 +143,9 @@ void BatchCore::stop(const char *reason) {
     if (path_timer_)
       net_->remove_source(path_timer_);
     path_timer_ = 0;
+    if (pace_timer_)
+      net_->remove_source(pace_timer_);
+    pace_timer_ = 0;
     if (path_probe_)
       g_cancellable_cancel(path_probe_);
     g_clear_object(&path_probe_);
@@ -508,8 +511,34 @@ void BatchCore::pump() {
         [self, id](UploadResult r) { self->on_upload_done(id, std::move(r)); });
     g_object_unref(s.cancellable);
   }
-  if (!work.sends.empty() || emitted)
+  if (!work.sends.empty()) {
+    watch_pace();
     hooks_.stats_changed();
+  } else if (emitted) {
+    hooks_.stats_changed();
+  }
+}
+
+void BatchCore::watch_pace() {
+  if (pace_timer_)
+    return;
+  std::weak_ptr<BatchCore> weak = weak_from_this();
+  pace_timer_ = net_->add_timeout(1000, [weak] {
+    auto self = weak.lock();
+    if (!self)
+      return false;
+    bool out;
+    {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      out = !self->uploads_.empty() && !self->stopped_;
+    }
+    if (!out) {
+      self->pace_timer_ = 0;
+      return false;
+    }
+    self->pump();
+    return true;
+  });
 }
 
 void BatchCore::on_upload_done(uint64_t id, UploadResult r) {

@@ -164,6 +164,9 @@ private:
    * breaker) and retry_now() when it answers. Network thread. */
   void watch_path();
   void check_path();
+  /* While requests are out, polls the planner once a second: a request can
+   * become too slow (check_pace) with no other event to notice it. */
+  void watch_pace();
 
   void kick();
   void emit(std::vector<Output> &out);
@@ -193,6 +196,7 @@ private:
   /* Network thread only: the path check after a dead path. */
   bool path_down_ = false;
   guint path_timer_ = 0;
+  guint pace_timer_ = 0;
   GCancellable *path_probe_ = nullptr;
   bool stopped_ = false, unlocked_ = false, drained_ = false;
 };

@@ -176,6 +176,13 @@ BatchActions BatchPlanner::poll(uint64_t now) {
   BatchActions out;
   give_up_if_due(now, out); /* also while the breaker refuses every request */
   pop_finished(out);
+  /* The oldest request still out: captions wait for it (each new chunk of
+   * live audio polls, so this is checked as the audio comes). */
+  for (const Entry &e : queue_)
+    if (e.kind == Kind::Chunk && e.state == State::InFlight && e.uploading) {
+      check_pace(e, now, false, out);
+      break;
+    }
   if (fatal_ || in_flight_ >= settings_.max_in_flight)
     return out;
   if (now < hold_until_) {
@@ -242,7 +249,7 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
       e->storage.reset();
       stats_.uploaded += e->duration;
       stats_.chunks_transcribed++;
-      check_pace(*e, now, out);
+      check_pace(*e, now, true, out);
       if (!e->response->tolerated.empty())
         stats_.tolerated++;
       if (draining_ && !drain_expired_)
@@ -291,7 +298,7 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
   return out;
 }
 
-void BatchPlanner::check_pace(const Entry &e, uint64_t now, BatchActions &out) {
+void BatchPlanner::check_pace(const Entry &e, uint64_t now, bool answered, BatchActions &out) {
   /* Short chunks carry a fixed cost (connect, TLS) that is no lag. */
   constexpr uint64_t kSlowFloor = 10 * kSecond;
   if (!live_ || supervised_ || now < e.sent_at)
@@ -301,14 +308,16 @@ void BatchPlanner::check_pace(const Entry &e, uint64_t now, BatchActions &out) {
     slow_warned_ = true;
     char text[160];
     std::snprintf(text, sizeof text,
-                  "a %.1f s chunk took %.1f s to upload and transcribe; captions fall further "
-                  "behind with every chunk",
+                  answered ? "a %.1f s chunk took %.1f s to upload and transcribe; captions fall "
+                             "further behind with every chunk"
+                           : "a %.1f s chunk has taken %.1f s so far to upload and transcribe; "
+                             "captions fall further behind with every chunk",
                   static_cast<double>(e.duration) / kSecond, static_cast<double>(took) / kSecond);
     out.push_back(batch::TooSlow{
         std::string("Deepgram's pre-recorded API cannot keep up with live audio: ") + text,
         "a faster link, encoding=opus (about a quarter of flac's size), or dgtranscribebin "
         "(live captions, with this API as the fallback) keeps captions timely"});
-  } else if (slow_warned_ && took < e.duration / 2) {
+  } else if (answered && slow_warned_ && took < e.duration / 2) {
     slow_warned_ = false; /* caught up: a new stretch warns again */
   }
 }

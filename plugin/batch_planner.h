@@ -279,8 +279,10 @@ private:
   void give_up_if_due(uint64_t now, BatchActions &out);
   void retry_later(Entry &e, const UploadReport &r, uint64_t now, BatchActions &out);
   void resend_outage_requests(const Entry &answered, uint64_t outage_start, BatchActions &out);
-  /* Live input, alone: did this answer take longer than its audio? */
-  void check_pace(const Entry &e, uint64_t now, BatchActions &out);
+  /* Live input, alone: did this answer take longer than its audio? With
+   * `answered` false, the request is still out: it warns as soon as it has
+   * taken that long, without waiting for its answer. */
+  void check_pace(const Entry &e, uint64_t now, bool answered, BatchActions &out);
 
   const BatchSettings settings_;
   Random random_;

@@ -128,6 +128,36 @@ static void test_answers_slower_than_the_audio_warn_once() {
   }
 }
 
+/* The request still out is what captions wait for: once it has taken longer
+ * than its audio (and over 10 s) the TooSlow comes then, not with its answer,
+ * and the answer makes no second one. */
+static void test_too_slow_warns_while_the_request_is_out() {
+  BatchSettings s = Rig::defaults();
+  s.chunker.min_chunk = 12 * S;
+  s.chunker.max_chunk = 12 * S;
+  s.max_in_flight = 1;
+  Rig r(s);
+  r.p.set_live(true);
+  BatchActions log;
+  r.audio(12 * S);
+  auto started = r.pump(&log);
+  g_assert_cmpuint(started.size(), ==, 1);
+  r.now += 11 * S;
+  r.pump(&log);
+  g_assert_cmpuint(all<batch::TooSlow>(log).size(), ==, 0); /* 11 s of its 12: on pace */
+  r.now += 2 * S;
+  r.audio(1 * S); /* live audio keeps coming: each push polls */
+  r.pump(&log);
+  auto slow = all<batch::TooSlow>(log);
+  g_assert_cmpuint(slow.size(), ==, 1);
+  g_assert_nonnull(strstr(slow[0].message.c_str(), "a 12.0 s chunk has taken 13.0 s so far"));
+  r.now += 7 * S;
+  auto a = r.p.on_upload_done(started[0], answered(), r.now);
+  log.insert(log.end(), a.begin(), a.end());
+  r.pump(&log);
+  g_assert_cmpuint(all<batch::TooSlow>(log).size(), ==, 1);
+}
+
 static void test_cuts_and_in_flight_limit() {
   BatchSettings s = Rig::defaults();
   s.chunker.max_chunk = 10 * S;
@@ -617,6 +647,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/batch/outage-requests-go-again-on-recovery",
                   test_outage_requests_go_again_on_recovery);
   g_test_add_func("/batch/too-slow-warns-once", test_answers_slower_than_the_audio_warn_once);
+  g_test_add_func("/batch/too-slow-warns-while-the-request-is-out",
+                  test_too_slow_warns_while_the_request_is_out);
   g_test_add_func("/batch/cuts-and-in-flight-limit", test_cuts_and_in_flight_limit);
   g_test_add_func("/batch/results-in-order", test_results_leave_in_order);
   g_test_add_func("/batch/flush-mark-after-preceding", test_flush_mark_waits_for_what_precedes_it);
