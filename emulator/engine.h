@@ -50,6 +50,12 @@ public:
 
   /* Seconds of audio fed so far. */
   virtual double fed_seconds() const = 0;
+
+  /* The speech paused (the session's voice-activity endpoint, or the
+   * silence before an UtteranceEnd): make the words heard so far final as
+   * finish() does, but the stream goes on. Engines whose words become final
+   * on their own as the audio passes (sequence) need nothing. */
+  virtual void endpoint() {}
 };
 
 class Engine {

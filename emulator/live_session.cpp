@@ -255,6 +255,7 @@ void LiveSession::deliver(const std::vector<int16_t> &samples) {
   if (frames == 0)
     return;
   frames_received_ += static_cast<long long>(frames);
+  last_audio_us_ = g_get_monotonic_time();
   double secs = static_cast<double>(frames) / rate_;
   ctx_->counters->update([&](Counters &c) { c.audio_seconds_live += secs; });
   feed_interleaved(samples.data(), frames);
@@ -267,14 +268,28 @@ void LiveSession::feed_interleaved(const int16_t *samples, size_t frames) {
     feed_channel(i, split[i].data(), split[i].size());
 }
 
+/* A voice-activity frame at a time, so that an endpoint falls on the same
+ * sample however the client framed the audio: the recognizer's utterances,
+ * and so its words, do not depend on the framing. */
 void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t count) {
   Chan &c = chans_[index];
-  if (!c.rec) {
-    c.rec = ctx_->create_recognizer(rate_);
-    c.base = c.fed;
+  if (!c.vad)
+    c.vad = std::make_unique<VoiceActivity>(rate_);
+  for (size_t at = 0; at < count;) {
+    size_t n = std::min(c.vad->samples_to_frame_end(), count - at);
+    c.vad->feed(samples + at, n);
+    if (!c.rec) {
+      c.rec = ctx_->create_recognizer(rate_);
+      c.base = c.fed;
+    }
+    c.rec->feed(samples + at, n);
+    c.fed += static_cast<long long>(n);
+    at += n;
+    if (c.vad->samples_to_frame_end() == c.vad->frame_samples()) { /* a frame ended */
+      collect_final(index);
+      follow_voice(index);
+    }
   }
-  c.rec->feed(samples, count);
-  c.fed += static_cast<long long>(count);
   collect_final(index);
   update_channel(index);
 }
@@ -287,45 +302,75 @@ void LiveSession::collect_final(size_t index) {
   for (auto &w : c.rec->take_final()) {
     w.start += base_s;
     w.end += base_s;
-    if (opts_.vad_events && !c.speaking)
-      send_speech_started(index, w.start);
-    c.speaking = true;
-    c.utterance_open = true;
-    c.last_word_end = w.end;
+    /* A word begun in voiced audio was spoken (sequence audio has words in
+     * its silence blocks too: those end no utterance and start none). */
+    if (c.vad && c.vad->speech_end() >= 0 && w.start < c.vad->speech_end()) {
+      c.words_in_utterance = true;
+      c.last_word_end = std::max(c.last_word_end, w.end);
+    }
     c.pending.push_back(std::move(w));
   }
+}
+
+long long LiveSession::final_until_samples(size_t index) const {
+  const Chan &c = chans_[index];
+  long long fu = c.base + std::llround(c.rec->final_until() * rate_);
+  return std::min(std::max(fu, c.emitted), c.fed);
+}
+
+/* Deepgram's VAD events: SpeechStarted at each onset (vad_events); after
+ * speech, a pause of `endpointing` ms (at least the detector's shortest
+ * pause) is an endpoint: the words so far become final and go out with
+ * speech_final; a pause of utterance_end_ms after words ends the utterance.
+ * All from the audio, whatever the recognizer has made final by then. */
+void LiveSession::follow_voice(size_t index) {
+  Chan &c = chans_[index];
+  for (double onset : c.vad->take_onsets()) {
+    if (opts_.vad_events)
+      send_speech_started(index, onset);
+    c.speech_since_endpoint = true;
+    c.utterance_open = true;
+  }
+  if (c.vad->in_speech())
+    return;
+  double silence_ms = c.vad->silence() * 1000.0;
+  if (opts_.endpointing_ms >= 0 && c.speech_since_endpoint &&
+      silence_ms >= std::max(opts_.endpointing_ms, VoiceActivity::kMinPauseMs)) {
+    c.speech_since_endpoint = false;
+    c.rec->endpoint();
+    collect_final(index);
+    long long fu = final_until_samples(index);
+    if (fu > c.emitted)
+      emit_final(index, fu, true, false);
+  }
+  if (opts_.utterance_end_ms > 0 && c.utterance_open && silence_ms >= opts_.utterance_end_ms)
+    end_utterance(index);
+}
+
+/* The words before it go out first, then UtteranceEnd (only after words:
+ * Deepgram's is a gap after the last finalized word). */
+void LiveSession::end_utterance(size_t index) {
+  Chan &c = chans_[index];
+  if (c.rec) {
+    c.rec->endpoint();
+    collect_final(index);
+    long long fu = final_until_samples(index);
+    if (fu > c.emitted && !c.pending.empty())
+      emit_final(index, fu, false, false);
+  }
+  if (c.words_in_utterance)
+    send_utterance_end(index, c.last_word_end);
+  c.utterance_open = false;
+  c.words_in_utterance = false;
 }
 
 void LiveSession::update_channel(size_t index) {
   Chan &c = chans_[index];
   if (!c.rec)
     return;
-  long long fu = c.base + std::llround(c.rec->final_until() * rate_);
-  fu = std::min(std::max(fu, c.emitted), c.fed);
-  double fu_s = static_cast<double>(fu) / rate_;
-
-  /* Voice activity seen in the interim guess starts speech early. */
-  if (opts_.vad_events && !c.speaking) {
-    auto guess = c.rec->interim();
-    if (!guess.empty()) {
-      double base_s = static_cast<double>(c.base) / rate_;
-      send_speech_started(index, guess.front().start + base_s);
-      c.speaking = true;
-    }
-  }
-
-  bool endpoint = opts_.endpointing_ms >= 0 && !c.pending.empty() &&
-                  (fu_s - c.pending.back().end) * 1000.0 >= std::max(opts_.endpointing_ms, 1);
-  bool utterance_end = opts_.utterance_end_ms > 0 && c.utterance_open &&
-                       (fu_s - c.last_word_end) * 1000.0 >= opts_.utterance_end_ms;
-  if (fu > c.emitted && (fu - c.emitted >= std::llround(kFinalEvery * rate_) || endpoint ||
-                         (utterance_end && !c.pending.empty())))
-    emit_final(index, fu, endpoint, false);
-  if (utterance_end && c.pending.empty()) {
-    send_utterance_end(index, c.last_word_end);
-    c.utterance_open = false;
-    c.speaking = false;
-  }
+  long long fu = final_until_samples(index);
+  if (fu > c.emitted && fu - c.emitted >= std::llround(kFinalEvery * rate_))
+    emit_final(index, fu, false, false);
   if (opts_.interim_results && c.fed > c.emitted &&
       c.fed - c.interim_mark >= std::llround(kInterimEvery * rate_))
     emit_interim(index);
@@ -350,8 +395,6 @@ void LiveSession::emit_final(size_t index, long long until, bool speech_final, b
   c.pending.clear();
   c.emitted = until;
   c.interim_mark = std::max(c.interim_mark, until);
-  if (speech_final)
-    c.speaking = false;
   /* odd_shapes: every final with words between a SpeechStarted and an
    * UtteranceEnd in odd shapes, whatever the options asked for. */
   bool odd = odd_shapes_left_ != 0 && r.is_final && !r.words.empty();
@@ -671,6 +714,16 @@ void LiveSession::tick() {
   if (closing_ || stalled_)
     return;
   flood_tick();
+  /* The audio stopped with the stream open: its silence counts on. */
+  if (opts_.utterance_end_ms > 0 && last_audio_us_) {
+    double idle_ms = static_cast<double>(g_get_monotonic_time() - last_audio_us_) / 1000.0;
+    for (size_t i = 0; i < chans_.size(); i++) {
+      Chan &c = chans_[i];
+      if (c.vad && c.utterance_open &&
+          c.vad->silence() * 1000.0 + idle_ms >= opts_.utterance_end_ms)
+        end_utterance(i);
+    }
+  }
   gint64 idle_us = static_cast<gint64>(ctx_->idle_timeout_s * 1e6);
   if (idle_us > 0 && g_get_monotonic_time() - last_activity_us_ >= idle_us) {
     send(metadata());

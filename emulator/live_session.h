@@ -28,6 +28,7 @@
 #include "faults.h"
 #include "listen_options.h"
 #include "server_context.h"
+#include "voice_activity.h"
 #include "wav_reader.h"
 
 #include <libsoup/soup.h>
@@ -73,9 +74,13 @@ private:
     long long emitted = 0; /* samples covered by final Results */
     long long interim_mark = 0;
     std::vector<EngineWord> pending; /* final words not yet sent */
-    double last_word_end = -1;
-    bool speaking = false;
-    bool utterance_open = false;
+    /* Voice activity on this channel's audio (connection time): the
+     * events come from it, not from when words become final. */
+    std::unique_ptr<VoiceActivity> vad;
+    bool speech_since_endpoint = false; /* an endpoint is owed */
+    bool utterance_open = false;        /* an UtteranceEnd is owed, once words came */
+    bool words_in_utterance = false;
+    double last_word_end = -1; /* of the words spoken (begun in voiced audio) */
   };
   struct Outgoing {
     gint64 due_us = 0;
@@ -116,6 +121,10 @@ private:
   void flood_tick();
   void send_speech_started(size_t index, double timestamp);
   void send_utterance_end(size_t index, double last_word_end);
+  /* Voice activity: SpeechStarted, endpoints and UtteranceEnd. */
+  void follow_voice(size_t index);
+  long long final_until_samples(size_t index) const;
+  void end_utterance(size_t index);
   void send_odd(const std::string &text);
 
   void send(const std::string &text);
@@ -149,6 +158,7 @@ private:
   GChecksum *sha_ = nullptr;
   bool audio_seen_ = false;
   gint64 last_activity_us_ = 0;
+  gint64 last_audio_us_ = 0; /* UtteranceEnd also fires once the audio stops */
 
   std::deque<Outgoing> queue_;
   int delay_ms_ = 0;

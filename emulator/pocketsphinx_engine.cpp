@@ -161,6 +161,9 @@ public:
 
   double fed_seconds() const override { return static_cast<double>(fed_) / rate_; }
 
+  /* finish() already leaves the decoder ready for the audio that follows. */
+  void endpoint() override { finish(); }
+
 private:
   double decoded_seconds() const { return static_cast<double>(decoded_) / kModelRate; }
 

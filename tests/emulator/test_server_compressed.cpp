@@ -198,7 +198,10 @@ void test_live_opus_time() {
 }
 
 /* Real speech through Opus with pocketsphinx: the PCM run's words at the
- * PCM run's times (within one 20 ms Opus frame). */
+ * PCM run's times (within one 20 ms Opus frame). Without endpointing: an
+ * endpoint cuts the recognizer's utterance where the voice-activity detector
+ * hears a pause, and Opus may move that by a frame, which is the detector's
+ * business, not the codec's. */
 void test_live_opus_speech() {
   Speech sp;
   if (!load_speech(&sp))
@@ -206,9 +209,9 @@ void test_live_opus_speech() {
   auto &emu = sp.emu;
   const dgemu::PcmAudio &pcm = sp.pcm;
   const std::string &ogg = sp.ogg;
-  LiveRun ref =
-      run_live(*emu, "encoding=linear16&sample_rate=16000", pcm_bytes(pcm.samples), 3200, 60);
-  LiveRun r = run_live(*emu, "", ogg, 1000, 60);
+  LiveRun ref = run_live(*emu, "encoding=linear16&sample_rate=16000&endpointing=false",
+                         pcm_bytes(pcm.samples), 3200, 60);
+  LiveRun r = run_live(*emu, "endpointing=false", ogg, 1000, 60);
   auto text = [](const LiveRun &run) {
     std::string s;
     for (const auto &w : run.words)

@@ -113,8 +113,9 @@ void test_live() {
 }
 
 /* ~23 s of unbroken speech: is_final Results come every few seconds, as
- * Deepgram sends them, and not only at a pause, so a client's stall timer
- * (10 s) never fires on a healthy stream. Interim Results (every 0.5 s of
+ * Deepgram sends them, and not only at a pause (the endpoints, where the
+ * voice-activity detector hears one), so a client's stall timer (10 s)
+ * never fires on a healthy stream. Interim Results (every 0.5 s of
  * audio) tell how much audio the server had when each final went out. */
 void test_live_continuous_speech() {
   auto emu = start_or_skip();
@@ -165,12 +166,13 @@ void test_live_continuous_speech() {
   for (std::string w; in >> w;)
     words.push_back(w);
   double wer = librivox::word_error_rate(speech.reference, words);
-  g_test_message("live, %.1f s unbroken: %zu finals before CloseStream, largest gap %.2f s of "
-                 "audio, WER %.3f: %s",
-                 seconds, finals, largest_gap, wer, transcript.c_str());
+  g_test_message("live, %.1f s unbroken: %zu finals before CloseStream (%zu at endpoints), "
+                 "largest gap %.2f s of audio, WER %.3f: %s",
+                 seconds, finals, speech_finals, largest_gap, wer, transcript.c_str());
   /* Interims come every 0.5 s: the gap is known to within that. */
   g_assert_cmpfloat(largest_gap, <=, 4.0);
-  g_assert_cmpuint(speech_finals, ==, 0); /* no pause: finals mid-speech are not endpoints */
+  /* Read speech pauses between phrases: the detector hears some of them. */
+  g_assert_cmpuint(speech_finals, >=, 1);
   g_assert_cmpfloat(wer, <, 0.40);
 }
 
