@@ -38,6 +38,7 @@ import doc_pipelines  # noqa: E402
 
 SKIP = 77
 WORD = re.compile(r"\bb(\d{6})\b")
+CAPTION_START = re.compile(r"\[\d\d:\d\d:\d\d\.\d -> ")
 BLOCK_MS = 100
 TIME_TOLERANCE_MS = 5  # a cue starts at its first block's time, to the millisecond
 LIVE_LATENCY_MS = 5000  # sttfailover's default latency: how late a live caption may be
@@ -924,7 +925,9 @@ def app_captions(output, blocks):
     go on over more lines; status lines start with "***", "---" or "    state"."""
     body = output[output.index("Transcribing"):output.index("\nSummary")].splitlines()[1:]
     text = [l for l in body if not l.startswith(("***", "---", "    state"))]
-    captions = [l for l in text if l.startswith("[")]
+    # stderr's warnings share the capture: one without its newline yet can
+    # precede a caption on its line ("warning: Captions are late: ...[00:00:06.4 -> ...").
+    captions = [l[m.start():] for l in text for m in [CAPTION_START.search(l)] if m]
     expecting(check_words, ["b" + w for w in WORD.findall("\n".join(text))], blocks,
               "printed captions")
     expect("captions:     %d (%d words)" % (len(captions), blocks) in output, "summary counts")
