@@ -618,7 +618,7 @@ void BatchCore::check_path() {
     return; /* another user of the breaker checks this time */
   std::weak_ptr<BatchCore> weak = weak_from_this();
   /* stop() cancels the probe: a cancelled one never answers. */
-  path_probe_ = dg_probe_path(config_.request.full_url, 1, [weak](const std::string &error) {
+  path_probe_ = dg_probe_path(config_.request.url, 1, [weak](const std::string &error) {
     auto self = weak.lock();
     if (!self)
       return;

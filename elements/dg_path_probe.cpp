@@ -27,27 +27,14 @@ void on_connected(GObject *source, GAsyncResult *result, gpointer data) {
 
 } // namespace
 
-GCancellable *dg_probe_path(const std::string &url, unsigned timeout_s, PathProbeDone done) {
-  GUri *uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
-  if (!uri || !g_uri_get_host(uri)) {
-    if (uri)
-      g_uri_unref(uri);
-    return nullptr;
-  }
-  int port = g_uri_get_port(uri);
-  if (port < 0) {
-    const char *scheme = g_uri_get_scheme(uri);
-    bool tls = g_ascii_strcasecmp(scheme, "wss") == 0 || g_ascii_strcasecmp(scheme, "https") == 0;
-    port = tls ? 443 : 80;
-  }
+GCancellable *dg_probe_path(const ServiceUrl &url, unsigned timeout_s, PathProbeDone done) {
   GSocketClient *client = g_socket_client_new();
   g_socket_client_set_timeout(client, timeout_s);
   GCancellable *cancellable = g_cancellable_new();
   auto *probe = new Probe{G_CANCELLABLE(g_object_ref(cancellable)), std::move(done)};
-  g_socket_client_connect_to_host_async(client, g_uri_get_host(uri), static_cast<guint16>(port),
+  g_socket_client_connect_to_host_async(client, url.host.c_str(), static_cast<guint16>(url.port),
                                         cancellable, on_connected, probe);
   g_object_unref(client);
-  g_uri_unref(uri);
   return cancellable;
 }
 

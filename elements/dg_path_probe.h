@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 
+#include "deepgram_query.h"
+
 namespace dgf {
 
 /* How often a sink probes while its path is down (as LiveSession's). */
@@ -19,11 +21,10 @@ constexpr unsigned kPathProbeIntervalMs = 1000;
 /* `error` is empty when the host answered. */
 using PathProbeDone = std::function<void(const std::string &error)>;
 
-/* Starts a probe of the host and port of `url` (ws/http: 80, wss/https:
- * 443 unless given) on the thread-default main context, giving up after
- * `timeout_s`. Returns the probe's cancellable (the caller's ref; cancel it
- * to drop the probe: `done` never runs then), or nullptr with `done` not
- * called when the URL has no host. */
-GCancellable *dg_probe_path(const std::string &url, unsigned timeout_s, PathProbeDone done);
+/* Starts a probe of the service's host and port (as the request parsed them)
+ * on the thread-default main context, giving up after `timeout_s`. Returns
+ * the probe's cancellable (the caller's ref; cancel it to drop the probe:
+ * `done` never runs then). */
+GCancellable *dg_probe_path(const ServiceUrl &url, unsigned timeout_s, PathProbeDone done);
 
 } // namespace dgf

@@ -95,9 +95,8 @@ void net_check_path(GstDgStreamSink *self) {
   if (net.breaker && !net.breaker->claim_path_check(interval))
     return; /* another user of the breaker checks this time */
   /* Teardown cancels the check before the sink can go away. */
-  net.path_check = dg_probe_path(net.request.full_url, 1, [self](const std::string &error) {
-    net_on_path_checked(self, error);
-  });
+  net.path_check = dg_probe_path(
+      net.request.url, 1, [self](const std::string &error) { net_on_path_checked(self, error); });
 }
 
 static void net_on_handshake_failed(GstDgStreamSink *self, const LiveHandshakeFailure &f) {
