@@ -140,12 +140,9 @@ void BatchCore::stop(const char *reason) {
     cancel_timer(&drain_timer_);
     cancel_now(work.cancel);
     path_down_ = false;
-    if (path_timer_)
-      net_->remove_source(path_timer_);
-    path_timer_ = 0;
-    if (pace_timer_)
-      net_->remove_source(pace_timer_);
-    pace_timer_ = 0;
+    if (watch_timer_)
+      net_->remove_source(watch_timer_);
+    watch_timer_ = 0;
     if (path_probe_)
       g_cancellable_cancel(path_probe_);
     g_clear_object(&path_probe_);
@@ -512,31 +509,34 @@ void BatchCore::pump() {
     g_object_unref(s.cancellable);
   }
   if (!work.sends.empty()) {
-    watch_pace();
+    watch();
     hooks_.stats_changed();
   } else if (emitted) {
     hooks_.stats_changed();
   }
 }
 
-void BatchCore::watch_pace() {
-  if (pace_timer_)
+void BatchCore::watch() {
+  if (watch_timer_)
     return;
   std::weak_ptr<BatchCore> weak = weak_from_this();
-  pace_timer_ = net_->add_timeout(1000, [weak] {
+  watch_timer_ = net_->add_timeout(kPathProbeIntervalMs, [weak] {
     auto self = weak.lock();
     if (!self)
       return false;
-    bool out;
+    bool requests_out;
     {
       std::lock_guard<std::mutex> lock(self->mutex_);
-      out = !self->uploads_.empty() && !self->stopped_;
+      requests_out = !self->uploads_.empty() && !self->stopped_;
     }
-    if (!out) {
-      self->pace_timer_ = 0;
+    if (!requests_out && !self->path_down_) {
+      self->watch_timer_ = 0;
       return false;
     }
-    self->pump();
+    if (self->path_down_)
+      self->check_path();
+    if (requests_out)
+      self->pump();
     return true;
   });
 }
@@ -587,28 +587,12 @@ void BatchCore::on_upload_done(uint64_t id, UploadResult r) {
     return; /* stop() has returned: no more hooks */
   if (transcribed)
     path_down_ = false;
-  else if (path_dead && !supervised) /* supervised: the failover's live sink checks */
-    watch_path();
+  else if (path_dead && !supervised) { /* supervised: the failover's live sink checks */
+    path_down_ = true;
+    watch();
+  }
   pump();
   hooks_.stats_changed();
-}
-
-void BatchCore::watch_path() {
-  path_down_ = true;
-  if (path_timer_)
-    return;
-  std::weak_ptr<BatchCore> weak = weak_from_this();
-  path_timer_ = net_->add_timeout(kPathProbeIntervalMs, [weak] {
-    auto self = weak.lock();
-    if (!self)
-      return false;
-    if (!self->path_down_) {
-      self->path_timer_ = 0;
-      return false;
-    }
-    self->check_path();
-    return true;
-  });
 }
 
 void BatchCore::check_path() {

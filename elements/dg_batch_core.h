@@ -160,13 +160,12 @@ private:
   void on_timer(uint64_t generation);
   void finish(Work &work); /* unlocked: reports, then hooks */
 
-  /* After a dead path, alone: probe the host once a second (one per
-   * breaker) and retry_now() when it answers. Network thread. */
-  void watch_path();
+  /* Once a second while there is something to watch (network thread):
+   * after a dead path, alone, probe the host (one probe per breaker) and
+   * retry_now() when it answers; while requests are out, poll the planner,
+   * since a request can become too slow with no other event to notice it. */
+  void watch();
   void check_path();
-  /* While requests are out, polls the planner once a second: a request can
-   * become too slow (check_pace) with no other event to notice it. */
-  void watch_pace();
 
   void kick();
   void emit(std::vector<Output> &out);
@@ -195,8 +194,7 @@ private:
   std::atomic<uint64_t> bytes_sent_{0}; /* request bodies started: stats bytes-sent */
   /* Network thread only: the path check after a dead path. */
   bool path_down_ = false;
-  guint path_timer_ = 0;
-  guint pace_timer_ = 0;
+  guint watch_timer_ = 0;
   GCancellable *path_probe_ = nullptr;
   bool stopped_ = false, unlocked_ = false, drained_ = false;
 };
