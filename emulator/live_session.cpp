@@ -318,6 +318,14 @@ long long LiveSession::final_until_samples(size_t index) const {
   return std::min(std::max(fu, c.emitted), c.fed);
 }
 
+/* A pause: the recognizer makes the words it heard final; returns how far
+ * (in samples) they are final now. */
+long long LiveSession::finalize_heard(size_t index) {
+  chans_[index].rec->endpoint();
+  collect_final(index);
+  return final_until_samples(index);
+}
+
 /* Deepgram's VAD events: SpeechStarted at each onset (vad_events); after
  * speech, a pause of `endpointing` ms (at least the detector's shortest
  * pause) is an endpoint: the words so far become final and go out with
@@ -337,9 +345,7 @@ void LiveSession::follow_voice(size_t index) {
   if (opts_.endpointing_ms >= 0 && c.speech_since_endpoint &&
       silence_ms >= std::max(opts_.endpointing_ms, VoiceActivity::kMinPauseMs)) {
     c.speech_since_endpoint = false;
-    c.rec->endpoint();
-    collect_final(index);
-    long long fu = final_until_samples(index);
+    long long fu = finalize_heard(index);
     if (fu > c.emitted)
       emit_final(index, fu, true, false);
   }
@@ -352,9 +358,7 @@ void LiveSession::follow_voice(size_t index) {
 void LiveSession::end_utterance(size_t index) {
   Chan &c = chans_[index];
   if (c.rec) {
-    c.rec->endpoint();
-    collect_final(index);
-    long long fu = final_until_samples(index);
+    long long fu = finalize_heard(index);
     if (fu > c.emitted && !c.pending.empty())
       emit_final(index, fu, false, false);
   }

@@ -124,6 +124,7 @@ private:
   /* Voice activity: SpeechStarted, endpoints and UtteranceEnd. */
   void follow_voice(size_t index);
   long long final_until_samples(size_t index) const;
+  long long finalize_heard(size_t index);
   void end_utterance(size_t index);
   void send_odd(const std::string &text);
 
