@@ -31,16 +31,24 @@ ninja -C "$build"
 
 declare -a summary=()
 status=0
+tier_log=$(mktemp)
+trap 'rm -f "$tier_log"' EXIT
 tier() { # name command...
   local name=$1 start rc=0
   shift
   echo
   echo "=== tier $name: $*"
   start=$(date +%s)
-  "$@" || rc=$?
+  { "$@" 2>&1 | tee "$tier_log"; } || rc=$?
   summary+=("$(printf '%-6s %-6s %4d s' "$name" "$([[ $rc == 0 ]] && echo pass || echo FAIL)" \
     $(($(date +%s) - start)))")
-  ((rc == 0)) || status=1
+  if ((rc != 0)); then
+    status=1
+    # What failed, again at the end, where a truncated log still shows it.
+    while IFS= read -r line; do summary+=("         $line"); done < <(grep -E \
+      '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) |^# MISSED|^Bail out|run-[a-z]+: .*(fail|FAIL)' \
+      "$tier_log" | sort -u | head -20)
+  fi
 }
 
 tier main meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite chaos \

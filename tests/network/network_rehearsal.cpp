@@ -6,7 +6,8 @@
  *       --scenario blackhole-20s --target bin
  *
  * Prints the table row of what it measured and a "network-result" line, then
- * checks the targets (figures.h). Exit 0: met; 1: missed; 77: skipped (not in
+ * checks the targets (figures.h). Exit 0: met; 1: missed (when only timing
+ * targets were, in a second run too); 77: skipped (not in
  * a rehearsal namespace: tools/netns.sh exits 77 itself when not root or
  * without ip/tc/nft).
  *
@@ -89,6 +90,73 @@ int usage(const char *why) {
   return 2;
 }
 
+enum class Outcome { met, timing_missed, missed, setup_failed };
+
+/* One rehearsal with an emulator of its own: prints its figures and what it
+ * missed. */
+Outcome rehearse_once(const Named &chosen, Target target, const std::string &label, NetControl &net,
+                      bool check) {
+  dgemu::Emulator emu;
+  std::string error;
+  if (!emu.start(&error)) {
+    std::fprintf(stderr, "network-rehearsal: cannot start dg-emulator: %s\n", error.c_str());
+    return Outcome::setup_failed;
+  }
+  std::printf("# namespace %s, dg-emulator on port %d, %s on %s, %.0f s of sequence audio\n",
+              net.ns().c_str(), emu.port(), label.c_str(), name(target), chosen.s.seconds);
+  std::fflush(stdout);
+
+  Recording r = rehearse(chosen.s, target, emu, net);
+  emu.stop();
+  Figures f = measure(r);
+
+  std::printf("%s\n%s\n", table_header().c_str(), table_row(label, r, f).c_str());
+  for (const Stamped &w : r.warnings)
+    std::printf("# WARNING at %.1f s: %s\n", static_cast<double>(w.at) / GST_SECOND,
+                w.text.c_str());
+  for (const Stamped &w : r.errors)
+    std::printf("# ERROR at %.1f s: %s\n", static_cast<double>(w.at) / GST_SECOND, w.text.c_str());
+  for (const Stamped &d : r.degraded)
+    std::printf("# stt/degraded at %.1f s\n", static_cast<double>(d.at) / GST_SECOND);
+  for (const Stamped &d : r.recovered)
+    std::printf("# stt/recovered at %.1f s\n", static_cast<double>(d.at) / GST_SECOND);
+  for (const Dropped &d : r.dropped)
+    std::printf("# stt/audio-dropped at %.1f s: %.1f-%.1f s, %s\n",
+                static_cast<double>(d.at) / GST_SECOND, static_cast<double>(d.d.start) / GST_SECOND,
+                static_cast<double>(d.d.start + d.d.duration) / GST_SECOND, d.d.reason.c_str());
+  if (f.event >= 0 && f.restored >= 0)
+    std::printf("# %s during the %.0f s outage: %" PRIu64 "\n",
+                target == Target::batch ? "requests" : "live connection attempts",
+                f.restored - f.event, f.attempts_in_outage);
+  if (target == Target::batch && f.event >= 0) {
+    if (f.first_send >= 0)
+      std::printf("# first request into the outage: %.1f s after it began\n", f.first_send);
+    else
+      std::printf("# no request during the outage: nothing to detect\n");
+  }
+  if (f.answered > 0)
+    std::printf("# answered without readable words (sent as Opus from %.1f s): %.1f s\n",
+                f.lossy_from, f.answered);
+  if (!f.lost_blocks.empty())
+    std::printf("# silently lost: %zu blocks, from %.1f s to %.1f s\n", f.lost_blocks.size(),
+                f.lost_blocks.front() / 10.0, f.lost_blocks.back() / 10.0);
+  std::printf("%s\n", result_line(label, r, f).c_str());
+
+  std::fflush(stdout);
+  if (!check)
+    return r.setup_error.empty() ? Outcome::met : Outcome::setup_failed;
+  bool timing_only = true;
+  std::vector<Miss> missed = missed_targets(f, r, chosen.kind);
+  for (const Miss &m : missed) {
+    std::printf("# MISSED%s: %s\n", m.timing ? " (timing)" : "", m.what.c_str());
+    timing_only = timing_only && m.timing;
+  }
+  std::fflush(stdout);
+  if (missed.empty())
+    return Outcome::met;
+  return timing_only ? Outcome::timing_missed : Outcome::missed;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -149,57 +217,17 @@ int main(int argc, char **argv) {
     std::printf("1..0 # SKIP %s\n", net.why_not().c_str());
     return 77;
   }
-  dgemu::Emulator emu;
-  std::string error;
-  if (!emu.start(&error)) {
-    std::fprintf(stderr, "network-rehearsal: cannot start dg-emulator: %s\n", error.c_str());
-    return 1;
+  /* Timing targets alone missed: once more, and both runs are printed. A
+   * regression misses twice; a scheduling hiccup on a loaded machine does
+   * not. */
+  Outcome outcome = rehearse_once(chosen, target, label, net, check);
+  if (outcome == Outcome::timing_missed) {
+    std::printf("# only timing targets missed: rehearsing once more\n");
+    outcome = rehearse_once(chosen, target, label, net, check);
   }
-  std::printf("# namespace %s, dg-emulator on port %d, %s on %s, %.0f s of sequence audio\n",
-              net.ns().c_str(), emu.port(), label.c_str(), name(target), chosen.s.seconds);
-  std::fflush(stdout);
-
-  Recording r = rehearse(chosen.s, target, emu, net);
-  emu.stop();
-  Figures f = measure(r);
-
-  std::printf("%s\n%s\n", table_header().c_str(), table_row(label, r, f).c_str());
-  for (const Stamped &w : r.warnings)
-    std::printf("# WARNING at %.1f s: %s\n", static_cast<double>(w.at) / GST_SECOND,
-                w.text.c_str());
-  for (const Stamped &w : r.errors)
-    std::printf("# ERROR at %.1f s: %s\n", static_cast<double>(w.at) / GST_SECOND, w.text.c_str());
-  for (const Stamped &d : r.degraded)
-    std::printf("# stt/degraded at %.1f s\n", static_cast<double>(d.at) / GST_SECOND);
-  for (const Stamped &d : r.recovered)
-    std::printf("# stt/recovered at %.1f s\n", static_cast<double>(d.at) / GST_SECOND);
-  for (const Dropped &d : r.dropped)
-    std::printf("# stt/audio-dropped at %.1f s: %.1f-%.1f s, %s\n",
-                static_cast<double>(d.at) / GST_SECOND, static_cast<double>(d.d.start) / GST_SECOND,
-                static_cast<double>(d.d.start + d.d.duration) / GST_SECOND, d.d.reason.c_str());
-  if (f.event >= 0 && f.restored >= 0)
-    std::printf("# %s during the %.0f s outage: %" PRIu64 "\n",
-                target == Target::batch ? "requests" : "live connection attempts",
-                f.restored - f.event, f.attempts_in_outage);
-  if (target == Target::batch && f.event >= 0) {
-    if (f.first_send >= 0)
-      std::printf("# first request into the outage: %.1f s after it began\n", f.first_send);
-    else
-      std::printf("# no request during the outage: nothing to detect\n");
-  }
-  if (f.answered > 0)
-    std::printf("# answered without readable words (sent as Opus from %.1f s): %.1f s\n",
-                f.lossy_from, f.answered);
-  if (!f.lost_blocks.empty())
-    std::printf("# silently lost: %zu blocks, from %.1f s to %.1f s\n", f.lost_blocks.size(),
-                f.lost_blocks.front() / 10.0, f.lost_blocks.back() / 10.0);
-  std::printf("%s\n", result_line(label, r, f).c_str());
-
-  if (!check)
-    return r.setup_error.empty() ? 0 : 1;
-  std::vector<std::string> missed = missed_targets(f, r, chosen.kind);
-  for (const std::string &m : missed)
-    std::printf("# MISSED: %s\n", m.c_str());
-  std::printf("# %s: %s\n", label.c_str(), missed.empty() ? "all targets met" : "targets missed");
-  return missed.empty() ? 0 : 1;
+  if (!check || outcome == Outcome::setup_failed)
+    return outcome == Outcome::met ? 0 : 1;
+  std::printf("# %s: %s\n", label.c_str(),
+              outcome == Outcome::met ? "all targets met" : "targets missed");
+  return outcome == Outcome::met ? 0 : 1;
 }
