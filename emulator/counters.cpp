@@ -3,6 +3,8 @@
 
 #include "json_out.h"
 
+#include <cmath>
+
 namespace dgemu {
 
 void counters_to_json(JsonBuilder *b, const Counters &c) {
@@ -22,6 +24,13 @@ void counters_to_json(JsonBuilder *b, const Counters &c) {
   json_builder_add_double_value(b, round_us(c.audio_seconds_live));
   json_builder_set_member_name(b, "audio_seconds_batch");
   json_builder_add_double_value(b, round_us(c.audio_seconds_batch));
+  num("recognition_lag_max_ms", c.recognition_lag_max_ms);
+  num("recognition_lag_peak_ms", c.recognition_lag_peak_ms);
+  num("lagging_connections", c.lagging_connections);
+  num("lagging_connections_total", c.lagging_connections_total);
+  json_builder_set_member_name(b, "recognition_rtf");
+  json_builder_add_double_value(b, std::round(c.recognition_rtf * 1000) / 1000);
+  num("server_tick_late_ms", c.server_tick_late_ms);
   json_builder_set_member_name(b, "faults_fired");
   json_builder_begin_object(b);
   for (const auto &kv : c.faults_fired)

@@ -21,6 +21,13 @@ struct Counters {
   long long batch_failed = 0;       /* pre-recorded requests answered with an error */
   double audio_seconds_live = 0;
   double audio_seconds_batch = 0;
+  /* Recognition keeping up with live audio (docs/emulator.md, Counters). */
+  long long recognition_lag_max_ms = 0;    /* now: the open connection furthest behind */
+  long long recognition_lag_peak_ms = 0;   /* the most since start or reset */
+  long long lagging_connections = 0;       /* now: open connections behind by the threshold */
+  long long lagging_connections_total = 0; /* connections that fell that far behind */
+  double recognition_rtf = 0;        /* last second: recognizing seconds per second of audio */
+  long long server_tick_late_ms = 0; /* last second: the most the server's timer fired late */
   /* Every effect of a fault: a refused handshake, a closed / dropped /
    * stalled / delayed connection, a malformed frame, a failed or delayed
    * request. Outage effects count under "outage". */
@@ -40,9 +47,14 @@ public:
   }
   void reset() {
     std::lock_guard<std::mutex> lock(mutex_);
-    long long open = c_.live_open;
+    Counters kept = c_;
     c_ = Counters();
-    c_.live_open = open;
+    /* What holds now stays; a reset clears what happened. */
+    c_.live_open = kept.live_open;
+    c_.recognition_lag_max_ms = kept.recognition_lag_max_ms;
+    c_.lagging_connections = kept.lagging_connections;
+    c_.recognition_rtf = kept.recognition_rtf;
+    c_.server_tick_late_ms = kept.server_tick_late_ms;
   }
   template <typename F> void update(F &&f) {
     std::lock_guard<std::mutex> lock(mutex_);

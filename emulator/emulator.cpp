@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -68,6 +69,11 @@ struct Emulator::Impl : public ControlTarget {
   std::atomic<int> port{0};
   std::atomic<bool> is_running{false};
   GTlsCertificate *tls_cert = nullptr; /* set while running with TLS */
+  /* Gauges the ticks keep (server thread). */
+  gint64 last_tick_us = 0;
+  gint64 window_start_us = 0;
+  gint64 tick_late_us = 0; /* the most a tick was late in this window */
+  double last_rtf = 0;
 
   explicit Impl(Options o) : opts(std::move(o)), faults(opts.clock) {
     sctx.counters = &counters;
@@ -144,18 +150,25 @@ struct Emulator::Impl : public ControlTarget {
     }
     sctx.api_key = opts.api_key;
     sctx.idle_timeout_s = opts.idle_timeout_s;
+    sctx.lag_warning_s = opts.lag_warning_s > 0 ? opts.lag_warning_s : 2.0;
     faults.clear();
     faults.reset_clock();
     faults.add(timeline, false);
     counters.reset();
 
     ctx = g_main_context_new();
+    sctx.main_context = ctx;
+    if (sctx.engine->may_lag())
+      sctx.pool = std::make_shared<RecognitionPool>(opts.recognition_threads);
+    last_tick_us = window_start_us = tick_late_us = 0;
+    last_rtf = 0;
     std::promise<std::string> ready;
     std::future<std::string> ready_f = ready.get_future();
     thread = std::thread([this, &ready] { run(&ready); });
     std::string start_error = ready_f.get();
     if (!start_error.empty()) {
       thread.join();
+      sctx.pool.reset();
       g_main_context_unref(ctx);
       ctx = nullptr;
       g_clear_object(&tls_cert);
@@ -227,6 +240,7 @@ struct Emulator::Impl : public ControlTarget {
     g_source_unref(tick_source);
     tick_source = nullptr;
     sessions.clear();
+    sctx.pool.reset(); /* after the sessions: no recognizer is left to wake them */
     reaper.reset();
     batch->drain();
     soup_server_disconnect(server);
@@ -300,11 +314,50 @@ struct Emulator::Impl : public ControlTarget {
     self->apply_due_faults();
     for (auto &s : self->sessions)
       s->tick();
+    self->update_gauges();
     auto &v = self->sessions;
     v.erase(std::remove_if(v.begin(), v.end(),
                            [](const std::unique_ptr<LiveSession> &s) { return s->finished(); }),
             v.end());
     return G_SOURCE_CONTINUE;
+  }
+
+  /* The counters that say how things are now: recognition lag, real-time
+   * factor, the server thread's own delay (its timer firing late). */
+  void update_gauges() {
+    gint64 now = g_get_monotonic_time();
+    gint64 interval_us = static_cast<gint64>(std::max(1.0, opts.tick_interval_s * 1000)) * 1000;
+    if (last_tick_us)
+      tick_late_us = std::max(tick_late_us, now - last_tick_us - interval_us);
+    last_tick_us = now;
+    double lag = 0;
+    long long lagging = 0;
+    for (auto &s : sessions) {
+      if (s->finished())
+        continue;
+      lag = std::max(lag, s->lag_seconds());
+      lagging += s->lagging() ? 1 : 0;
+    }
+    bool window_done = now - window_start_us >= 1000000;
+    if (window_done) {
+      double rtf = sctx.meter.take_rtf();
+      /* Nothing recognized for a second: still slow when something waits. */
+      last_rtf = rtf >= 0 ? rtf : (lag > 0 ? last_rtf : 0);
+    }
+    long long lag_ms = std::llround(lag * 1000);
+    counters.update([&](Counters &c) {
+      c.recognition_lag_max_ms = lag_ms;
+      c.recognition_lag_peak_ms = std::max(c.recognition_lag_peak_ms, lag_ms);
+      c.lagging_connections = lagging;
+      if (window_done) {
+        c.recognition_rtf = last_rtf;
+        c.server_tick_late_ms = tick_late_us / 1000;
+      }
+    });
+    if (window_done) {
+      window_start_us = now;
+      tick_late_us = 0;
+    }
   }
 
   /* ControlTarget (server thread) */

@@ -13,8 +13,11 @@
  *   emu.stop();
  *
  * The server runs on its own thread with its own GMainContext and listens on
- * 127.0.0.1 only. start() and stop() may be called repeatedly; the
- * destructor stops. Every method is safe to call from any thread.
+ * 127.0.0.1 only; live recognition with an engine that may lag
+ * (pocketsphinx) runs on Options::recognition_threads more, so a slow engine
+ * never holds up the server (counters() tells when it falls behind).
+ * start() and stop() may be called repeatedly; the destructor stops. Every
+ * method is safe to call from any thread.
  *
  * start() resets the counters and the fault clock and loads the timeline
  * (Options::faults, Options::faults_file) afresh: faults injected before
@@ -44,6 +47,12 @@ struct Options {
   std::string faults_file;      /* JSON timeline, `at` from emulator start */
   std::vector<Fault> faults;    /* more timeline entries, same meaning */
   double idle_timeout_s = 10.0; /* NET-0001 close after this long without input */
+  /* Threads that recognize live audio for an engine that may lag
+   * (pocketsphinx; sequence runs on the server thread); 0: one per core. */
+  unsigned recognition_threads = 0;
+  /* A live connection whose recognition is this many seconds behind its
+   * audio is logged and counted as lagging (Counters). */
+  double lag_warning_s = 2.0;
   /* Monotonic seconds for the fault clock (injectable for tests). */
   FaultController::Clock clock;
   double tick_interval_s = 0.02; /* timers' granularity */

@@ -63,6 +63,11 @@ public:
   virtual ~Engine() = default;
   virtual std::string name() const = 0;
   virtual std::unique_ptr<Recognizer> create(int sample_rate) = 0;
+  /* False when recognition costs next to nothing (sequence): live
+   * connections then run it on the server thread. Otherwise it runs on
+   * recognition threads (async_recognizer.h), so a slow engine holds up its
+   * own results, never the network. */
+  virtual bool may_lag() const { return true; }
 };
 
 /* "sequence" or "pocketsphinx"; nullptr with *error set when unknown or

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "live_session.h"
 
+#include "async_recognizer.h"
 #include "hostile_payloads.h"
 #include "json_out.h"
 #include "live_messages.h"
@@ -16,6 +17,28 @@ namespace {
 constexpr double kFinalEvery = 1.0;   /* seconds of final audio per Results */
 constexpr double kInterimEvery = 0.5; /* seconds of audio per interim */
 constexpr size_t kMaxWavHeader = 64 * 1024;
+
+/* Finalize, CloseStream or an empty binary frame: they need every word. */
+bool ends_audio(gint type, GBytes *message) {
+  gsize len = 0;
+  const char *data = static_cast<const char *>(g_bytes_get_data(message, &len));
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    return len == 0;
+  std::string err;
+  JsonNode *root = parse_json(data, len, &err);
+  bool ends = false;
+  if (root && JSON_NODE_HOLDS_OBJECT(root)) {
+    JsonObject *o = json_node_get_object(root);
+    if (json_object_has_member(o, "type") &&
+        JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "type"))) {
+      std::string t = json_object_get_string_member(o, "type");
+      ends = t == "Finalize" || t == "CloseStream";
+    }
+  }
+  if (root)
+    json_node_unref(root);
+  return ends;
+}
 } // namespace
 
 LiveSession::LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocket *socket,
@@ -45,12 +68,15 @@ LiveSession::LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocke
   chans_.resize(opts_.multichannel ? static_cast<size_t>(std::max(1, opts_.channels)) : 1);
   message_handler_ = g_signal_connect(ws_, "message", G_CALLBACK(on_message_cb), this);
   closed_handler_ = g_signal_connect(ws_, "closed", G_CALLBACK(on_closed_cb), this);
+  alive_ = std::make_shared<LiveSession *>(this);
   for (const auto &e : effects)
     attach(e);
 }
 
 LiveSession::~LiveSession() {
   finish();
+  for (const Held &h : held_)
+    g_bytes_unref(h.message);
   if (sha_)
     g_checksum_free(sha_);
 }
@@ -114,6 +140,11 @@ std::string LiveSession::metadata() {
 void LiveSession::on_message(gint type, GBytes *message) {
   if (finished_ || closing_)
     return;
+  if (!hold(type, message))
+    take_message(type, message);
+}
+
+void LiveSession::take_message(gint type, GBytes *message) {
   gsize len = 0;
   const uint8_t *data = static_cast<const uint8_t *>(g_bytes_get_data(message, &len));
   if (type == SOUP_WEBSOCKET_DATA_BINARY) {
@@ -275,26 +306,66 @@ void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t coun
   Chan &c = chans_[index];
   if (!c.vad)
     c.vad = std::make_unique<VoiceActivity>(rate_);
+  if (!c.rec) {
+    c.rec = make_recognizer(index);
+    c.base = c.fed;
+  }
+  if (dynamic_cast<AsyncRecognizer *>(c.rec.get())) {
+    feed_async(index, samples, count);
+    return; /* catch_up() goes on once a recognition thread has heard it */
+  }
+  gint64 t0 = g_get_monotonic_time();
   for (size_t at = 0; at < count;) {
     size_t n = std::min(c.vad->samples_to_frame_end(), count - at);
     c.vad->feed(samples + at, n);
-    if (!c.rec) {
-      c.rec = ctx_->create_recognizer(rate_);
-      c.base = c.fed;
-    }
     c.rec->feed(samples + at, n);
     c.fed += static_cast<long long>(n);
     at += n;
     if (c.vad->samples_to_frame_end() == c.vad->frame_samples()) { /* a frame ended */
-      collect_final(index);
-      follow_voice(index);
+      collect_final(index, c.vad->speech_end());
+      for (Pause p : follow_voice(index))
+        pause_heard(index, p);
     }
   }
-  collect_final(index);
+  ctx_->meter.add(static_cast<double>(g_get_monotonic_time() - t0) / 1e6,
+                  static_cast<double>(count) / rate_);
+  collect_final(index, c.vad->speech_end());
   update_channel(index);
 }
 
-void LiveSession::collect_final(size_t index) {
+/* Recognition on a thread: the detector still hears the audio now, on the
+ * server thread (SpeechStarted goes out at once); the recognizer gets it in
+ * runs between the pauses the detector finds, each pause queued after its
+ * run as an endpoint at the same sample as on the server thread. catch_up()
+ * answers each when its step is replayed. */
+void LiveSession::feed_async(size_t index, const int16_t *samples, size_t count) {
+  Chan &c = chans_[index];
+  size_t given = 0; /* samples handed to the recognizer */
+  for (size_t at = 0; at < count;) {
+    size_t n = std::min(c.vad->samples_to_frame_end(), count - at);
+    c.vad->feed(samples + at, n);
+    at += n;
+    if (c.vad->samples_to_frame_end() != c.vad->frame_samples())
+      continue; /* the frame goes on */
+    for (Pause p : follow_voice(index)) {
+      give_async(index, samples + given, at - given);
+      given = at;
+      pause_heard(index, p);
+    }
+  }
+  give_async(index, samples + given, count - given);
+}
+
+void LiveSession::give_async(size_t index, const int16_t *samples, size_t count) {
+  Chan &c = chans_[index];
+  if (count == 0)
+    return;
+  c.marks.push_back({false, Pause::SpeechFinal, c.vad->speech_end()});
+  c.rec->feed(samples, count);
+}
+
+/* speech_end: the detector's, as of the audio these words were heard in. */
+void LiveSession::collect_final(size_t index, double speech_end) {
   Chan &c = chans_[index];
   if (!c.rec)
     return;
@@ -304,7 +375,7 @@ void LiveSession::collect_final(size_t index) {
     w.end += base_s;
     /* A word begun in voiced audio was spoken (sequence audio has words in
      * its silence blocks too: those end no utterance and start none). */
-    if (c.vad && c.vad->speech_end() >= 0 && w.start < c.vad->speech_end()) {
+    if (speech_end >= 0 && w.start < speech_end) {
       c.words_in_utterance = true;
       c.last_word_end = std::max(c.last_word_end, w.end);
     }
@@ -318,21 +389,15 @@ long long LiveSession::final_until_samples(size_t index) const {
   return std::min(std::max(fu, c.emitted), c.fed);
 }
 
-/* A pause: the recognizer makes the words it heard final; returns how far
- * (in samples) they are final now. */
-long long LiveSession::finalize_heard(size_t index) {
-  chans_[index].rec->endpoint();
-  collect_final(index);
-  return final_until_samples(index);
-}
-
 /* Deepgram's VAD events: SpeechStarted at each onset (vad_events); after
  * speech, a pause of `endpointing` ms (at least the detector's shortest
- * pause) is an endpoint: the words so far become final and go out with
- * speech_final; a pause of utterance_end_ms after words ends the utterance.
- * All from the audio, whatever the recognizer has made final by then. */
-void LiveSession::follow_voice(size_t index) {
+ * pause) is an endpoint whose words go out with speech_final; a pause of
+ * utterance_end_ms after words ends the utterance. All from the audio,
+ * whatever the recognizer has made final by then. Returns the pauses this
+ * frame ends, in order. */
+std::vector<LiveSession::Pause> LiveSession::follow_voice(size_t index) {
   Chan &c = chans_[index];
+  std::vector<Pause> pauses;
   for (double onset : c.vad->take_onsets()) {
     if (opts_.vad_events)
       send_speech_started(index, onset);
@@ -340,31 +405,52 @@ void LiveSession::follow_voice(size_t index) {
     c.utterance_open = true;
   }
   if (c.vad->in_speech())
-    return;
+    return pauses;
   double silence_ms = c.vad->silence() * 1000.0;
   if (opts_.endpointing_ms >= 0 && c.speech_since_endpoint &&
       silence_ms >= std::max(opts_.endpointing_ms, VoiceActivity::kMinPauseMs)) {
     c.speech_since_endpoint = false;
-    long long fu = finalize_heard(index);
-    if (fu > c.emitted)
-      emit_final(index, fu, true, false);
+    pauses.push_back(Pause::SpeechFinal);
   }
-  if (opts_.utterance_end_ms > 0 && c.utterance_open && silence_ms >= opts_.utterance_end_ms)
-    end_utterance(index);
+  if (opts_.utterance_end_ms > 0 && c.utterance_open && silence_ms >= opts_.utterance_end_ms) {
+    c.utterance_open = false;
+    pauses.push_back(Pause::UtteranceEnd);
+  }
+  return pauses;
 }
 
-/* The words before it go out first, then UtteranceEnd (only after words:
- * Deepgram's is a gap after the last finalized word). */
-void LiveSession::end_utterance(size_t index) {
+/* The detector found a pause at the audio fed so far: the recognizer makes
+ * the words it heard final (at once, or in its queue on a thread). */
+void LiveSession::pause_heard(size_t index, Pause pause) {
   Chan &c = chans_[index];
-  if (c.rec) {
-    long long fu = finalize_heard(index);
-    if (fu > c.emitted && !c.pending.empty())
-      emit_final(index, fu, false, false);
+  if (!c.rec) {
+    answer_pause(index, pause); /* nothing unheard: after a Finalize */
+    return;
   }
+  if (dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+    c.marks.push_back({true, pause, c.vad->speech_end()});
+  c.rec->endpoint();
+  if (!dynamic_cast<AsyncRecognizer *>(c.rec.get())) {
+    collect_final(index, c.vad->speech_end());
+    answer_pause(index, pause);
+  }
+}
+
+/* The words before a pause are final: an endpoint sends them with
+ * speech_final; the end of an utterance sends them, then UtteranceEnd (only
+ * after words: Deepgram's is a gap after the last finalized word). */
+void LiveSession::answer_pause(size_t index, Pause pause) {
+  Chan &c = chans_[index];
+  long long fu = c.rec ? final_until_samples(index) : c.emitted;
+  if (pause == Pause::SpeechFinal) {
+    if (fu > c.emitted)
+      emit_final(index, fu, true, false);
+    return;
+  }
+  if (fu > c.emitted && !c.pending.empty())
+    emit_final(index, fu, false, false);
   if (c.words_in_utterance)
     send_utterance_end(index, c.last_word_end);
-  c.utterance_open = false;
   c.words_in_utterance = false;
 }
 
@@ -471,8 +557,10 @@ void LiveSession::flush_all(bool from_finalize, bool always) {
     Chan &c = chans_[i];
     if (c.rec) {
       c.rec->finish();
-      collect_final(i);
-      c.rec.reset(); /* the next audio starts a new recognizer at c.fed */
+      catch_up(i);
+      collect_final(i, c.vad ? c.vad->speech_end() : -1);
+      c.rec.reset();   /* the next audio starts a new recognizer at c.fed */
+      c.marks.clear(); /* all replayed by now */
     }
     if (always || c.fed > c.emitted || !c.pending.empty())
       emit_final(i, c.fed, false, from_finalize);
@@ -711,6 +799,7 @@ void LiveSession::drain_queue() {
 void LiveSession::tick() {
   if (finished_)
     return;
+  check_lag();
   check_effects();
   if (finished_)
     return;
@@ -724,14 +813,128 @@ void LiveSession::tick() {
     for (size_t i = 0; i < chans_.size(); i++) {
       Chan &c = chans_[i];
       if (c.vad && c.utterance_open &&
-          c.vad->silence() * 1000.0 + idle_ms >= opts_.utterance_end_ms)
-        end_utterance(i);
+          c.vad->silence() * 1000.0 + idle_ms >= opts_.utterance_end_ms) {
+        c.utterance_open = false;
+        pause_heard(i, Pause::UtteranceEnd);
+      }
     }
   }
   gint64 idle_us = static_cast<gint64>(ctx_->idle_timeout_s * 1e6);
-  if (idle_us > 0 && g_get_monotonic_time() - last_activity_us_ >= idle_us) {
+  /* Input held for recognition is not the client's idleness. */
+  if (idle_us > 0 && held_.empty() && g_get_monotonic_time() - last_activity_us_ >= idle_us) {
     send(metadata());
     send_close(1011, close_reason_text("NET-0001"));
+  }
+}
+
+/* ---- recognition off the server thread ---- */
+
+std::unique_ptr<Recognizer> LiveSession::make_recognizer(size_t index) {
+  std::weak_ptr<LiveSession *> alive = alive_;
+  return ctx_->create_live_recognizer(rate_, [alive, index] {
+    if (auto self = alive.lock()) {
+      (*self)->catch_up(index);
+      (*self)->release_held();
+    }
+  });
+}
+
+/* Replays what a recognition thread has heard, as feed_channel() does with
+ * an engine on the server thread. */
+void LiveSession::catch_up(size_t index) {
+  if (finished_ || index >= chans_.size())
+    return;
+  Chan &c = chans_[index];
+  auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get());
+  AsyncRecognizer::Step step;
+  while (async && async->step(&step)) {
+    c.fed += static_cast<long long>(step.samples);
+    if (step.finished)
+      continue; /* flush_all() takes the rest */
+    Mark mark;  /* one per step but the end's */
+    if (!c.marks.empty()) {
+      mark = c.marks.front();
+      c.marks.pop_front();
+    }
+    collect_final(index, mark.speech_end);
+    if (mark.pause)
+      answer_pause(index, mark.kind);
+    else
+      update_channel(index);
+  }
+}
+
+bool LiveSession::threaded_recognition() const {
+  for (const Chan &c : chans_)
+    if (dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+      return true;
+  return false;
+}
+
+/* True when every recognition thread has heard everything and finished, so
+ * flush_all() will not wait; otherwise asks them to finish. */
+bool LiveSession::ready_to_end() {
+  bool ready = true;
+  for (Chan &c : chans_) {
+    auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get());
+    if (async && !async->finish_replayed()) {
+      async->request_finish();
+      ready = false;
+    }
+  }
+  return ready;
+}
+
+/* Finalize and CloseStream with recognition on threads, and everything after
+ * them, wait in order for catch_up() to bring every word. */
+bool LiveSession::hold(gint type, GBytes *message) {
+  if (held_.empty() && !(threaded_recognition() && ends_audio(type, message) && !ready_to_end()))
+    return false;
+  last_activity_us_ = g_get_monotonic_time();
+  held_.push_back({type, g_bytes_ref(message)});
+  return true;
+}
+
+void LiveSession::release_held() {
+  while (!held_.empty() && !finished_ && !closing_) {
+    Held h = held_.front();
+    if (ends_audio(h.type, h.message) && !ready_to_end())
+      return; /* the next catch_up() goes on */
+    held_.pop_front();
+    take_message(h.type, h.message);
+    g_bytes_unref(h.message);
+  }
+}
+
+double LiveSession::lag_seconds() const {
+  double lag = 0;
+  for (const Chan &c : chans_)
+    if (auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+      lag = std::max(lag, async->lag_seconds());
+  return lag;
+}
+
+/* Says when this connection's results are late because the emulator cannot
+ * keep up (so nobody blames the client), and when it has caught up. */
+void LiveSession::check_lag() {
+  double lag = lag_seconds();
+  if (!lagging_ && lag >= ctx_->lag_warning_s) {
+    lagging_ = true;
+    double rtf = 0;
+    for (const Chan &c : chans_)
+      if (auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+        rtf = std::max(rtf, async->rtf());
+    ctx_->counters->update([](Counters &c) { c.lagging_connections_total++; });
+    char rtf_text[32] = "not measured yet"; /* nothing recognized so far */
+    if (rtf > 0)
+      snprintf(rtf_text, sizeof rtf_text, "%.2f", rtf);
+    g_message("dg-emulator: live request %s: recognition is %.1f s behind the audio (real-time "
+              "factor %s, engine %s): its results are late because the emulator cannot keep up",
+              request_id_.c_str(), lag, rtf_text, ctx_->engine_name().c_str());
+  } else if (lagging_ && lag < ctx_->lag_warning_s / 2) {
+    lagging_ = false;
+    g_message("dg-emulator: live request %s: recognition has caught up (%.1f s behind)",
+              request_id_.c_str(), lag);
   }
 }
 

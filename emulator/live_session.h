@@ -20,7 +20,12 @@
  *    even when empty); CloseStream flushes, sends Metadata and closes 1000;
  *    an empty binary frame acts as CloseStream.
  *
- * Everything runs on the server thread.
+ * Everything runs on the server thread, except recognition with an engine
+ * that may lag (pocketsphinx): it runs on recognition threads
+ * (async_recognizer.h) and catch_up() builds the Results when they have
+ * heard the audio. Finalize and CloseStream, which need every word, then
+ * wait (with what follows them) until recognition has caught up and
+ * finished, so the server thread never waits for an engine.
  */
 #pragma once
 
@@ -66,11 +71,26 @@ public:
   bool finished() const { return finished_; }
   const std::string &request_id() const { return request_id_; }
 
+  /* Seconds of audio received whose Results are not built yet because
+   * recognition is behind (0 with an engine on the server thread). */
+  double lag_seconds() const;
+  /* Past ServerContext::lag_warning_s (and not caught up since). */
+  bool lagging() const { return lagging_; }
+
 private:
+  /* What a pause the detector found asks for. */
+  enum class Pause { SpeechFinal, UtteranceEnd };
+  /* Recognition on a thread: what each feed() or endpoint() queued was, in
+   * order, so that catch_up() answers each step as it is replayed. */
+  struct Mark {
+    bool pause = false; /* an endpoint(), else audio */
+    Pause kind = Pause::SpeechFinal;
+    double speech_end = -1; /* the detector's when it was queued */
+  };
   struct Chan {
     std::unique_ptr<Recognizer> rec;
     long long base = 0;    /* samples fed before rec was created */
-    long long fed = 0;     /* samples fed on this channel */
+    long long fed = 0;     /* samples fed on this channel (with a thread: replayed) */
     long long emitted = 0; /* samples covered by final Results */
     long long interim_mark = 0;
     std::vector<EngineWord> pending; /* final words not yet sent */
@@ -81,6 +101,7 @@ private:
     bool utterance_open = false;        /* an UtteranceEnd is owed, once words came */
     bool words_in_utterance = false;
     double last_word_end = -1; /* of the words spoken (begun in voiced audio) */
+    std::deque<Mark> marks;    /* queued in rec, not replayed yet */
   };
   struct Outgoing {
     gint64 due_us = 0;
@@ -95,11 +116,23 @@ private:
     long long bytes_at = 0;
     long long frames_at = 0;
   };
+  struct Held {
+    gint type;
+    GBytes *message;
+  };
 
   static void on_message_cb(SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer self);
   static void on_closed_cb(SoupWebsocketConnection *ws, gpointer self);
 
   void on_message(gint type, GBytes *message);
+  void take_message(gint type, GBytes *message);
+  bool hold(gint type, GBytes *message);
+  void release_held();
+  bool threaded_recognition() const;
+  bool ready_to_end();
+  std::unique_ptr<Recognizer> make_recognizer(size_t index);
+  void catch_up(size_t index);
+  void check_lag();
   void on_closed();
   void handle_audio(const uint8_t *data, size_t len);
   bool start_container();
@@ -109,7 +142,7 @@ private:
   void handle_text(const char *data, size_t len);
   void feed_interleaved(const int16_t *samples, size_t frames);
   void feed_channel(size_t index, const int16_t *samples, size_t count);
-  void collect_final(size_t index);
+  void collect_final(size_t index, double speech_end);
   void update_channel(size_t index);
   void emit_final(size_t index, long long until, bool speech_final, bool from_finalize);
   void emit_interim(size_t index);
@@ -122,10 +155,12 @@ private:
   void send_speech_started(size_t index, double timestamp);
   void send_utterance_end(size_t index, double last_word_end);
   /* Voice activity: SpeechStarted, endpoints and UtteranceEnd. */
-  void follow_voice(size_t index);
+  std::vector<Pause> follow_voice(size_t index);
+  void pause_heard(size_t index, Pause pause);
+  void answer_pause(size_t index, Pause pause);
   long long final_until_samples(size_t index) const;
-  long long finalize_heard(size_t index);
-  void end_utterance(size_t index);
+  void feed_async(size_t index, const int16_t *samples, size_t count);
+  void give_async(size_t index, const int16_t *samples, size_t count);
   void send_odd(const std::string &text);
 
   void send(const std::string &text);
@@ -175,6 +210,11 @@ private:
   std::vector<Armed> armed_;
   gulong message_handler_ = 0;
   gulong closed_handler_ = 0;
+  std::deque<Held> held_; /* input waiting for recognition to catch up */
+  bool lagging_ = false;
+  /* Wake-ups from recognition threads hold it weakly: one that comes after
+   * the session is gone does nothing. */
+  std::shared_ptr<LiveSession *> alive_;
 };
 
 } // namespace dgemu

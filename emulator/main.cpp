@@ -3,7 +3,7 @@
  *
  *   dg-emulator [--port N] [--engine sequence|pocketsphinx] [--api-key KEY]
  *               [--faults FILE] [--idle-timeout S] [--tls-cert FILE --tls-key FILE]
- *               [--lenient]
+ *               [--lenient] [--recognition-threads N] [--lag-warning S]
  *
  * Listens on 127.0.0.1 only. The first stdout line is machine-readable:
  *   DG_EMULATOR_READY port=PORT http=http://127.0.0.1:PORT ws=ws://127.0.0.1:PORT
@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
   gchar *tls_cert = nullptr;
   gchar *tls_key = nullptr;
   gboolean lenient = FALSE;
+  gint recognition_threads = 0;
+  gdouble lag_warning = 2.0;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Port on 127.0.0.1 (0: pick one)", "N"},
       {"engine", 'e', 0, G_OPTION_ARG_STRING, &engine,
@@ -48,6 +50,14 @@ int main(int argc, char **argv) {
        "Accept Deepgram options the emulator does not emulate (redact, tag, language=fr, ...) "
        "instead of refusing them with 400; list them in the dg-emulator-ignored header",
        nullptr},
+      {"recognition-threads", 0, 0, G_OPTION_ARG_INT, &recognition_threads,
+       "Threads recognizing live audio with an engine that may lag (pocketsphinx); 0: one per "
+       "core (default)",
+       "N"},
+      {"lag-warning", 0, 0, G_OPTION_ARG_DOUBLE, &lag_warning,
+       "Seconds a live connection's recognition may fall behind its audio before it is logged "
+       "and counted as lagging (default 2)",
+       "S"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext *octx = g_option_context_new("- a local Deepgram with fault injection");
   g_option_context_add_main_entries(octx, entries, nullptr);
@@ -67,6 +77,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dg-emulator: --idle-timeout must be > 0\n");
     return 2;
   }
+  if (recognition_threads < 0 || recognition_threads > 256) {
+    fprintf(stderr, "dg-emulator: --recognition-threads must be 0..256\n");
+    return 2;
+  }
+  if (lag_warning <= 0) {
+    fprintf(stderr, "dg-emulator: --lag-warning must be > 0\n");
+    return 2;
+  }
   if (!tls_cert != !tls_key) {
     fprintf(stderr, "dg-emulator: --tls-cert and --tls-key go together\n");
     return 2;
@@ -82,6 +100,8 @@ int main(int argc, char **argv) {
     opts.faults_file = faults;
   opts.idle_timeout_s = idle_timeout;
   opts.lenient = lenient;
+  opts.recognition_threads = static_cast<unsigned>(recognition_threads);
+  opts.lag_warning_s = lag_warning;
   if (tls_cert) {
     opts.tls_cert_file = tls_cert;
     opts.tls_key_file = tls_key;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "server_context.h"
 
+#include "async_recognizer.h"
+
 #include <glib.h>
 
 namespace dgemu {
@@ -22,6 +24,27 @@ ModelInfo make_model_info(const std::string &engine_name, const std::string &mod
   m.uuid = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
            "-" + h.substr(20, 12);
   return m;
+}
+
+std::unique_ptr<Recognizer> ServerContext::create_live_recognizer(int sample_rate,
+                                                                  std::function<void()> on_ready) {
+  if (!pool)
+    return create_recognizer(sample_rate);
+  GMainContext *main = main_context;
+  auto wake = [main, on_ready] {
+    auto *fn = new std::function<void()>(on_ready);
+    g_main_context_invoke_full(
+        main, G_PRIORITY_DEFAULT,
+        [](gpointer d) -> gboolean {
+          (*static_cast<std::function<void()> *>(d))();
+          return G_SOURCE_REMOVE;
+        },
+        fn, [](gpointer d) { delete static_cast<std::function<void()> *>(d); });
+  };
+  /* Made on the recognition thread: pocketsphinx may load its model then
+   * (~0.3 s), which would hold up every connection on the server thread. */
+  auto make = [this, sample_rate] { return create_recognizer(sample_rate); };
+  return std::make_unique<AsyncRecognizer>(make, sample_rate, pool, wake, &meter);
 }
 
 std::string new_request_id() {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dg-emulator: what the request handlers share (one per running emulator).
  * Everything here is used on the server thread, except the recognizer
- * factory and the counters, which batch workers also use. */
+ * factory, the counters and the meter, which batch workers and recognition
+ * threads also use. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -10,7 +11,12 @@
 #include "engine.h"
 #include "faults.h"
 #include "listen_options.h"
+#include "recognition_meter.h"
+#include "recognition_pool.h"
 
+#include <glib.h>
+
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,11 +51,21 @@ struct ServerContext {
   FaultController *faults = nullptr;
   std::string api_key;
   double idle_timeout_s = 10.0;
+  double lag_warning_s = 2.0;           /* a live connection this far behind is logged */
+  GMainContext *main_context = nullptr; /* the server thread's */
+  /* Recognition threads; null when the engine never lags (sequence). */
+  std::shared_ptr<RecognitionPool> pool;
+  RecognitionMeter meter;
 
   std::unique_ptr<Recognizer> create_recognizer(int sample_rate) {
     std::lock_guard<std::mutex> lock(engine_mutex);
     return engine->create(sample_rate);
   }
+  /* For a live connection: on the recognition threads when there are some
+   * (an AsyncRecognizer); on_ready then runs on the server thread whenever
+   * it has recognized more. */
+  std::unique_ptr<Recognizer> create_live_recognizer(int sample_rate,
+                                                     std::function<void()> on_ready);
   std::string engine_name() const { return engine ? engine->name() : "none"; }
 };
 

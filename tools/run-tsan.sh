@@ -9,6 +9,8 @@
 #   dgtranscribebin       the bin around sttfailover and both sinks
 #   dgstreamsink          the live sink: network thread vs streaming thread
 #   failover-emulator     whole failover pipelines against the emulator
+#   async-recognizer      dg-emulator's recognition threads and their hand-offs
+#   server-lag            live recognition on those threads under a real server
 # Exits non-zero on any failed test or any TSan report; the last line is a
 # one-line summary with the wall time.
 #
@@ -40,7 +42,8 @@ root=$PWD
 
 build=${1:-build-tsan}
 start=$(date +%s)
-in_process_tests=(sttfailover-captions dgtranscribebin dgstreamsink failover-emulator)
+in_process_tests=(sttfailover-captions dgtranscribebin dgstreamsink failover-emulator
+  async-recognizer server-lag)
 scanner_tests=(sttfailover)
 skip_args="-s /dgstreamsink/key-never-printed"
 
