@@ -21,14 +21,15 @@ void VoiceActivity::feed(const int16_t *samples, size_t count) {
 
 void VoiceActivity::frame_done() {
   bool voiced = std::sqrt(sum_sq_ / static_cast<double>(frame_samples_)) >= kVoicedRms;
-  double start = seconds();
   frames_++;
   in_frame_ = 0;
   sum_sq_ = 0;
   if (!voiced)
     return;
-  if (speech_end_ < 0 || (start - speech_end_) * 1000 >= kMinPauseMs - 1e-6)
-    onsets_.push_back(start);
+  /* The frame's start, computed where it is used: GCC 12 at -O2 takes a
+   * local pushed by reference for a dangling pointer. */
+  if (speech_end_ < 0 || (frame_start(frames_ - 1) - speech_end_) * 1000 >= kMinPauseMs - 1e-6)
+    onsets_.push_back(frame_start(frames_ - 1));
   speech_end_ = seconds();
 }
 
@@ -36,6 +37,10 @@ std::vector<double> VoiceActivity::take_onsets() {
   std::vector<double> out;
   out.swap(onsets_);
   return out;
+}
+
+double VoiceActivity::frame_start(uint64_t frame) const {
+  return static_cast<double>(frame * frame_samples_) / rate_;
 }
 
 double VoiceActivity::seconds() const {

@@ -50,6 +50,7 @@ public:
 
 private:
   void frame_done();
+  double frame_start(uint64_t frame) const; /* seconds */
 
   int rate_;
   size_t frame_samples_;
