@@ -14,6 +14,7 @@
 #include "wav_reader.h"
 
 #include <libsoup/soup.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +27,25 @@
 #include <thread>
 
 namespace dgemu {
+
+namespace {
+/* soup_server_listen() leaves GSocket's listen backlog of 10: a thousand
+ * clients connecting at once (a failover storm, bench-live-streams) then
+ * lose SYNs and wait seconds for TCP to retry, which Deepgram's servers
+ * never make them do. The socket is made here with the system's maximum. */
+bool listen_on(SoupServer *server, GSocketAddress *addr, SoupServerListenOptions options,
+               GError **error) {
+  GSocket *socket =
+      g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (!socket)
+    return false;
+  g_socket_set_listen_backlog(socket, SOMAXCONN);
+  bool ok = g_socket_bind(socket, addr, TRUE, error) && g_socket_listen(socket, error) &&
+            soup_server_listen_socket(server, socket, options, error);
+  g_object_unref(socket);
+  return ok;
+}
+} // namespace
 
 namespace {
 
@@ -198,7 +218,7 @@ struct Emulator::Impl : public ControlTarget {
     GError *gerr = nullptr;
     auto listen_opts =
         static_cast<SoupServerListenOptions>(tls_cert ? SOUP_SERVER_LISTEN_HTTPS : 0);
-    bool ok = soup_server_listen(server, addr, listen_opts, &gerr);
+    bool ok = listen_on(server, addr, listen_opts, &gerr);
     g_object_unref(addr);
     g_object_unref(loopback);
     if (!ok) {

@@ -7,6 +7,10 @@
  * the emulator works around (idle_connection_reaper.h). */
 #include <dirent.h>
 #include <glib.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -260,6 +264,54 @@ void test_live_outage_drop() {
   f.expect_released("outage");
 }
 
+/* The listen backlog of the emulator's socket, from the kernel's socket
+ * diagnostics (what `ss -lt` shows as Send-Q: a listener's idiag_wqueue is
+ * its maximum accept queue). -1 when not found. */
+long listen_backlog(int port) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0)
+    return -1;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } query = {};
+  query.header.nlmsg_len = sizeof query;
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  query.request.sdiag_family = AF_INET;
+  query.request.sdiag_protocol = IPPROTO_TCP;
+  query.request.idiag_states = 1u << 10; /* TCP_LISTEN */
+  long backlog = -1;
+  if (send(fd, &query, sizeof query, 0) == static_cast<ssize_t>(sizeof query)) {
+    alignas(nlmsghdr) char buf[65536];
+    for (bool done = false; !done;) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      for (auto *h = reinterpret_cast<nlmsghdr *>(buf); NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          break;
+        }
+        auto *d = static_cast<inet_diag_msg *>(NLMSG_DATA(h));
+        if (ntohs(d->id.idiag_sport) == port)
+          backlog = static_cast<long>(d->idiag_wqueue);
+      }
+    }
+  }
+  close(fd);
+  return backlog;
+}
+
+/* A thousand clients connecting at once (a failover storm) must not lose
+ * SYNs to a short accept queue: libsoup's own backlog is 10. */
+void test_listen_backlog() {
+  Fixture f;
+  long backlog = listen_backlog(f.emu->port());
+  g_test_message("listen backlog %ld", backlog);
+  g_assert_cmpint(backlog, >=, 128);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -275,5 +327,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/connections/live-tcp-close", test_live_tcp_close);
   g_test_add_func("/server/connections/live-reset", test_live_reset);
   g_test_add_func("/server/connections/live-outage-drop", test_live_outage_drop);
+  g_test_add_func("/server/connections/listen-backlog", test_listen_backlog);
   return g_test_run();
 }
