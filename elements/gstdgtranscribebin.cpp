@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dgtranscribebin: the failover and both Deepgram branches in one bin.
  *
- *   sink ─ audioconvert ─ audioresample ─ mono ─ sttfailover ─┬ stream ─ queue ─ dgstreamsink
+ *   sink ─ audioconvert ─ audioresample ─ mono ─ sttfailover ─┬ stream ─ dgstreamsink
  *                                                             ├ batch ─ queue ─ dgbatchsink
- *                                                             └ text ─ queue ─ src
+ *                                                             └ text ─ src
+ *
+ * Threads are what a bin costs per stream at scale (docs/performance.md,
+ * "The whole bin at scale"), so only the batch branch has a queue: the
+ * pre-recorded sink may wait (backpressure, uploads). dgstreamsink hands
+ * audio to the shared network thread and waits only for room with a file
+ * (as a full queue would), and the text pad is a streaming thread of its own (sttfailover's
+ * caption task), so a caption consumer that holds buffers back never stops
+ * the audio.
  *
  * The bin owns no state of its own: every property is a proxy of one or more
  * children, declared once, in the child: its type, range, default, flags and
@@ -308,25 +316,19 @@ static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
   self->failover = add_child(self, "sttfailover", "failover");
   self->stream = add_child(self, "dgstreamsink", "stream");
   self->batch = add_child(self, "dgbatchsink", "batch");
-  GstElement *stream_queue = add_child(self, "queue", "stream-queue");
   GstElement *batch_queue = add_child(self, "queue", "batch-queue");
-  /* Text is tiny; never let a slow caption consumer (textoverlay waiting for
-   * video) hold up the audio routing. */
-  GstElement *text_queue = add_child(self, "queue", "text-queue");
   if (self->broken)
     return;
   GstCaps *caps = gst_caps_from_string("audio/x-raw, channels = (int) 1");
   g_object_set(mono, "caps", caps, nullptr);
   gst_caps_unref(caps);
-  g_object_set(text_queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-               G_GUINT64_CONSTANT(0), nullptr);
+  /* Nobody listens to their signals: spare an emission per buffer. */
+  g_object_set(batch_queue, "silent", TRUE, nullptr);
 
   bool linked = gst_element_link_many(convert, resample, mono, self->failover, nullptr) &&
-                gst_element_link_pads(self->failover, "stream", stream_queue, "sink") &&
-                gst_element_link(stream_queue, self->stream) &&
+                gst_element_link_pads(self->failover, "stream", self->stream, "sink") &&
                 gst_element_link_pads(self->failover, "batch", batch_queue, "sink") &&
-                gst_element_link(batch_queue, self->batch) &&
-                gst_element_link_pads(self->failover, "text", text_queue, "sink");
+                gst_element_link(batch_queue, self->batch);
   if (!linked) {
     self->broken = g_strdup("could not link its children (sttfailover, dgstreamsink, "
                             "dgbatchsink): check that they come from the same plugin version");
@@ -339,7 +341,7 @@ static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
                       gst_ghost_pad_new_from_template(
                           "sink", target, gst_element_class_get_pad_template(klass, "sink")));
   gst_object_unref(target);
-  target = gst_element_get_static_pad(text_queue, "src");
+  target = gst_element_get_static_pad(self->failover, "text");
   gst_element_add_pad(GST_ELEMENT(self),
                       gst_ghost_pad_new_from_template(
                           "src", target, gst_element_class_get_pad_template(klass, "src")));

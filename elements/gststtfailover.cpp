@@ -367,7 +367,11 @@ static GstFlowReturn sink_chain(GstPad *, GstObject *parent, GstBuffer *buffer) 
   if (lossy)
     warn_input_loss(self);
   GstFlowReturn flow = run_actions(self, actions);
-  wake_captions(self);
+  /* Input that is not live moves the text pad with the audio; live input
+   * moves it with the clock (its own tick) and captions with the reports,
+   * so waking it per buffer would only cost a thread switch each. */
+  if (!priv->upstream_live)
+    wake_captions(self);
   if (flow == GST_FLOW_OK) {
     std::lock_guard<std::mutex> guard(priv->lock);
     if (priv->core.fatal())
