@@ -14,8 +14,12 @@
  * bin's `latency` property, how many captions exceeded each, the WER, and the
  * stt/degraded and stt/audio-dropped counts; then the speech-to-caption delay
  * (arrival minus when the caption's first word was said, estimated), which
- * still counts a caption the bin re-stamped later than its speech. Figures
- * only: nothing asserted.
+ * still counts a caption the bin re-stamped later than its speech; then the
+ * caption delay split in two: the service's part (the caption's audio to the
+ * final Results holding its first word, as the branch's sink posted it,
+ * stt/transcript) and the bin's (that final to the caption leaving the src
+ * pad: merging, splitting, the text pad's task and queue). Figures only:
+ * nothing asserted.
  * The sender's and receiver's code is tests/live/live_feed.{h,cpp}.
  *
  *   bench-live-caption-delay [--seconds 60] [--transport ts-aac|ts-mp2|rtp-l16|srt]
@@ -23,14 +27,81 @@
  */
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "live_feed.h"
+#include "stt_protocol.h"
 
 using namespace livefeed;
+
+namespace {
+
+struct Split {
+  std::vector<double> service, bin; /* seconds */
+  size_t unmatched = 0;             /* captions whose first word is in no final */
+};
+
+/* Each caption against the final that held its first word: when that final
+ * reached the bus (running time) splits the caption's delay in two. Only
+ * captions of `branch`. */
+Split split_delays(const Receiver &rx, const char *branch) {
+  /* The Watch stamps messages with the monotonic clock; the pipeline's clock
+   * is read against it once to turn that into running time. */
+  GstClock *clock = gst_element_get_clock(rx.pipeline());
+  GstClockTime base = gst_element_get_base_time(rx.pipeline());
+  gint64 mono_us = g_get_monotonic_time();
+  GstClockTimeDiff offset =
+      clock ? GST_CLOCK_DIFF(static_cast<GstClockTime>(mono_us) * 1000, gst_clock_get_time(clock))
+            : 0;
+  if (clock)
+    gst_object_unref(clock);
+  std::map<uint64_t, GstClockTime> final_at; /* a word's start -> its final's arrival (rt) */
+  for (GstStructure *s : rx.watch().structures("stt/transcript")) {
+    auto t = dgf::stt::from_structure<dgf::stt::TimedTranscript>(s);
+    gint64 us = 0;
+    if (t && t->is_final && t->branch == branch && gst_structure_get_int64(s, kArrivalField, &us))
+      for (const auto &w : t->words)
+        final_at.emplace(w.start, static_cast<GstClockTime>(us * 1000 + offset) - base);
+    gst_structure_free(s);
+  }
+  Split out;
+  for (const auto &cap : rx.captions()) {
+    if (cap.branch != branch || !GST_CLOCK_TIME_IS_VALID(cap.pts_rt) ||
+        !GST_CLOCK_TIME_IS_VALID(cap.arrival_rt))
+      continue;
+    /* The first word's own time (a moved caption's PTS is not), within a
+     * millisecond: it went through the caption's meta. */
+    GstClockTime first =
+        GST_CLOCK_TIME_IS_VALID(cap.first_word_start) ? cap.first_word_start : cap.pts;
+    auto it = final_at.lower_bound(first > GST_MSECOND ? first - GST_MSECOND : 0);
+    if (it == final_at.end() || it->first > first + GST_MSECOND) {
+      out.unmatched++;
+      continue;
+    }
+    GstClockTime result_rt = it->second;
+    /* The service's part from the word's audio: pts_rt minus how far the
+     * caption was moved. */
+    GstClockTime moved = cap.pts > first ? cap.pts - first : 0;
+    GstClockTime audio_rt = cap.pts_rt > moved ? cap.pts_rt - moved : 0;
+    out.service.push_back(GST_CLOCK_DIFF(audio_rt, result_rt) / 1e9);
+    out.bin.push_back(GST_CLOCK_DIFF(result_rt, cap.arrival_rt) / 1e9);
+  }
+  return out;
+}
+
+double quantile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(p * v.size())))];
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
@@ -130,6 +201,20 @@ int main(int argc, char **argv) {
          "estimated from the clip): p50 %ld ms, max %ld ms; %zu captions stamped more than 2.5 s "
          "from their speech.\n",
          ms(r.speech_delay_p50), ms(r.speech_delay_max), r.mistimed.size());
+  const char *branch = mode && g_str_equal(mode, "force-batch") ? "batch" : "stream";
+  Split split = split_delays(rx, branch);
+  printf("\n| part of the delay (%s branch) | captions | p50 | p95 | p99 | max |\n"
+         "|---|---|---|---|---|---|\n",
+         branch);
+  auto row = [&](const char *what, const std::vector<double> &v) {
+    printf("| %s | %zu | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", what, v.size(),
+           quantile(v, 0.5) * 1e3, quantile(v, 0.95) * 1e3, quantile(v, 0.99) * 1e3,
+           (v.empty() ? 0 : *std::max_element(v.begin(), v.end())) * 1e3);
+  };
+  row("the service: caption's audio -> the final holding its first word", split.service);
+  row("the bin: that final -> the caption leaves the src pad", split.bin);
+  if (split.unmatched)
+    printf("(%zu captions of that branch matched no final by their first word)\n", split.unmatched);
   if (!sent || !ended)
     printf("\nNote: the %s did not reach EOS; the figures cover what arrived.\n",
            sent ? "receiver" : "sender");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Concurrent live streams: N dgstreamsink pipelines in one process, fed
- * 16 kHz mono sequence audio in real time (100 ms buffers), against a
- * dg-emulator in another process (its CPU is not counted). With --sdk-peer,
+/* Concurrent live streams: N dgstreamsink (or dgtranscribebin) pipelines in
+ * one process, fed 16 kHz mono sequence audio in real time (100 ms buffers),
+ * against a dg-emulator in another process (its CPU is not counted). With
+ * --sdk-peer,
  * the official Deepgram JavaScript SDK's live client streams the same audio
  * at the same pace from one Node process (bench/sdk-peer/live_peer.js), and
  * the ratios plugin / SDK are printed.
@@ -13,7 +14,11 @@
  *
  *   bench-live-streams --emulator PATH [--streams 1,10,50] [--seconds 10]
  *                      [--threads shared|per-element|both] [--feed direct|appsrc]
- *                      [--sdk-peer DIR]
+ *                      [--element dgstreamsink|dgtranscribebin|both] [--sdk-peer DIR]
+ *
+ * --element dgtranscribebin: what users run, the whole bin (failover, both
+ * sinks, caption splitting) with its text pad consumed by a fakesink; its
+ * results are still timed as its live sink posts them (stt/transcript).
  *
  * --feed direct (default): each sink alone in a pipeline, fed from a pad of
  * ours by the one pushing thread, as the SDK peer's one event loop feeds its
@@ -27,6 +32,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,6 +55,7 @@ struct Options {
   std::vector<std::string> thread_modes{"shared", "per-element"};
   std::string sdk_peer; /* directory with live_peer.js and node_modules */
   bool appsrc = false;  /* feed through one appsrc (and its thread) per stream */
+  std::vector<std::string> elements{"dgstreamsink"};
 };
 
 struct Stream {
@@ -116,10 +124,24 @@ GstPadProbeReturn on_upstream(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
-GstPad *make_feed(GstElement *sink, int index, std::atomic<int> *connected) {
+/* The feed is a live source: sttfailover streams live input (a file would
+ * go to the pre-recorded API). */
+gboolean on_feed_query(GstPad *pad, GstObject *parent, GstQuery *query) {
+  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default(pad, parent, query);
+  gst_query_set_latency(query, TRUE, 0, GST_CLOCK_TIME_NONE);
+  return TRUE;
+}
+
+/* `live_sink`: where the "connected" stt/health leaves upstream (the sink
+ * itself, or the bin's live sink inside it). */
+GstPad *make_feed(GstElement *sink, GstElement *live_sink, int index, std::atomic<int> *connected) {
   GstPad *feed = gst_pad_new("feed", GST_PAD_SRC);
+  gst_pad_set_query_function(feed, on_feed_query);
   /* The sink says "connected" upstream (stt/health) on each open. */
-  gst_pad_add_probe(feed, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, connected, nullptr);
+  GstPad *live_pad = gst_element_get_static_pad(live_sink, "sink");
+  gst_pad_add_probe(live_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, connected, nullptr);
+  gst_object_unref(live_pad);
   GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
   gst_pad_set_active(feed, TRUE);
   if (gst_pad_link(feed, sinkpad) != GST_PAD_LINK_OK)
@@ -129,7 +151,9 @@ GstPad *make_feed(GstElement *sink, int index, std::atomic<int> *connected) {
   return feed;
 }
 
-Row run_plugin(int port, int n, int seconds, const std::string &threads, bool appsrc) {
+Row run_plugin(int port, int n, int seconds, const std::string &threads, bool appsrc,
+               const std::string &element) {
+  bool bin = element == "dgtranscribebin";
   g_setenv("DGF_NET_THREAD", threads.c_str(), TRUE);
   std::mutex mutex;
   std::vector<double> latencies;
@@ -138,14 +162,27 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
   uint32_t blocks = static_cast<uint32_t>(seconds * 10);
   long rss_before = bench::rss_kib();
   for (int i = 0; i < n; i++) {
-    /* linear16: the SDK peer sends raw PCM, so both put the same audio on the wire. */
-    gchar *desc = g_strdup_printf(
-        "%sdgstreamsink name=sink url=ws://127.0.0.1:%d/v1/listen api-key=bench breaker=bench-%d "
-        "finalize-timeout=5000 encoding=linear16",
-        appsrc ? "appsrc name=src format=time is-live=true "
-                 "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,channels=1 ! "
-               : "",
-        port, i);
+    /* linear16: the SDK peer sends raw PCM, so both put the same audio on
+     * the wire. The bin: every other property its default, its captions
+     * taken as fast as they come. */
+    gchar *desc =
+        bin ? g_strdup_printf(
+                  "%sdgtranscribebin name=sink stream-url=ws://127.0.0.1:%d/v1/listen "
+                  "batch-url=http://127.0.0.1:%d/v1/listen api-key=bench breaker=bench-%d "
+                  "batch-breaker=bench-batch-%d encoding=linear16 ! fakesink sync=false",
+                  appsrc ? "appsrc name=src format=time is-live=true "
+                           "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,"
+                           "channels=1 ! "
+                         : "",
+                  port, port, i, i)
+            : g_strdup_printf(
+                  "%sdgstreamsink name=sink url=ws://127.0.0.1:%d/v1/listen api-key=bench "
+                  "breaker=bench-%d finalize-timeout=5000 encoding=linear16",
+                  appsrc ? "appsrc name=src format=time is-live=true "
+                           "caps=audio/x-raw,format=S16LE,layout=interleaved,rate=16000,"
+                           "channels=1 ! "
+                         : "",
+                  port, i);
     GError *error = nullptr;
     GstElement *pipeline = gst_parse_bin_from_description_full(desc, FALSE, nullptr,
                                                                GST_PARSE_FLAG_PLACE_IN_BIN, &error);
@@ -170,8 +207,12 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
     gst_bus_set_sync_handler(bus, on_message, &s, nullptr);
     gst_object_unref(bus);
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    if (!appsrc)
-      s.feed = make_feed(s.src, i, &connected);
+    if (!appsrc) {
+      GstElement *live =
+          bin ? gst_bin_get_by_name(GST_BIN(s.src), "stream") : GST_ELEMENT(gst_object_ref(s.src));
+      s.feed = make_feed(s.src, live, i, &connected);
+      gst_object_unref(live);
+    }
   }
   double cpu0 = bench::cpu_seconds();
   /* Direct feed: connect every stream before the first block, as the SDK
@@ -180,9 +221,15 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
   if (!appsrc) {
     for (auto &s : streams)
       gst_pad_push_event(s.feed, dgf::stt::make_event(dgf::stt::Reconnect{}));
-    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-    while (connected.load() < n && g_get_monotonic_time() < deadline)
+    gint64 t0 = g_get_monotonic_time(), deadline = t0 + 30 * G_USEC_PER_SEC, said = t0;
+    while (connected.load() < n && g_get_monotonic_time() < deadline) {
       g_usleep(5000);
+      if (g_get_monotonic_time() - said >= 5 * G_USEC_PER_SEC) {
+        said = g_get_monotonic_time();
+        fprintf(stderr, "%d of %d streams connected after %.0f s\n", connected.load(), n,
+                (said - t0) / 1e6);
+      }
+    }
     if (connected.load() < n)
       g_error("only %d of %d streams connected", connected.load(), n);
   }
@@ -236,7 +283,8 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
   }
   double cpu = bench::cpu_seconds() - cpu0;
   Row row;
-  row.side = std::string("plugin (") + threads + " thread" + (appsrc ? ", appsrc" : "") + ")";
+  row.side = (bin ? std::string("dgtranscribebin (") : std::string("plugin (")) + threads +
+             " thread" + (appsrc ? ", appsrc" : "") + ")";
   row.streams = n;
   row.cpu_per_stream_minute = cpu / n / (seconds / 60.0);
   row.rss_per_stream_kib = double(rss_peak - rss_before) / n;
@@ -309,6 +357,13 @@ double ratio(double a, double b) {
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   Options o;
+  bool bad = argc % 2 == 0; /* every option takes a value */
+  auto one_of = [](const char *v, std::initializer_list<const char *> allowed) {
+    for (const char *a : allowed)
+      if (!strcmp(v, a))
+        return true;
+    return false;
+  };
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--emulator"))
       o.emulator = argv[i + 1];
@@ -320,15 +375,26 @@ int main(int argc, char **argv) {
       gchar *dir = g_canonicalize_filename(argv[i + 1], nullptr);
       o.sdk_peer = dir;
       g_free(dir);
-    } else if (!strcmp(argv[i], "--threads"))
+    } else if (!strcmp(argv[i], "--element") &&
+               one_of(argv[i + 1], {"dgstreamsink", "dgtranscribebin", "both"}))
+      o.elements = strcmp(argv[i + 1], "both")
+                       ? std::vector<std::string>{argv[i + 1]}
+                       : std::vector<std::string>{"dgstreamsink", "dgtranscribebin"};
+    else if (!strcmp(argv[i], "--threads") &&
+             one_of(argv[i + 1], {"shared", "per-element", "both"}))
       o.thread_modes = strcmp(argv[i + 1], "both")
                            ? std::vector<std::string>{argv[i + 1]}
                            : std::vector<std::string>{"shared", "per-element"};
+    else if (!strcmp(argv[i], "--feed") && one_of(argv[i + 1], {"direct", "appsrc"}))
+      o.appsrc = !strcmp(argv[i + 1], "appsrc");
+    else
+      bad = true; /* unknown option or value */
   }
-  if (o.emulator.empty() || o.seconds < 1) {
+  if (bad || o.emulator.empty() || o.seconds < 1) {
     fprintf(stderr,
             "usage: %s --emulator PATH [--streams 1,10,50] [--seconds N] "
-            "[--threads shared|per-element|both] [--feed direct|appsrc] [--sdk-peer DIR]\n",
+            "[--threads shared|per-element|both] [--feed direct|appsrc] "
+            "[--element dgstreamsink|dgtranscribebin|both] [--sdk-peer DIR]\n",
             argv[0]);
     return 2;
   }
@@ -349,36 +415,49 @@ int main(int argc, char **argv) {
    * libsoup and TLS once per process (the SDK peer's baseline is taken after
    * Node has loaded its modules). */
   for (const auto &mode : o.thread_modes)
-    run_plugin(port, 1, 1, mode, o.appsrc);
+    for (const auto &element : o.elements)
+      run_plugin(port, 1, 1, mode, o.appsrc, element);
   bool all_ok = true;
-  std::vector<std::pair<Row, Row>> compared;
+  /* Per N: each element's first row (its first thread mode), and the SDK's. */
+  std::map<int, std::map<std::string, Row>> rows;
   for (int n : o.streams) {
-    Row first;
-    for (const auto &mode : o.thread_modes) {
-      Row r = run_plugin(port, n, o.seconds, mode, o.appsrc);
-      print_row(r);
-      all_ok = all_ok && r.results == static_cast<size_t>(n) * o.seconds * 10;
-      if (!first.ok)
-        first = r;
-    }
+    for (const auto &element : o.elements)
+      for (const auto &mode : o.thread_modes) {
+        Row r = run_plugin(port, n, o.seconds, mode, o.appsrc, element);
+        print_row(r);
+        all_ok = all_ok && r.results == static_cast<size_t>(n) * o.seconds * 10;
+        rows[n].emplace(element, r);
+      }
     if (!o.sdk_peer.empty()) {
       Row sdk = run_sdk(o.sdk_peer, pcm_path, port, n, o.seconds);
       if (sdk.ok) {
         print_row(sdk);
-        compared.push_back({first, sdk});
+        rows[n].emplace("sdk", sdk);
       }
       all_ok = all_ok && sdk.ok && sdk.results == static_cast<size_t>(n) * o.seconds * 10;
     }
   }
-  if (!compared.empty()) {
-    printf("\n| streams | CPU plugin / SDK | RSS plugin / SDK | p50 plugin / SDK | "
-           "p99 plugin / SDK |\n|---|---|---|---|---|\n");
-    for (const auto &[p, s] : compared)
-      printf("| %d | %.2f | %.2f | %.2f | %.2f |\n", p.streams,
-             ratio(p.cpu_per_stream_minute, s.cpu_per_stream_minute),
-             ratio(p.rss_per_stream_kib, s.rss_per_stream_kib), ratio(p.p50, s.p50),
-             ratio(p.p99, s.p99));
-  }
+  auto compare = [&](const std::string &a, const std::string &b, const char *a_name,
+                     const char *b_name) {
+    bool header = false;
+    for (auto &[n, by] : rows) {
+      if (!by.count(a) || !by.count(b))
+        continue;
+      if (!header)
+        printf("\n| streams | CPU %s / %s | RSS %s / %s | p50 %s / %s | p99 %s / %s |\n"
+               "|---|---|---|---|---|\n",
+               a_name, b_name, a_name, b_name, a_name, b_name, a_name, b_name);
+      header = true;
+      const Row &p = by[a], &q = by[b];
+      printf("| %d | %.2f | %.2f | %.2f | %.2f |\n", n,
+             ratio(p.cpu_per_stream_minute, q.cpu_per_stream_minute),
+             ratio(p.rss_per_stream_kib, q.rss_per_stream_kib), ratio(p.p50, q.p50),
+             ratio(p.p99, q.p99));
+    }
+  };
+  compare("dgstreamsink", "sdk", "plugin", "SDK");
+  compare("dgtranscribebin", "sdk", "bin", "SDK");
+  compare("dgtranscribebin", "dgstreamsink", "bin", "sink");
   bench::stop_emulator(pid);
   return all_ok ? 0 : 1;
 }

@@ -315,8 +315,11 @@ GstBusSyncReply Watch::on_message(GstBus *, GstMessage *m, gpointer data) {
     std::lock_guard<std::mutex> lock(self->mutex_);
     switch (GST_MESSAGE_TYPE(m)) {
     case GST_MESSAGE_ELEMENT:
-      if (const GstStructure *s = gst_message_get_structure(m))
-        self->elements_.push_back(gst_structure_copy(s));
+      if (const GstStructure *s = gst_message_get_structure(m)) {
+        GstStructure *copy = gst_structure_copy(s);
+        gst_structure_set(copy, kArrivalField, G_TYPE_INT64, g_get_monotonic_time(), nullptr);
+        self->elements_.push_back(copy);
+      }
       break;
     case GST_MESSAGE_ERROR:
       self->errors_.push_back(error_text(m));
@@ -556,10 +559,21 @@ GstPadProbeReturn Receiver::on_caption(GstPad *, GstPadProbeInfo *info, gpointer
     c.text.assign(reinterpret_cast<const char *>(map.data), map.size);
     gst_buffer_unmap(buf, &map);
   }
-  /* sttfailover's DgfTranscriptMeta (docs/sttfailover.md): the branch. */
-  if (GstCustomMeta *m = gst_buffer_get_custom_meta(buf, "DgfTranscriptMeta"))
-    if (const char *branch = gst_structure_get_string(gst_custom_meta_get_structure(m), "branch"))
+  /* sttfailover's DgfTranscriptMeta (docs/sttfailover.md): the branch, and
+   * the words with their own times (a caption moved later keeps them). */
+  if (GstCustomMeta *m = gst_buffer_get_custom_meta(buf, "DgfTranscriptMeta")) {
+    const GstStructure *fields = gst_custom_meta_get_structure(m);
+    if (const char *branch = gst_structure_get_string(fields, "branch"))
       c.branch = branch;
+    const GValue *words = gst_structure_get_value(fields, "words");
+    if (words && GST_VALUE_HOLDS_ARRAY(words) && gst_value_array_get_size(words) > 0) {
+      const GValue *first = gst_value_array_get_value(words, 0);
+      guint64 start = 0;
+      if (GST_VALUE_HOLDS_STRUCTURE(first) &&
+          gst_structure_get_uint64(gst_value_get_structure(first), "start", &start))
+        c.first_word_start = start;
+    }
+  }
   std::lock_guard<std::mutex> lock(self->mutex_);
   if (GST_CLOCK_TIME_IS_VALID(c.pts))
     c.pts_rt = gst_segment_to_running_time(&self->caption_segment_, GST_FORMAT_TIME, c.pts);

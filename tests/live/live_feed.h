@@ -139,7 +139,8 @@ public:
   /* Monotonic µs at which the pipeline reached PLAYING (0: not yet). */
   gint64 playing_at() const;
 
-  /* Element messages of that name, as strings. */
+  /* Element messages of that name, as strings; each copy carries
+   * kArrivalField: g_get_monotonic_time() when it was posted. */
   std::vector<std::string> messages(const char *name) const;
   std::vector<GstStructure *> structures(const char *name) const; /* copies; free them */
   std::vector<std::string> errors() const;
@@ -155,6 +156,9 @@ private:
   bool eos_ = false, error_ = false;
   gint64 playing_at_ = 0;
 };
+
+/* Added to the element messages a Watch keeps: when posted (monotonic µs). */
+constexpr const char *kArrivalField = "watch-arrival-us";
 
 /* Parses a description into a pipeline; g_error when it does not parse. */
 GstElement *parse_pipeline(const std::string &description, const char *name);
@@ -189,6 +193,9 @@ struct Caption {
   GstClockTime pts_rt = GST_CLOCK_TIME_NONE;     /* running time of the PTS */
   GstClockTime arrival_rt = GST_CLOCK_TIME_NONE; /* running time when it left the bin */
   std::string text, branch;
+  /* Its first word's own start (the transcript meta), even when the caption
+   * was moved later than its audio; NONE without the meta. */
+  GstClockTime first_word_start = GST_CLOCK_TIME_NONE;
   /* Caption delay in seconds: arrival_rt - pts_rt (negative when early). */
   double delay() const;
 };
