@@ -112,17 +112,26 @@ std::string block_word(uint32_t n) {
   return buf;
 }
 
+/* An emulator whose engine is the gated sequence engine, on two recognition
+ * threads. */
+std::unique_ptr<dgemu::Emulator> start_gated(std::shared_ptr<Gate> gate, double lag_warning_s) {
+  dgemu::Options o;
+  o.engine_instance = std::make_shared<GatedEngine>(std::move(gate));
+  o.recognition_threads = 2;
+  if (lag_warning_s > 0)
+    o.lag_warning_s = lag_warning_s;
+  auto emu = std::make_unique<dgemu::Emulator>(o);
+  std::string err;
+  if (!emu->start(&err))
+    g_error("emulator start: %s", err.c_str());
+  return emu;
+}
+
 void test_lag_is_reported_and_blocks_nothing() {
   auto gate = std::make_shared<Gate>();
   OpenAtExit opener{gate};
-  dgemu::Options o;
-  o.engine_instance = std::make_shared<GatedEngine>(gate);
-  o.recognition_threads = 2;
-  o.lag_warning_s = 1.0;
-  dgemu::Emulator emu(o);
-  std::string err;
-  if (!emu.start(&err))
-    g_error("emulator start: %s", err.c_str());
+  auto started = start_gated(gate, 1.0);
+  dgemu::Emulator &emu = *started;
   const std::string url = emu.ws_url() + "/v1/listen?encoding=linear16&sample_rate=16000";
 
   WsClient a;
@@ -201,13 +210,8 @@ void test_finalize_waits_for_nobody() {
   auto gate = std::make_shared<Gate>();
   gate->open = true;
   OpenAtExit opener{gate};
-  dgemu::Options o;
-  o.engine_instance = std::make_shared<GatedEngine>(gate);
-  o.recognition_threads = 2;
-  dgemu::Emulator emu(o);
-  std::string err;
-  if (!emu.start(&err))
-    g_error("emulator start: %s", err.c_str());
+  auto started = start_gated(gate, 0);
+  dgemu::Emulator &emu = *started;
   const std::string url = emu.ws_url() + "/v1/listen?encoding=linear16&sample_rate=16000";
   WsClient a;
   g_assert_true(a.connect(url, kAuth));
