@@ -200,7 +200,8 @@ void install_properties(GObjectClass *gobject_class) {
   properties[PROP_CONNECT_TIMEOUT] = g_param_spec_uint(
       "connect-timeout", "Connect timeout",
       "Give up a new connection (TCP and TLS) after this many ms; the request fails and is "
-      "retried",
+      "retried. TCP's handshake alone must be answered within 3000 ms (or this, when shorter): "
+      "unanswered, the path is dead",
       100, 600000, DEFAULT_CONNECT_TIMEOUT_MS, flags);
   properties[PROP_MAX_IN_FLIGHT] =
       g_param_spec_uint("max-in-flight", "Max in flight",
