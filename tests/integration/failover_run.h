@@ -105,9 +105,10 @@ struct Run {
       g_assert_cmpint(gst_app_src_push_buffer(GST_APP_SRC(src), b), ==, GST_FLOW_OK);
     }
   }
-  void finish() {
+  /* EOS, then waits for the pipeline's (at most `timeout`). */
+  void finish(GstClockTime timeout = 60 * GST_SECOND) {
     gst_app_src_end_of_stream(GST_APP_SRC(src));
-    bool eos = log->run_to_end();
+    bool eos = log->run_to_end(timeout);
     for (const auto &e : log->errors())
       g_printerr("error: %s\n", e.c_str());
     g_assert_true(eos);
