@@ -310,7 +310,7 @@ void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t coun
     c.rec = make_recognizer(index);
     c.base = c.fed;
   }
-  if (dynamic_cast<AsyncRecognizer *>(c.rec.get())) {
+  if (threaded(c)) {
     feed_async(index, samples, count);
     return; /* catch_up() goes on once a recognition thread has heard it */
   }
@@ -427,10 +427,11 @@ void LiveSession::pause_heard(size_t index, Pause pause) {
     answer_pause(index, pause); /* nothing unheard: after a Finalize */
     return;
   }
-  if (dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+  bool on_thread = threaded(c) != nullptr;
+  if (on_thread)
     c.marks.push_back({true, pause, c.vad->speech_end()});
   c.rec->endpoint();
-  if (!dynamic_cast<AsyncRecognizer *>(c.rec.get())) {
+  if (!on_thread) {
     collect_final(index, c.vad->speech_end());
     answer_pause(index, pause);
   }
@@ -829,6 +830,11 @@ void LiveSession::tick() {
 
 /* ---- recognition off the server thread ---- */
 
+/* The channel's recognizer when it runs on recognition threads, else null. */
+AsyncRecognizer *LiveSession::threaded(const Chan &c) {
+  return dynamic_cast<AsyncRecognizer *>(c.rec.get());
+}
+
 std::unique_ptr<Recognizer> LiveSession::make_recognizer(size_t index) {
   std::weak_ptr<LiveSession *> alive = alive_;
   return ctx_->create_live_recognizer(rate_, [alive, index] {
@@ -845,7 +851,7 @@ void LiveSession::catch_up(size_t index) {
   if (finished_ || index >= chans_.size())
     return;
   Chan &c = chans_[index];
-  auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get());
+  auto *async = threaded(c);
   AsyncRecognizer::Step step;
   while (async && async->step(&step)) {
     c.fed += static_cast<long long>(step.samples);
@@ -866,7 +872,7 @@ void LiveSession::catch_up(size_t index) {
 
 bool LiveSession::threaded_recognition() const {
   for (const Chan &c : chans_)
-    if (dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+    if (threaded(c))
       return true;
   return false;
 }
@@ -876,7 +882,7 @@ bool LiveSession::threaded_recognition() const {
 bool LiveSession::ready_to_end() {
   bool ready = true;
   for (Chan &c : chans_) {
-    auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get());
+    auto *async = threaded(c);
     if (async && !async->finish_replayed()) {
       async->request_finish();
       ready = false;
@@ -909,7 +915,7 @@ void LiveSession::release_held() {
 double LiveSession::lag_seconds() const {
   double lag = 0;
   for (const Chan &c : chans_)
-    if (auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+    if (auto *async = threaded(c))
       lag = std::max(lag, async->lag_seconds());
   return lag;
 }
@@ -922,7 +928,7 @@ void LiveSession::check_lag() {
     lagging_ = true;
     double rtf = 0;
     for (const Chan &c : chans_)
-      if (auto *async = dynamic_cast<AsyncRecognizer *>(c.rec.get()))
+      if (auto *async = threaded(c))
         rtf = std::max(rtf, async->rtf());
     ctx_->counters->update([](Counters &c) { c.lagging_connections_total++; });
     char rtf_text[32] = "not measured yet"; /* nothing recognized so far */

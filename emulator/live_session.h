@@ -46,6 +46,8 @@
 
 namespace dgemu {
 
+class AsyncRecognizer;
+
 class LiveSession {
 public:
   LiveSession(ServerContext *ctx, SoupWebsocketConnection *ws, GSocket *socket,
@@ -129,6 +131,7 @@ private:
   bool hold(gint type, GBytes *message);
   void release_held();
   bool threaded_recognition() const;
+  static AsyncRecognizer *threaded(const Chan &c);
   bool ready_to_end();
   std::unique_ptr<Recognizer> make_recognizer(size_t index);
   void catch_up(size_t index);
