@@ -384,6 +384,20 @@ static void on_msg_finished(SoupServerMessage *, gpointer data) {
 
 void BatchService::handle(SoupServerMessage *msg, const ListenOptions &opts,
                           const std::string &request_id) {
+  if (ctx_->batch_concurrency && in_flight_ >= ctx_->batch_concurrency) {
+    /* Deepgram's concurrency cap: refused at once, the body not looked at. */
+    respond_error(msg, 429, "", "", request_id);
+    ctx_->counters->update([](Counters &c) {
+      c.batch_failed++;
+      c.batch_throttled++;
+    });
+    return;
+  }
+  in_flight_++;
+  ctx_->counters->update([&](Counters &c) {
+    c.batch_in_flight = in_flight_;
+    c.batch_in_flight_peak = std::max<long long>(c.batch_in_flight_peak, in_flight_);
+  });
   Job *job = new Job();
   job->service = this;
   job->msg = SOUP_SERVER_MESSAGE(g_object_ref(msg));
@@ -471,6 +485,8 @@ void BatchService::worker(gpointer data, gpointer) {
 }
 
 void BatchService::complete(Job *job) {
+  in_flight_--;
+  ctx_->counters->update([&](Counters &c) { c.batch_in_flight = in_flight_; });
   if (!job->client_gone) {
     if (job->failed) {
       bool fault = job->decision.error.status != 0;

@@ -65,6 +65,7 @@ private:
   GMainContext *context_;
   GThreadPool *pool_ = nullptr;
   std::set<Job *> delayed_;
+  unsigned in_flight_ = 0; /* requests taken and not answered yet (server thread) */
 };
 
 /* Sets an error response: status, dg-error header (the message, as Deepgram

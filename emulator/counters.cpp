@@ -20,6 +20,9 @@ void counters_to_json(JsonBuilder *b, const Counters &c) {
   num("live_messages_sent", c.live_messages_sent);
   num("batch_ok", c.batch_ok);
   num("batch_failed", c.batch_failed);
+  num("batch_in_flight", c.batch_in_flight);
+  num("batch_in_flight_peak", c.batch_in_flight_peak);
+  num("batch_throttled", c.batch_throttled);
   json_builder_set_member_name(b, "audio_seconds_live");
   json_builder_add_double_value(b, round_us(c.audio_seconds_live));
   json_builder_set_member_name(b, "audio_seconds_batch");

@@ -19,6 +19,9 @@ struct Counters {
   long long live_messages_sent = 0; /* text frames sent */
   long long batch_ok = 0;           /* pre-recorded requests answered 200 */
   long long batch_failed = 0;       /* pre-recorded requests answered with an error */
+  long long batch_in_flight = 0;    /* now: pre-recorded requests being transcribed */
+  long long batch_in_flight_peak = 0;
+  long long batch_throttled = 0; /* answered 429 by the concurrency cap (--batch-concurrency) */
   double audio_seconds_live = 0;
   double audio_seconds_batch = 0;
   /* Recognition keeping up with live audio (docs/emulator.md, Counters). */
@@ -51,6 +54,7 @@ public:
     c_ = Counters();
     /* What holds now stays; a reset clears what happened. */
     c_.live_open = kept.live_open;
+    c_.batch_in_flight = c_.batch_in_flight_peak = kept.batch_in_flight;
     c_.recognition_lag_max_ms = kept.recognition_lag_max_ms;
     c_.lagging_connections = kept.lagging_connections;
     c_.recognition_rtf = kept.recognition_rtf;

@@ -171,6 +171,7 @@ struct Emulator::Impl : public ControlTarget {
     sctx.api_key = opts.api_key;
     sctx.idle_timeout_s = opts.idle_timeout_s;
     sctx.lag_warning_s = opts.lag_warning_s > 0 ? opts.lag_warning_s : 2.0;
+    sctx.batch_concurrency = opts.batch_concurrency;
     faults.clear();
     faults.reset_clock();
     faults.add(timeline, false);

@@ -64,6 +64,10 @@ struct Options {
    * a language other than English, ...) instead of refusing them with 400;
    * they are logged and listed in the dg-emulator-ignored response header. */
   bool lenient = false;
+  /* Deepgram's concurrency cap per project on the pre-recorded API: a
+   * request arriving while this many are being transcribed is answered 429
+   * TOO_MANY_REQUESTS. 0: no cap. */
+  unsigned batch_concurrency = 0;
 };
 
 class Emulator {

@@ -4,6 +4,7 @@
  *   dg-emulator [--port N] [--engine sequence|pocketsphinx] [--api-key KEY]
  *               [--faults FILE] [--idle-timeout S] [--tls-cert FILE --tls-key FILE]
  *               [--lenient] [--recognition-threads N] [--lag-warning S]
+ *               [--batch-concurrency N]
  *
  * Listens on 127.0.0.1 only. The first stdout line is machine-readable:
  *   DG_EMULATOR_READY port=PORT http=http://127.0.0.1:PORT ws=ws://127.0.0.1:PORT
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
   gboolean lenient = FALSE;
   gint recognition_threads = 0;
   gdouble lag_warning = 2.0;
+  gint batch_concurrency = 0;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "Port on 127.0.0.1 (0: pick one)", "N"},
       {"engine", 'e', 0, G_OPTION_ARG_STRING, &engine,
@@ -58,6 +60,10 @@ int main(int argc, char **argv) {
        "Seconds a live connection's recognition may fall behind its audio before it is logged "
        "and counted as lagging (default 2)",
        "S"},
+      {"batch-concurrency", 0, 0, G_OPTION_ARG_INT, &batch_concurrency,
+       "Pre-recorded requests transcribed at once, as Deepgram's concurrency cap: one more is "
+       "answered 429 TOO_MANY_REQUESTS; 0: no cap (default)",
+       "N"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext *octx = g_option_context_new("- a local Deepgram with fault injection");
   g_option_context_add_main_entries(octx, entries, nullptr);
@@ -85,6 +91,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dg-emulator: --lag-warning must be > 0\n");
     return 2;
   }
+  if (batch_concurrency < 0) {
+    fprintf(stderr, "dg-emulator: --batch-concurrency must be >= 0\n");
+    return 2;
+  }
   if (!tls_cert != !tls_key) {
     fprintf(stderr, "dg-emulator: --tls-cert and --tls-key go together\n");
     return 2;
@@ -102,6 +112,7 @@ int main(int argc, char **argv) {
   opts.lenient = lenient;
   opts.recognition_threads = static_cast<unsigned>(recognition_threads);
   opts.lag_warning_s = lag_warning;
+  opts.batch_concurrency = static_cast<unsigned>(batch_concurrency);
   if (tls_cert) {
     opts.tls_cert_file = tls_cert;
     opts.tls_key_file = tls_key;

@@ -52,6 +52,7 @@ struct ServerContext {
   std::string api_key;
   double idle_timeout_s = 10.0;
   double lag_warning_s = 2.0;           /* a live connection this far behind is logged */
+  unsigned batch_concurrency = 0;       /* pre-recorded requests at once; 0: no cap */
   GMainContext *main_context = nullptr; /* the server thread's */
   /* Recognition threads; null when the engine never lags (sequence). */
   std::shared_ptr<RecognitionPool> pool;

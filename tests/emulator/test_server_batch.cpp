@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <memory>
+#include <thread>
 
 #include "emu_test_client.h"
 #include "emulator.h"
@@ -152,6 +153,37 @@ void test_corrupt() {
   g_assert_cmpint(emu->counters().batch_failed, ==, 4);
 }
 
+/* --batch-concurrency: Deepgram's cap answers 429 to a request over it, and
+ * the counters show the load. */
+void test_concurrency_cap() {
+  dgemu::Options o;
+  o.batch_concurrency = 1;
+  auto emu = std::make_unique<dgemu::Emulator>(o);
+  std::string err;
+  if (!emu->start(&err))
+    g_error("emulator start: %s", err.c_str());
+  std::string wav = emutest::make_wav(dgemu::sequence_blocks(kRate, 1, 0, 5), kRate, 1);
+  std::string url = emu->http_url() + "/v1/listen";
+  std::string ids;
+  emu->inject_json(R"({"type":"batch_delay","ms":1000,"count":1})", &ids);
+  int first_status = 0;
+  std::thread first(
+      [&] { first_status = emutest::http("POST", url, kAuth, wav, "audio/wav").status; });
+  while (emu->counters().batch_in_flight < 1) /* the delayed one is taken */
+    g_usleep(2000);
+  auto over = emutest::http("POST", url, kAuth, wav, "audio/wav");
+  g_assert_cmpint(over.status, ==, 429);
+  g_assert_nonnull(over.obj());
+  EMU_ASSERT_STREQ(emutest::str(over.obj(), "err_code"), "TOO_MANY_REQUESTS");
+  EMU_ASSERT_STREQ(emutest::str(over.obj(), "request_id"), over.header("dg-request-id"));
+  first.join(); /* its delay over, the first is transcribed */
+  g_assert_cmpint(first_status, ==, 200);
+  dgemu::Counters k = emu->counters();
+  g_assert_cmpint(k.batch_throttled, ==, 1);
+  g_assert_cmpint(k.batch_in_flight_peak, ==, 1);
+  g_assert_cmpint(k.batch_in_flight, ==, 0);
+}
+
 void test_wav_reader() {
   /* 8-bit, float and extensible WAVs decode; truncated ones do not. */
   dgemu::PcmAudio pcm;
@@ -192,5 +224,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/batch/multichannel-utterances", test_multichannel_and_utterances);
   g_test_add_func("/server/batch/corrupt", test_corrupt);
   g_test_add_func("/server/batch/wav-reader", test_wav_reader);
+  g_test_add_func("/server/batch/concurrency-cap", test_concurrency_cap);
   return g_test_run();
 }
