@@ -347,9 +347,9 @@ void BatchCore::apply_locked(BatchActions actions, Work &work, const BreakerPerm
       }
     } else if (auto *r = std::get_if<batch::ReportBreaker>(&action)) {
       if (fresh) {
-        work.reports.emplace_back(*fresh, r->outcome);
+        work.reports.push_back({*fresh, r->outcome, r->source});
       } else if (auto it = permits_.find(r->id); it != permits_.end()) {
-        work.reports.emplace_back(it->second, r->outcome);
+        work.reports.push_back({it->second, r->outcome, r->source});
         permits_.erase(it);
       }
     } else if (auto *t = std::get_if<batch::ArmRetryTimer>(&action)) {
@@ -622,8 +622,8 @@ void BatchCore::check_path() {
 /* Breaker reports and cancellations first (they say nothing to the app),
  * then the hooks, in the planner's order. Network thread, unlocked. */
 void BatchCore::finish(Work &work) {
-  for (auto &[permit, outcome] : work.reports)
-    config_.breaker->report(permit, outcome);
+  for (const Work::Report &r : work.reports)
+    config_.breaker->report(r.permit, r.outcome, r.source);
   work.reports.clear();
   cancel_now(work.cancel);
   if (!work.out.empty()) {

@@ -144,7 +144,12 @@ private:
       GCancellable *cancellable; /* a ref */
     };
     std::vector<Send> sends;
-    std::vector<std::pair<BreakerPermit, BreakerOutcome>> reports;
+    struct Report {
+      BreakerPermit permit;
+      BreakerOutcome outcome;
+      FailureSource source;
+    };
+    std::vector<Report> reports;
   };
 
   /* Carries out the planner's actions: the locked part now, the rest into

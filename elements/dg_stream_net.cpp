@@ -208,7 +208,10 @@ void net_run(GstDgStreamSink *self, const LiveActions &actions) {
       net.encoder.reset();
     } else if (auto *b = std::get_if<live::ReportBreaker>(&action)) {
       if (net.breaker)
-        net.breaker->report(net.permit, b->outcome);
+        net.breaker->report(net.permit, b->outcome, b->source);
+    } else if (std::holds_alternative<live::PathLost>(action)) {
+      if (net.breaker)
+        net.breaker->note_path_lost();
     } else if (auto *r = std::get_if<live::ScheduleRetry>(&action)) {
       net_schedule_retry(self, *r);
     } else if (std::holds_alternative<live::CancelRetry>(action)) {

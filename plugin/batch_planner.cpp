@@ -294,7 +294,8 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
     outcome = stale ? BreakerOutcome::Cancelled : BreakerOutcome::Failure;
   else if (verdict == UploadVerdict::Cancelled || verdict == UploadVerdict::Fatal)
     outcome = BreakerOutcome::Cancelled; /* says nothing about the service */
-  out.push_back(batch::ReportBreaker{id, outcome});
+  out.push_back(batch::ReportBreaker{
+      id, outcome, r.status == 0 ? FailureSource::Network : FailureSource::Service});
   return out;
 }
 

@@ -120,6 +120,7 @@ struct CancelUpload { /* its on_upload_done() still comes */
 struct ReportBreaker {
   uint64_t id = 0;
   BreakerOutcome outcome = BreakerOutcome::Cancelled;
+  FailureSource source = FailureSource::Service; /* of a Failure: no answer is the network's */
 };
 /* A chunk's answer, in order: the owner maps it to pipeline time. */
 struct Transcribed {

@@ -167,10 +167,15 @@ BreakerPermit Breaker::try_acquire() {
   return permit;
 }
 
-bool Breaker::report(const BreakerPermit &permit, BreakerOutcome outcome) {
+bool Breaker::report(const BreakerPermit &permit, BreakerOutcome outcome, FailureSource source) {
   bool accepted = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    /* Whatever the permit's generation: an answer says the path works. */
+    if (outcome == BreakerOutcome::Success)
+      path_in_doubt_ = false;
+    else if (outcome == BreakerOutcome::Failure)
+      path_in_doubt_ = source == FailureSource::Network;
     BreakerTime now = clock_();
     advance_locked(now); /* an expired probe's late result must find a new generation */
     bool current = permit.allowed && permit.generation == generation_;
@@ -274,17 +279,25 @@ bool Breaker::note_path_restored() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     advance_locked(clock_());
-    if (override_ == BreakerOverride::None && state_ == BreakerState::Open) {
+    if (path_in_doubt_ && override_ == BreakerOverride::None && state_ == BreakerState::Open) {
       set_state_locked(BreakerState::HalfOpen, BreakerCause::PathRestored);
       changed = true;
     }
+    path_in_doubt_ = false; /* it is back: one early probe per return */
   }
   deliver_pending();
   return changed;
 }
 
+void Breaker::note_path_lost() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  path_in_doubt_ = true;
+}
+
 bool Breaker::claim_path_check(std::chrono::milliseconds interval) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!path_in_doubt_)
+    return false; /* nothing failed at the network level, or the service answered since */
   BreakerTime now = clock_();
   if (last_path_check_ && now < *last_path_check_ + interval)
     return false;

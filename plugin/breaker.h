@@ -108,6 +108,11 @@ enum class BreakerOutcome {
   Cancelled,
 };
 
+/* Whose failure a report is: the service's (it answered, with an error) or
+ * the network's (no answer: a connect or request that timed out, a dead
+ * path, a reset). Path checks act only after the network's. */
+enum class FailureSource { Service, Network };
+
 struct BreakerSnapshot {
   BreakerState state = BreakerState::Closed;
   BreakerOverride override_mode = BreakerOverride::None;
@@ -173,7 +178,8 @@ public:
   /* Records the outcome of an allowed permit. Returns false, changing
    * nothing but ignored_reports, when the permit was refused or is from an
    * older generation (the state changed since it was issued). */
-  bool report(const BreakerPermit &permit, BreakerOutcome outcome);
+  bool report(const BreakerPermit &permit, BreakerOutcome outcome,
+              FailureSource source = FailureSource::Service);
 
   /* Applies due timers (open -> half-open, probe lease expiry -> open) and
    * delivers their events. Returns next_deadline(). Call it from a timer set
@@ -189,11 +195,18 @@ public:
    * reachability check, not a call to the service) after failures that were
    * the network's: automatic open -> half-open now, so one probe finds out at
    * once instead of after the rest of the open time. Returns whether it
-   * changed anything. The caller asks only after network-level failures, so
-   * a service that is up on the network but failing keeps its schedule. */
+   * changed anything. Only after a network failure (report() with
+   * FailureSource::Network, or note_path_lost()) that no answer of the
+   * service has followed: a service that is up on the network but failing
+   * keeps its schedule, whichever user of the breaker last saw the network
+   * fail; and once per return of the network. */
   bool note_path_restored();
+  /* A connection in use died at the network level (no permit to report):
+   * the path is in doubt until the service answers again. */
+  void note_path_lost();
   /* At most one reachability check per `interval` for all users of this
-   * breaker: true to the caller that should do it now. */
+   * breaker, and none while the path is not in doubt: true to the caller
+   * that should do it now. */
   bool claim_path_check(std::chrono::milliseconds interval);
 
   /* Operator overrides. Forced open refuses everything and never times out;
@@ -256,6 +269,7 @@ private:
   BreakerTime probe_deadline_{};
   BreakerSnapshot counters_; /* only the counter fields are used */
   std::optional<BreakerTime> last_path_check_;
+  bool path_in_doubt_ = false; /* a network failure, not answered by the service since */
 
   /* Listener delivery, also under mutex_. */
   std::deque<BreakerEvent> pending_;

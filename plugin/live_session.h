@@ -125,7 +125,11 @@ struct SendControl {
 };
 struct ReportBreaker { /* the outcome of the permit taken for the last Connect */
   BreakerOutcome outcome = BreakerOutcome::Success;
+  FailureSource source = FailureSource::Service; /* of a Failure */
 };
+/* A connection in use died at the network level (no permit to report):
+ * the breaker's path checks start (Breaker::note_path_lost). */
+struct PathLost {};
 struct ScheduleRetry { /* replaces any earlier; not before the breaker allows */
   uint64_t at = 0;     /* `now` timeline */
   uint32_t attempt = 0;
@@ -210,11 +214,11 @@ struct Log {
 
 using LiveAction =
     std::variant<live::Connect, live::Disconnect, live::SendAudio, live::SendControl,
-                 live::ReportBreaker, live::ScheduleRetry, live::CancelRetry, live::CheckPath,
-                 live::PathRestored, live::Health, live::Ack, live::Transcript, live::UtteranceEnd,
-                 live::SpeechStarted, live::Dropped, live::Warn, live::Refusal, live::Fatal,
-                 live::PhaseChanged, live::StatsNotify, live::Progress, live::DrainFinished,
-                 live::Log>;
+                 live::ReportBreaker, live::PathLost, live::ScheduleRetry, live::CancelRetry,
+                 live::CheckPath, live::PathRestored, live::Health, live::Ack, live::Transcript,
+                 live::UtteranceEnd, live::SpeechStarted, live::Dropped, live::Warn, live::Refusal,
+                 live::Fatal, live::PhaseChanged, live::StatsNotify, live::Progress,
+                 live::DrainFinished, live::Log>;
 using LiveActions = std::vector<LiveAction>;
 
 class LiveSession {

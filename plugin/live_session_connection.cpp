@@ -275,15 +275,18 @@ void LiveSession::fail(const std::string &reason, int code, bool retryable, uint
   out.push_back(Log{LogLevel::Warning, "live connection failed: " + reason});
   out.push_back(Disconnect{});
   close_sent_ = false;
-  if (permit_pending_) {
-    out.push_back(ReportBreaker{retryable ? BreakerOutcome::Failure : BreakerOutcome::Cancelled});
-    permit_pending_ = false;
-  }
-  stats_.failures++;
-  stats_.last_error = reason;
   /* The network's failures, not the service's: worth watching for its return. */
   path_down_ = retryable && (reason.rfind("dead path", 0) == 0 ||
                              reason.rfind("cannot connect", 0) == 0 || code == kCloseAbnormal);
+  if (permit_pending_) {
+    out.push_back(ReportBreaker{retryable ? BreakerOutcome::Failure : BreakerOutcome::Cancelled,
+                                path_down_ ? FailureSource::Network : FailureSource::Service});
+    permit_pending_ = false;
+  } else if (path_down_) {
+    out.push_back(PathLost{});
+  }
+  stats_.failures++;
+  stats_.last_error = reason;
   set_phase(retryable ? LivePhase::Down : LivePhase::Fatal, out);
   Health health{false, reason, code, retryable, session_id_};
   health.restarting = restarting;

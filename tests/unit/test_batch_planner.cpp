@@ -322,6 +322,7 @@ static void test_retry_backoff_retry_after_and_breaker() {
   /* 503: a failure for the breaker, unhealthy once, retried after backoff. */
   auto a = r.p.on_upload_done(1, failed(503), r.now);
   g_assert_true(first<batch::ReportBreaker>(a).outcome == BreakerOutcome::Failure);
+  g_assert_true(first<batch::ReportBreaker>(a).source == FailureSource::Service); /* answered */
   auto health = all<batch::Health>(a);
   g_assert_cmpuint(health.size(), ==, 1);
   g_assert_false(health[0].healthy);

@@ -41,9 +41,9 @@ struct Fixture {
 
   void advance(milliseconds d) { now += d; }
   BreakerState state() { return breaker->snapshot().state; }
-  void fail(int n) {
+  void fail(int n, FailureSource source = FailureSource::Service) {
     for (int i = 0; i < n; i++)
-      g_assert_true(breaker->report(breaker->try_acquire(), BreakerOutcome::Failure));
+      g_assert_true(breaker->report(breaker->try_acquire(), BreakerOutcome::Failure, source));
   }
   /* From closed: trip, wait out the open time, take the probe. */
   BreakerPermit open_then_probe() {
@@ -77,7 +77,7 @@ static void test_names() {
  * it fails the next open time is the doubled one (no probe storm). */
 static void test_path_restored_probes_early() {
   Fixture f;
-  f.fail(3);
+  f.fail(3, FailureSource::Network);
   g_assert_true(f.state() == BreakerState::Open);
   f.advance(milliseconds(100)); /* 900 ms of open time left */
   g_assert_true(f.breaker->note_path_restored());
@@ -93,9 +93,43 @@ static void test_path_restored_probes_early() {
   g_assert_cmpint(f.breaker->snapshot().open_for.count(), ==, 2000);
 }
 
+/* Many pipelines share a breaker: some saw their connection reset by the
+ * outage, one's probe was then answered 503. The service answered, so no
+ * path check and no early probe, whoever still thinks the network failed:
+ * the open time stands (a failover storm once probed once a second). */
+static void test_service_answer_ends_path_checks() {
+  Fixture f;
+  f.breaker->note_path_lost(); /* a connection in use was reset */
+  g_assert_true(f.breaker->claim_path_check(milliseconds(100)));
+  f.fail(3, FailureSource::Service); /* handshakes answered 503 */
+  g_assert_true(f.state() == BreakerState::Open);
+  f.advance(milliseconds(500)); /* of 1000 ms open; past the check interval */
+  g_assert_false(f.breaker->claim_path_check(milliseconds(100)));
+  g_assert_false(f.breaker->note_path_restored());
+  g_assert_true(f.state() == BreakerState::Open);
+  /* Nothing failed at the network level: nothing to check either. */
+  Fixture fresh;
+  g_assert_false(fresh.breaker->claim_path_check(milliseconds(1000)));
+}
+
+/* One early probe per return of the network: the path check that finds it
+ * back half-opens the breaker once; the next needs a new network failure. */
+static void test_one_early_probe_per_return() {
+  Fixture f;
+  f.fail(3, FailureSource::Network);
+  g_assert_true(f.breaker->note_path_restored());
+  BreakerPermit probe = f.breaker->try_acquire();
+  f.breaker->report(probe, BreakerOutcome::Failure, FailureSource::Service);
+  g_assert_true(f.state() == BreakerState::Open);
+  g_assert_false(f.breaker->note_path_restored());
+  f.breaker->note_path_lost();
+  g_assert_true(f.breaker->note_path_restored());
+}
+
 /* One reachability check per interval for every user of the breaker. */
 static void test_path_check_is_claimed_once_per_interval() {
   Fixture f;
+  f.breaker->note_path_lost();
   g_assert_true(f.breaker->claim_path_check(milliseconds(1000)));
   g_assert_false(f.breaker->claim_path_check(milliseconds(1000)));
   f.advance(milliseconds(999));
@@ -487,6 +521,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/breaker/override/force-open", test_force_open);
   g_test_add_func("/breaker/override/force-closed", test_force_closed);
   g_test_add_func("/breaker/path-restored-probes-early", test_path_restored_probes_early);
+  g_test_add_func("/breaker/service-answer-ends-path-checks", test_service_answer_ends_path_checks);
+  g_test_add_func("/breaker/one-early-probe-per-return", test_one_early_probe_per_return);
   g_test_add_func("/breaker/path-check-claimed-once-per-interval",
                   test_path_check_is_claimed_once_per_interval);
   return g_test_run();

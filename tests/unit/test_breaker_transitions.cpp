@@ -145,7 +145,8 @@ struct Situation {
     case Action::Release:
       breaker->release_override();
       break;
-    case Action::PathRestored:
+    case Action::PathRestored: /* the network failed, and is back */
+      breaker->note_path_lost();
       breaker->note_path_restored();
       break;
     }

@@ -183,6 +183,8 @@ static void test_close_1011_retries_and_replays() {
   g_assert_cmpuint(retry.size(), ==, 1);
   g_assert_cmpuint(retry[0].at, ==, r.now + 1000 * MS);
   g_assert_true(all<ReportBreaker>(a)[0].outcome == BreakerOutcome::Failure);
+  /* The service answered: its failure, not the network's. */
+  g_assert_true(all<ReportBreaker>(a)[0].source == FailureSource::Service);
   g_assert_cmpuint(count<Warn>(a), ==, 0); /* one WARNING per outage */
 
   r.now = retry[0].at;
@@ -454,6 +456,9 @@ static void test_path_return_reconnects_now() {
   LiveActions a = r.s.on_transport(report, r.now);
   g_assert_true(r.s.phase() == LivePhase::Down);
   g_assert_cmpuint(count<ScheduleRetry>(a), ==, 1);
+  /* A connection in use: no permit to report, the breaker hears of the path. */
+  g_assert_cmpuint(count<PathLost>(a), ==, 1);
+  g_assert_cmpuint(count<ReportBreaker>(a), ==, 0);
   a = r.ticks(3 * S);
   g_assert_cmpuint(count<CheckPath>(a), ==, 3);
   g_assert_cmpuint(count<Connect>(a), ==, 0); /* the backoff's retry is later */
@@ -471,6 +476,7 @@ static void test_path_return_reconnects_now() {
   a = stalled.ticks(5 * S);
   g_assert_true(stalled.s.phase() == LivePhase::Down);
   g_assert_cmpuint(count<CheckPath>(a), ==, 0);
+  g_assert_cmpuint(count<PathLost>(a), ==, 0);
   g_assert_cmpuint(count<Connect>(stalled.s.on_path_restored(stalled.now)), ==, 0);
 }
 
