@@ -405,8 +405,8 @@ BatchCore::Output BatchCore::hook_for(BatchAction &action) {
     stt::Health health{*h};
     return [this, health] { hooks_.health(health); };
   }
-  if (auto *s = std::get_if<batch::TooSlow>(&action))
-    return [this, slow = std::move(*s)] { hooks_.too_slow(slow); };
+  if (auto *s = std::get_if<batch::Warn>(&action))
+    return [this, slow = std::move(*s)] { hooks_.warn(slow); };
   return {};
 }
 

@@ -75,7 +75,7 @@ struct BatchHooks {
    * or answers again: a failover whose primary branch this is reports it. */
   std::function<void(const stt::Health &)> health;
   /* Alone with live input: requests take longer than their audio. */
-  std::function<void(const batch::TooSlow &)> too_slow;
+  std::function<void(const batch::Warn &)> warn;
   std::function<void()> stats_changed;
 };
 

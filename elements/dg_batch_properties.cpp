@@ -34,12 +34,13 @@ GParamSpec *properties[N_PROPS];
 static GstStructure *stats_structure(const BatchStats &s) {
   return gst_structure_new(
       "dgbatchsink-stats", "requests", G_TYPE_UINT64, s.requests, "failures", G_TYPE_UINT64,
-      s.failures, "retries", G_TYPE_UINT64, s.retries, "in-flight", G_TYPE_UINT64,
-      static_cast<guint64>(s.in_flight), "chunks-transcribed", G_TYPE_UINT64, s.chunks_transcribed,
-      "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected, "tolerated", G_TYPE_UINT64, s.tolerated,
-      "audio-uploaded", G_TYPE_UINT64, s.uploaded, "audio-backlog", G_TYPE_UINT64, s.backlog,
-      "audio-dropped", G_TYPE_UINT64, s.dropped, "bytes-sent", G_TYPE_UINT64, s.bytes_sent,
-      "last-error", G_TYPE_STRING, s.last_error.c_str(), nullptr);
+      s.failures, "throttled", G_TYPE_UINT64, s.throttled, "retries", G_TYPE_UINT64, s.retries,
+      "in-flight", G_TYPE_UINT64, static_cast<guint64>(s.in_flight), "chunks-transcribed",
+      G_TYPE_UINT64, s.chunks_transcribed, "chunks-rejected", G_TYPE_UINT64, s.chunks_rejected,
+      "tolerated", G_TYPE_UINT64, s.tolerated, "audio-uploaded", G_TYPE_UINT64, s.uploaded,
+      "audio-backlog", G_TYPE_UINT64, s.backlog, "audio-dropped", G_TYPE_UINT64, s.dropped,
+      "bytes-sent", G_TYPE_UINT64, s.bytes_sent, "last-error", G_TYPE_STRING, s.last_error.c_str(),
+      nullptr);
 }
 
 void notify_stats(GstDgBatchSink *self) {
@@ -214,7 +215,8 @@ void install_properties(GObjectClass *gobject_class) {
       DEFAULT_UTTERANCES, flags);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics",
-      "dgbatchsink-stats: requests, failures, retries, in-flight, chunks-transcribed, "
+      "dgbatchsink-stats: requests, failures, throttled (429s), retries, in-flight, "
+      "chunks-transcribed, "
       "chunks-rejected, tolerated (counters), audio-uploaded, audio-backlog, audio-dropped (ns), "
       "bytes-sent (request bodies, after encoding), last-error (notifies on changes)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

@@ -18,6 +18,8 @@ UploadVerdict classify_http_status(unsigned status, const std::string &err_code,
                                    const std::string &err_msg) {
   if (status >= 200 && status < 300)
     return UploadVerdict::Transcribed;
+  if (status == 429)
+    return UploadVerdict::Throttled; /* the concurrency cap, not an outage */
   switch (classify_http(status, err_code, err_msg).kind) {
   case FailureKind::Permanent:
     return UploadVerdict::Fatal; /* retrying cannot help: 400 options, 401-404 */
@@ -26,7 +28,7 @@ UploadVerdict classify_http_status(unsigned status, const std::string &err_code,
   case FailureKind::Transient:
     break;
   }
-  return UploadVerdict::Retry; /* 5xx, 408, 429, 3xx we did not follow, anything odd */
+  return UploadVerdict::Retry; /* 5xx, 408, 3xx we did not follow, anything odd */
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const char *value, int64_t now_unix_s) {

@@ -126,7 +126,7 @@ static BatchHooks make_hooks(GstDgBatchSink *self) {
                           ("stats last-error and failures follow the retries"));
     gst_pad_push_event(pad, stt::make_event(health));
   };
-  h.too_slow = [self](const batch::TooSlow &slow) {
+  h.warn = [self](const batch::Warn &slow) {
     GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("%s", slow.message.c_str()),
                         ("%s", slow.detail.c_str()));
   };

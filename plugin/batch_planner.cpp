@@ -17,6 +17,8 @@ constexpr uint64_t kSecond = 1000 * kMs;
 constexpr uint64_t kFailingLiveDrainGrace = 3 * kSecond;
 /* max-outage -1 with input that is not live. */
 constexpr uint64_t kNonLiveMaxOutage = 120 * kSecond;
+/* Throttling (429) is said again at most this often while it lasts. */
+constexpr uint64_t kThrottleWarnInterval = 60 * kSecond;
 
 /* As GST_TIME_FORMAT prints it, so the logs read as before. */
 std::string format_time(uint64_t t) {
@@ -259,6 +261,7 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
       if (e->failures_when_sent != stats_.failures)
         break;
       consecutive_failures_ = 0;
+      consecutive_throttles_ = 0;
       hold_until_ = 0;
       if (!healthy_) {
         healthy_ = true;
@@ -272,6 +275,9 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
     }
     case UploadVerdict::Retry:
       retry_later(*e, r, now, out);
+      break;
+    case UploadVerdict::Throttled:
+      throttled(*e, r, now, out);
       break;
     case UploadVerdict::Reject:
       e->state = State::Abandoned;
@@ -292,7 +298,8 @@ BatchActions BatchPlanner::on_upload_done(uint64_t id, UploadReport r, uint64_t 
   BreakerOutcome outcome = BreakerOutcome::Success; /* the service answered */
   if (verdict == UploadVerdict::Retry)
     outcome = stale ? BreakerOutcome::Cancelled : BreakerOutcome::Failure;
-  else if (verdict == UploadVerdict::Cancelled || verdict == UploadVerdict::Fatal)
+  else if (verdict == UploadVerdict::Cancelled || verdict == UploadVerdict::Fatal ||
+           verdict == UploadVerdict::Throttled)
     outcome = BreakerOutcome::Cancelled; /* says nothing about the service */
   out.push_back(batch::ReportBreaker{
       id, outcome, r.status == 0 ? FailureSource::Network : FailureSource::Service});
@@ -314,7 +321,7 @@ void BatchPlanner::check_pace(const Entry &e, uint64_t now, bool answered, Batch
                            : "a %.1f s chunk has taken %.1f s so far to upload and transcribe; "
                              "captions fall further behind with every chunk",
                   static_cast<double>(e.duration) / kSecond, static_cast<double>(took) / kSecond);
-    out.push_back(batch::TooSlow{
+    out.push_back(batch::Warn{
         std::string("Deepgram's pre-recorded API cannot keep up with live audio: ") + text,
         "a faster link, encoding=opus (about a quarter of flac's size), or dgtranscribebin "
         "(live captions, with this API as the fallback) keeps captions timely"});
@@ -376,6 +383,37 @@ void BatchPlanner::retry_later(Entry &e, const UploadReport &r, uint64_t now, Ba
         std::max(server_hold_until_, now + static_cast<uint64_t>(floor.count()) * kMs);
   out.push_back(log(batch::Log::Info, "chunk " + std::to_string(e.id) + " failed (" + r.error +
                                           "); retry in " + std::to_string(delay.count()) + " ms"));
+}
+
+/* 429: Deepgram works, but the project has more requests out than its
+ * concurrency allows (a thousand streams failing over at once). Not an
+ * outage: no breaker failure (one stream's 429s must not stop every
+ * stream's batching), health stays, the drain keeps its patience. The chunk
+ * goes again after Retry-After or a short jittered backoff, capped low so
+ * no stream's backlog waits long behind the others'. */
+void BatchPlanner::throttled(Entry &e, const UploadReport &r, uint64_t now, BatchActions &out) {
+  constexpr auto kThrottleCap = std::chrono::milliseconds{4000};
+  e.state = State::Waiting;
+  stats_.throttled++;
+  BackoffPolicy policy = settings_.backoff;
+  policy.cap = std::min(policy.cap, std::max(policy.base, kThrottleCap));
+  auto floor = r.retry_after.value_or(std::chrono::milliseconds{0});
+  auto delay = backoff_delay(policy, consecutive_throttles_++, random_(), floor);
+  hold_until_ = std::max(hold_until_, now + static_cast<uint64_t>(delay.count()) * kMs);
+  if (r.retry_after)
+    server_hold_until_ =
+        std::max(server_hold_until_, now + static_cast<uint64_t>(floor.count()) * kMs);
+  if (!throttle_warned_at_ || now >= *throttle_warned_at_ + kThrottleWarnInterval) {
+    throttle_warned_at_ = now;
+    out.push_back(batch::Warn{
+        "Deepgram's pre-recorded API is throttling: " + r.error +
+            "; the audio waits and is sent again (captions from it come later)",
+        "429: more requests at once than the project's concurrency allows (many streams "
+        "degraded together); stats throttled counts them; fewer streams per project or a "
+        "higher concurrency limit from Deepgram avoid it"});
+  }
+  out.push_back(log(batch::Log::Info, "chunk " + std::to_string(e.id) + " throttled (" + r.error +
+                                          "); again in " + std::to_string(delay.count()) + " ms"));
 }
 
 void BatchPlanner::go_fatal(const BatchFatal &f, BatchActions &out) {

@@ -41,9 +41,10 @@ namespace dgf {
 /* What the sink does with an answer. */
 enum class UploadVerdict {
   Transcribed, /* 2xx with a response body to parse */
-  Retry,       /* outage: network error, timeout, 408, 429, 499, 5xx */
+  Retry,       /* outage: network error, timeout, 408, 499, 5xx */
   Reject,      /* this audio is refused (400 about the audio, 413, 415, 422, other 4xx) */
   Fatal,       /* permanent: 400 options, 401, 402, 403, 404, 405, TLS (failure.h) */
+  Throttled,   /* 429: over the project's concurrency; the service works, wait and resend */
   Cancelled,   /* we cancelled it */
 };
 
@@ -64,10 +65,11 @@ struct BatchSettings {
 struct BatchStats {
   uint64_t uploaded = 0; /* ns of audio transcribed (2xx answers) */
   uint64_t requests = 0;
-  uint64_t failures = 0; /* retryable failures */
-  uint64_t retries = 0;  /* requests that repeat an earlier attempt */
-  uint64_t backlog = 0;  /* ns: held chunks + audio not cut yet */
-  uint64_t dropped = 0;  /* ns reported by stt/audio-dropped */
+  uint64_t failures = 0;  /* retryable failures */
+  uint64_t throttled = 0; /* requests answered 429 (over the concurrency cap): no failure */
+  uint64_t retries = 0;   /* requests that repeat an earlier attempt */
+  uint64_t backlog = 0;   /* ns: held chunks + audio not cut yet */
+  uint64_t dropped = 0;   /* ns reported by stt/audio-dropped */
   unsigned in_flight = 0;
   uint64_t chunks_transcribed = 0;
   uint64_t chunks_rejected = 0;
@@ -160,10 +162,10 @@ struct Log {
   enum Level { Warning, Info, Debug } level = Debug;
   std::string text;
 };
-/* Alone with live input: requests take longer than the audio they carry,
- * so captions fall further behind with every chunk (a WARNING, once per
- * stretch). */
-struct TooSlow {
+/* A WARNING for the user, once per stretch: alone with live input,
+ * requests take longer than the audio they carry (captions fall further
+ * behind with every chunk); or Deepgram throttles the requests (429). */
+struct Warn {
   std::string message;
   std::string detail;
 };
@@ -173,7 +175,7 @@ using BatchAction =
     std::variant<batch::AcquirePermit, batch::StartUpload, batch::CancelUpload,
                  batch::ReportBreaker, batch::Transcribed, batch::Ack, batch::Dropped,
                  batch::Rejected, batch::Fatal, batch::Health, batch::ArmRetryTimer,
-                 batch::ArmDrainTimer, batch::Wake, batch::Log, batch::TooSlow>;
+                 batch::ArmDrainTimer, batch::Wake, batch::Log, batch::Warn>;
 using BatchActions = std::vector<BatchAction>;
 
 enum class BatchPush { Ok, Error, Flushing, NotNegotiated, Interrupted };
@@ -284,6 +286,7 @@ private:
    * `answered` false, the request is still out: it warns as soon as it has
    * taken that long, without waiting for its answer. */
   void check_pace(const Entry &e, uint64_t now, bool answered, BatchActions &out);
+  void throttled(Entry &e, const UploadReport &r, uint64_t now, BatchActions &out);
 
   const BatchSettings settings_;
   Random random_;
@@ -295,6 +298,8 @@ private:
   uint64_t last_end_ = 0; /* end of the last chunk queued */
   unsigned in_flight_ = 0;
   uint32_t consecutive_failures_ = 0;
+  uint32_t consecutive_throttles_ = 0;
+  std::optional<uint64_t> throttle_warned_at_;
   uint64_t hold_until_ = 0;        /* no upload before this (backoff, Retry-After) */
   uint64_t server_hold_until_ = 0; /* the part of it a server's Retry-After asked for */
   bool retry_armed_ = false;

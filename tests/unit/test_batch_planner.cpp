@@ -121,7 +121,7 @@ static void test_answers_slower_than_the_audio_warn_once() {
     chunk(20 * S); /* the same stretch */
     chunk(5 * S);  /* caught up */
     chunk(14 * S);
-    auto slow = all<batch::TooSlow>(log);
+    auto slow = all<batch::Warn>(log);
     g_assert_cmpuint(slow.size(), ==, mode == 0 ? 2 : 0);
     if (mode == 0)
       g_assert_nonnull(strstr(slow[0].message.c_str(), "a 12.0 s chunk took 13.0 s"));
@@ -144,18 +144,18 @@ static void test_too_slow_warns_while_the_request_is_out() {
   g_assert_cmpuint(started.size(), ==, 1);
   r.now += 11 * S;
   r.pump(&log);
-  g_assert_cmpuint(all<batch::TooSlow>(log).size(), ==, 0); /* 11 s of its 12: on pace */
+  g_assert_cmpuint(all<batch::Warn>(log).size(), ==, 0); /* 11 s of its 12: on pace */
   r.now += 2 * S;
   r.audio(1 * S); /* live audio keeps coming: each push polls */
   r.pump(&log);
-  auto slow = all<batch::TooSlow>(log);
+  auto slow = all<batch::Warn>(log);
   g_assert_cmpuint(slow.size(), ==, 1);
   g_assert_nonnull(strstr(slow[0].message.c_str(), "a 12.0 s chunk has taken 13.0 s so far"));
   r.now += 7 * S;
   auto a = r.p.on_upload_done(started[0], answered(), r.now);
   log.insert(log.end(), a.begin(), a.end());
   r.pump(&log);
-  g_assert_cmpuint(all<batch::TooSlow>(log).size(), ==, 1);
+  g_assert_cmpuint(all<batch::Warn>(log).size(), ==, 1);
 }
 
 static void test_cuts_and_in_flight_limit() {
@@ -304,7 +304,7 @@ static void test_retry_now_skips_backoff_not_retry_after() {
   g_assert_cmpuint(r.pump().size(), ==, 1); /* sent at once, not at +500 ms */
   g_assert_false(r.p.retry_now(r.now));     /* nothing held now */
 
-  UploadReport busy = failed(429);
+  UploadReport busy = failed(503);
   busy.retry_after = std::chrono::milliseconds{5000};
   r.p.on_upload_done(1, busy, r.now);
   g_assert_false(r.p.retry_now(r.now));
@@ -312,6 +312,52 @@ static void test_retry_now_skips_backoff_not_retry_after() {
   r.now += 5 * S;
   r.p.on_retry_timer();
   g_assert_cmpuint(r.pump().size(), ==, 1);
+}
+
+/* 429 is Deepgram's concurrency cap: the service works. The chunk waits a
+ * short jittered backoff (capped at 4 s) or Retry-After and goes again; no
+ * breaker failure, no unhealthy report, one WARNING a minute. */
+static void test_throttled_is_no_outage() {
+  Rig r;
+  r.audio(1 * S);
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+  UploadReport busy = failed(429, UploadVerdict::Throttled);
+  auto a = r.p.on_upload_done(1, busy, r.now);
+  g_assert_true(first<batch::ReportBreaker>(a).outcome == BreakerOutcome::Cancelled);
+  g_assert_cmpuint(count<batch::Health>(a), ==, 0);
+  g_assert_cmpuint(count<batch::Warn>(a), ==, 1);
+  a = r.p.poll(r.now);
+  g_assert_cmpuint(count<batch::AcquirePermit>(a), ==, 0);
+  g_assert_cmpuint(first<batch::ArmRetryTimer>(a).at, ==, r.now + 500 * MS); /* jitter 0.5 */
+  uint64_t last_delay = 0;
+  for (int i = 0; i < 6; i++) { /* the ceiling doubles to its 4 s cap */
+    r.now += 4 * S;
+    r.p.on_retry_timer();
+    g_assert_cmpuint(r.pump().size(), ==, 1);
+    a = r.p.on_upload_done(1, busy, r.now);
+    g_assert_cmpuint(count<batch::Warn>(a), ==, 0); /* once a minute */
+    last_delay = first<batch::ArmRetryTimer>(r.p.poll(r.now)).at - r.now;
+  }
+  g_assert_cmpuint(last_delay, ==, 2 * S);
+  /* Retry-After still holds. */
+  r.now += 4 * S;
+  r.p.on_retry_timer();
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+  busy.retry_after = std::chrono::milliseconds{7000};
+  r.p.on_upload_done(1, busy, r.now);
+  g_assert_cmpuint(first<batch::ArmRetryTimer>(r.p.poll(r.now)).at, ==, r.now + 7 * S);
+  r.now += 7 * S;
+  r.p.on_retry_timer();
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+  a = r.p.on_upload_done(1, answered(), r.now);
+  g_assert_cmpuint(count<batch::Health>(a), ==, 0);
+  g_assert_cmpuint(r.p.stats().throttled, ==, 8);
+  g_assert_cmpuint(r.p.stats().failures, ==, 0);
+  /* A minute on, throttling is said again. */
+  r.now += 61 * S;
+  r.audio(1 * S);
+  g_assert_cmpuint(r.pump().size(), ==, 1);
+  g_assert_cmpuint(count<batch::Warn>(r.p.on_upload_done(2, busy, r.now)), ==, 1);
 }
 
 static void test_retry_backoff_retry_after_and_breaker() {
@@ -338,8 +384,8 @@ static void test_retry_backoff_retry_after_and_breaker() {
   r.p.on_retry_timer();
   g_assert_cmpuint(r.pump().size(), ==, 1);
 
-  /* 429 with Retry-After 5 s: above the backoff (2 s ceiling -> 1 s). */
-  UploadReport busy = failed(429);
+  /* 503 with Retry-After 5 s: above the backoff (2 s ceiling -> 1 s). */
+  UploadReport busy = failed(503);
   busy.retry_after = std::chrono::milliseconds{5000};
   a = r.p.on_upload_done(1, busy, r.now);
   g_assert_cmpuint(count<batch::Health>(a), ==, 0); /* already unhealthy */
@@ -645,6 +691,7 @@ static void test_flushing_discards_and_holds() {
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/batch/throttled-is-no-outage", test_throttled_is_no_outage);
   g_test_add_func("/batch/outage-requests-go-again-on-recovery",
                   test_outage_requests_go_again_on_recovery);
   g_test_add_func("/batch/too-slow-warns-once", test_answers_slower_than_the_audio_warn_once);
