@@ -37,7 +37,8 @@ struct StreamSettings {
   bool reconnect = DEFAULT_RECONNECT;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
   RetryBackoffProperties retry_backoff; /* reconnects when used alone */
-  BreakerProperties breaker;            /* no name: the pipeline's breaker (breaker_context.h) */
+  BreakerProperties breaker =
+      live_api_breaker_defaults(); /* no name: the pipeline's breaker (breaker_context.h) */
 };
 
 /* The properties, in their gst-inspect order; called from class_init. */

@@ -33,6 +33,19 @@ struct BreakerProperties {
   BreakerSettings settings() const;
 };
 
+/* The live API's breaker gates the way back to streaming captions; while it
+ * is open nothing is lost (the pre-recorded API transcribes), so it probes
+ * sooner than the pre-recorded API's: streaming resumes within about
+ * reset-timeout-max of the service's return, at one probe per open time
+ * per breaker (docs/breaker.md, "Open times"; the failover storm in
+ * docs/performance.md measured it). */
+inline BreakerProperties live_api_breaker_defaults() {
+  BreakerProperties p;
+  p.reset_timeout_ms = 5000;
+  p.reset_timeout_max_ms = 10000;
+  return p;
+}
+
 struct RetryBackoffProperties {
   guint min_ms = 500;
   guint max_ms = 30000;

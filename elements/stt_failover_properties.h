@@ -31,8 +31,9 @@ constexpr gint DEFAULT_MAX_OUTAGE_MS = -1; /* auto */
 constexpr guint kNonLiveMaxOutageMs = 120000;
 
 struct Settings {
-  BreakerProperties breaker;     /* no name: the pipeline's breaker (breaker_context.h) */
-  CaptionSplitSettings captions; /* caption-* properties */
+  BreakerProperties breaker =
+      live_api_breaker_defaults(); /* no name: the pipeline's breaker (breaker_context.h) */
+  CaptionSplitSettings captions;   /* caption-* properties */
   GstSttFailoverMode mode = DEFAULT_MODE;
   guint replay_window_ms = DEFAULT_REPLAY_WINDOW_MS;
   RetryBackoffProperties retry_backoff{DEFAULT_BACKOFF_MIN_MS,

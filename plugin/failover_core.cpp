@@ -686,6 +686,11 @@ FailoverActions FailoverCore::on_breaker(const BreakerView &view, uint64_t now) 
     uint64_t at = now + backoff_ns(0);
     if (!scheduled_at_ || at < *scheduled_at_)
       schedule(at, out);
+  } else if (state_ == FailoverState::Degraded && recovery_wanted() &&
+             before == BreakerState::HalfOpen && view.state == BreakerState::Closed) {
+    uint64_t at = now + static_cast<uint64_t>(random_() * double(settings_.reconnect_spread));
+    if (!scheduled_at_ || at < *scheduled_at_)
+      schedule(at, out);
   }
   return out;
 }

@@ -69,6 +69,11 @@ struct FailoverSettings {
   uint64_t max_outage = 0;
   /* Failed recovery attempts warn at most this often (the first always). */
   uint64_t warn_interval = 60ull * 1000000000;
+  /* The shared breaker closed (a probe, maybe another pipeline's, got
+   * through): every degraded pipeline sharing it asks again within this,
+   * uniformly, instead of at its own backoff's time (up to retry-backoff-max)
+   * and without a thousand connecting in the same instant. */
+  uint64_t reconnect_spread = 5ull * 1000000000;
 };
 
 /* What the shared breaker says now. */

@@ -479,6 +479,35 @@ static void test_breaker_gates_attempts() {
   g_assert_cmpuint(count<act::SendReconnect>(a), ==, 1);
 }
 
+/* Another pipeline's probe closed the shared breaker: this one, refused
+ * while it was half-open and now waiting its own backoff (up to 30 s), asks
+ * again within reconnect-spread instead. */
+static void test_breaker_closing_brings_everyone_back_soon() {
+  Rig r;
+  r.healthy("s1");
+  r.buffer();
+  r.unhealthy();
+  for (int i = 0; i < 5; i++) { /* attempts refused: the backoff grows */
+    r.due();
+    r.unhealthy();
+  }
+  r.breaker = BreakerView{BreakerState::HalfOpen, 0};
+  r.keep(r.core.on_breaker(r.breaker, r.now));
+  r.breaker = BreakerView{BreakerState::Closed, 0};
+  auto a = r.keep(r.core.on_breaker(r.breaker, r.now));
+  auto sched = all<act::ScheduleRecovery>(a);
+  g_assert_cmpuint(sched.size(), ==, 1);
+  /* The rig's random source is 0.5: half of the 5 s spread. */
+  g_assert_cmpuint(sched[0].at, ==, r.now + 2500 * MS);
+  /* Streaming pipelines are left alone. */
+  Rig healthy;
+  healthy.healthy("s1");
+  healthy.buffer();
+  healthy.keep(healthy.core.on_breaker(BreakerView{BreakerState::HalfOpen, 0}, healthy.now));
+  a = healthy.keep(healthy.core.on_breaker(BreakerView{BreakerState::Closed, 0}, healthy.now));
+  g_assert_cmpuint(count<act::ScheduleRecovery>(a), ==, 0);
+}
+
 static void test_no_wedge_when_sink_never_answers() {
   Rig r;
   r.healthy("s1");
@@ -1075,6 +1104,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/failover/recovery-by-final", test_recovery_declared_by_final_transcript);
   g_test_add_func("/failover/interim-not-recovery", test_interim_is_not_recovery);
   g_test_add_func("/failover/breaker-gates-attempts", test_breaker_gates_attempts);
+  g_test_add_func("/failover/breaker-closing-brings-everyone-back-soon",
+                  test_breaker_closing_brings_everyone_back_soon);
   g_test_add_func("/failover/path-restored-recovers-now", test_path_restored_recovers_now);
   g_test_add_func("/failover/no-wedge", test_no_wedge_when_sink_never_answers);
   g_test_add_func("/failover/fail-while-recovering",
