@@ -17,6 +17,7 @@ packages=(
   nodejs npm valgrind
   openssl glib-networking
   iproute2 nftables  # tools/netns.sh: the network rehearsals (suite network)
+  debhelper dpkg-dev lintian  # tools/run-package.sh: build, check and install the .debs
 )
 
 missing=()
