@@ -15,6 +15,11 @@
 #   tsan      breaker and element concurrency tests under ThreadSanitizer   (build-tsan)
 #   asan      the suite under AddressSanitizer + UBSan + LeakSanitizer      (build-asan)
 #   fuzz      every libFuzzer target for a few seconds from its corpus      (build-fuzz)
+#   package   the Debian packages built from the tree (a copy), lintian, `meson install
+#             --destdir`, then installed: gst-inspect-1.0 and the README one-liner with no
+#             GST_PLUGIN_PATH, and purged leaving nothing (tools/run-package.sh; root only,
+#             skipped otherwise). Last, alone: while the package is installed, a test using
+#             GST_PLUGIN_PATH=build would see two copies of the plugin
 # Longer runs on request: tools/run-chaos.sh --minutes 10, tools/run-fuzz.sh 600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,9 +45,10 @@ tier() { # name command...
   echo "=== tier $name: $*"
   start=$(date +%s)
   { "$@" 2>&1 | tee "$tier_log"; } || rc=$?
-  summary+=("$(printf '%-6s %-6s %4d s' "$name" "$([[ $rc == 0 ]] && echo pass || echo FAIL)" \
-    $(($(date +%s) - start)))")
-  if ((rc != 0)); then
+  local result=FAIL
+  case $rc in 0) result=pass ;; 77) result=skip ;; esac # 77: a script's "cannot run here"
+  summary+=("$(printf '%-7s %-6s %4d s' "$name" "$result" $(($(date +%s) - start)))")
+  if [[ $result == FAIL ]]; then
     status=1
     # What failed, again at the end, where a truncated log still shows it.
     while IFS= read -r line; do summary+=("         $line"); done < <(grep -E \
@@ -58,6 +64,7 @@ tier network meson test -C "$build" --print-errorlogs --num-processes 1 --suite 
 tier tsan tools/run-tsan.sh
 tier asan tools/run-asan.sh
 tier fuzz tools/run-fuzz.sh 5
+tier package tools/run-package.sh
 
 echo
 echo "=== summary"

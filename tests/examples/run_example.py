@@ -4,6 +4,8 @@
 user would run it, and checks what it produced.
 
     run_example.py NAME --build BUILD_DIR --source SOURCE_DIR
+    run_example.py readme --bin /usr/bin --source SOURCE_DIR    (the installed programs and
+                                                                 plugin: tools/run-package.sh)
 
 Input is longer than a minute, from files that are not live: WAV at 16, 44.1 and 48 kHz, mono
 and stereo, and MP3, Ogg/Opus and MP4 made at test time.
@@ -342,8 +344,7 @@ class Run:
 
     def sequence_wav(self, name, blocks, rate=16000, channels=1, pattern=PATTERN):
         out = self.path(name)
-        tool = os.path.join(self.opts.build, "emulator", "dg-sequence-audio")
-        subprocess.run([tool, "--rate", str(rate), "--channels", str(channels), "--blocks",
+        subprocess.run([self.opts.sequence_audio, "--rate", str(rate), "--channels", str(channels), "--blocks",
                         str(blocks), "--pattern", pattern, "-o", out], check=True)
         print("input: %s, %d blocks (%.1f s), %d Hz, %d channel(s), WAV"
               % (name, blocks, blocks * BLOCK_MS / 1000, rate, channels))
@@ -1056,12 +1057,18 @@ EXAMPLES = {
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("name", choices=sorted(EXAMPLES))
-    parser.add_argument("--build", required=True)
+    parser.add_argument("--build", help="the meson build dir: the programs come from it")
+    parser.add_argument("--bin", help="take dg-emulator and dg-sequence-audio from this dir "
+                        "instead (the installed ones: tools/run-package.sh)")
     parser.add_argument("--source", required=True)
     parser.add_argument("--python", default="/usr/bin/python3", help="interpreter with gi")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     opts = parser.parse_args()
-    opts.emulator = os.path.join(opts.build, "emulator", "dg-emulator")
+    if not opts.build and not opts.bin:
+        parser.error("--build or --bin is required")
+    programs = opts.bin or os.path.join(opts.build, "emulator")
+    opts.emulator = os.path.join(programs, "dg-emulator")
+    opts.sequence_audio = os.path.join(programs, "dg-sequence-audio")
     print(EXAMPLES[opts.name].__doc__.strip(), "\n", flush=True)
     work = tempfile.mkdtemp(prefix="example-%s-" % opts.name)
     try:
