@@ -79,7 +79,8 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
     tar --null -T - -cf - | tar -C "$tree" -xf -
 else
-  tar --exclude='./build*' --exclude='./_build*' --exclude=./demo-out -cf - . | tar -C "$tree" -xf -
+  tar --exclude='./build*' --exclude='./_build*' --exclude=./demo-out -cf - . |
+    tar -C "$tree" -xf -
 fi
 start=$(date +%s)
 if ! (cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=$jobs" dpkg-buildpackage -us -uc) \
@@ -174,8 +175,8 @@ package_upstream=${package_version#*:}
 package_upstream=${package_upstream%-*}
 [[ $(field Version) == "$package_upstream" ]] ||
   fail "gst-inspect-1.0 says version $(field Version), the package is $package_version"
-elements=$(system_gst installed gst-inspect-1.0 deepgramfailover | sed -n 's/^  \([a-z]*\): .*/\1/p' |
-  sort | tr '\n' ' ')
+elements=$(system_gst installed gst-inspect-1.0 deepgramfailover |
+  sed -n 's/^  \([a-z]*\): .*/\1/p' | sort | tr '\n' ' ')
 [[ $elements == "dgbatchsink dgstreamsink dgtranscribebin sttfailover " ]] ||
   fail "the installed plugin has the elements '$elements'"
 echo "  elements: $elements"
@@ -208,6 +209,6 @@ dpkg-query -W -f='${Package}:${Architecture} ${Version} ${db:Status-Status}\n' |
 if system_gst purged gst-inspect-1.0 dgtranscribebin >/dev/null 2>&1; then
   fail "gst-inspect-1.0 still finds dgtranscribebin after the purge"
 fi
-echo "nothing left: the $(wc -l <"$work/paths") paths of the packages gone or as before, no other path" \
-  "in /usr /etc /opt /var changed, the same packages, no dgtranscribebin"
+echo "nothing left: the $(wc -l <"$work/paths") paths of the packages gone or as before," \
+  "no other path in /usr /etc /opt /var changed, the same packages, no dgtranscribebin"
 echo "run-package: PASS"

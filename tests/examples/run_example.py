@@ -344,8 +344,9 @@ class Run:
 
     def sequence_wav(self, name, blocks, rate=16000, channels=1, pattern=PATTERN):
         out = self.path(name)
-        subprocess.run([self.opts.sequence_audio, "--rate", str(rate), "--channels", str(channels), "--blocks",
-                        str(blocks), "--pattern", pattern, "-o", out], check=True)
+        subprocess.run([self.opts.sequence_audio, "--rate", str(rate), "--channels",
+                        str(channels), "--blocks", str(blocks), "--pattern", pattern, "-o", out],
+                       check=True)
         print("input: %s, %d blocks (%.1f s), %d Hz, %d channel(s), WAV"
               % (name, blocks, blocks * BLOCK_MS / 1000, rate, channels))
         return out
