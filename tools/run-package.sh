@@ -165,8 +165,11 @@ say "gst-inspect-1.0 dgtranscribebin (no GST_PLUGIN_PATH)"
 inspect=$(system_gst installed gst-inspect-1.0 dgtranscribebin) ||
   fail "gst-inspect-1.0 does not find dgtranscribebin in the installed package"
 field() { sed -n "s/^  $1 *//p" <<<"$inspect" | head -1; }
-echo "  Filename $(field Filename)"
-echo "  Version  $(field Version)"
+echo "  Filename       $(field Filename)"
+echo "  Version        $(field Version)"
+echo "  Binary package $(field 'Binary package')"
+[[ $(field 'Binary package') == "gstreamer1.0-deepgram-failover (Debian)" ]] ||
+  fail "gst-inspect-1.0 shows the plugin of '$(field 'Binary package')', not the package's"
 # realpath: with merged /usr, GStreamer may name it /lib/... as well as /usr/lib/...
 [[ $(realpath "$(field Filename)") == "$(realpath "$plugin_so")" ]] ||
   fail "dgtranscribebin comes from $(field Filename), not $plugin_so"
