@@ -115,42 +115,6 @@ struct Row {
   bool ok = false; /* the side ran at all */
 };
 
-/* Direct feed: the sink alone in its pipeline, fed from a pad of ours by the
- * one pushing thread (as the SDK peer's one event loop feeds its sockets). */
-GstPadProbeReturn on_upstream(GstPad *, GstPadProbeInfo *info, gpointer data) {
-  auto health = dgf::stt::parse<dgf::stt::Health>(GST_PAD_PROBE_INFO_EVENT(info));
-  if (health && health->healthy && health->reason == "connected")
-    ++*static_cast<std::atomic<int> *>(data);
-  return GST_PAD_PROBE_OK;
-}
-
-/* The feed is a live source: sttfailover streams live input (a file would
- * go to the pre-recorded API). */
-gboolean on_feed_query(GstPad *pad, GstObject *parent, GstQuery *query) {
-  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
-    return gst_pad_query_default(pad, parent, query);
-  gst_query_set_latency(query, TRUE, 0, GST_CLOCK_TIME_NONE);
-  return TRUE;
-}
-
-/* `live_sink`: where the "connected" stt/health leaves upstream (the sink
- * itself, or the bin's live sink inside it). */
-GstPad *make_feed(GstElement *sink, GstElement *live_sink, int index, std::atomic<int> *connected) {
-  GstPad *feed = gst_pad_new("feed", GST_PAD_SRC);
-  gst_pad_set_query_function(feed, on_feed_query);
-  /* The sink says "connected" upstream (stt/health) on each open. */
-  GstPad *live_pad = gst_element_get_static_pad(live_sink, "sink");
-  gst_pad_add_probe(live_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, connected, nullptr);
-  gst_object_unref(live_pad);
-  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
-  gst_pad_set_active(feed, TRUE);
-  if (gst_pad_link(feed, sinkpad) != GST_PAD_LINK_OK)
-    g_error("cannot link the feed pad");
-  gst_object_unref(sinkpad);
-  bench::start_feed(feed, "bench-" + std::to_string(index));
-  return feed;
-}
-
 Row run_plugin(int port, int n, int seconds, const std::string &threads, bool appsrc,
                const std::string &element) {
   bool bin = element == "dgtranscribebin";
@@ -210,7 +174,7 @@ Row run_plugin(int port, int n, int seconds, const std::string &threads, bool ap
     if (!appsrc) {
       GstElement *live =
           bin ? gst_bin_get_by_name(GST_BIN(s.src), "stream") : GST_ELEMENT(gst_object_ref(s.src));
-      s.feed = make_feed(s.src, live, i, &connected);
+      s.feed = bench::make_live_feed(s.src, live, i, &connected);
       gst_object_unref(live);
     }
   }
