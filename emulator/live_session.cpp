@@ -315,18 +315,17 @@ void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t coun
     return; /* catch_up() goes on once a recognition thread has heard it */
   }
   gint64 t0 = g_get_monotonic_time();
-  for (size_t at = 0; at < count;) {
-    size_t n = std::min(c.vad->samples_to_frame_end(), count - at);
-    c.vad->feed(samples + at, n);
-    c.rec->feed(samples + at, n);
-    c.fed += static_cast<long long>(n);
-    at += n;
-    if (c.vad->samples_to_frame_end() == c.vad->frame_samples()) { /* a frame ended */
-      collect_final(index, c.vad->speech_end());
-      for (Pause p : follow_voice(index))
-        pause_heard(index, p);
-    }
-  }
+  walk_frames(
+      c, samples, count,
+      [&](size_t at, size_t n) {
+        c.rec->feed(samples + at, n);
+        c.fed += static_cast<long long>(n);
+      },
+      [&](size_t) {
+        collect_final(index, c.vad->speech_end());
+        for (Pause p : follow_voice(index))
+          pause_heard(index, p);
+      });
   ctx_->meter.add(static_cast<double>(g_get_monotonic_time() - t0) / 1e6,
                   static_cast<double>(count) / rate_);
   collect_final(index, c.vad->speech_end());
@@ -341,19 +340,29 @@ void LiveSession::feed_channel(size_t index, const int16_t *samples, size_t coun
 void LiveSession::feed_async(size_t index, const int16_t *samples, size_t count) {
   Chan &c = chans_[index];
   size_t given = 0; /* samples handed to the recognizer */
+  walk_frames(
+      c, samples, count, [](size_t, size_t) {},
+      [&](size_t at) {
+        for (Pause p : follow_voice(index)) {
+          give_async(index, samples + given, at - given);
+          given = at;
+          pause_heard(index, p);
+        }
+      });
+  give_async(index, samples + given, count - given);
+}
+
+void LiveSession::walk_frames(Chan &c, const int16_t *samples, size_t count,
+                              const std::function<void(size_t at, size_t n)> &on_piece,
+                              const std::function<void(size_t at)> &on_frame_end) {
   for (size_t at = 0; at < count;) {
     size_t n = std::min(c.vad->samples_to_frame_end(), count - at);
     c.vad->feed(samples + at, n);
+    on_piece(at, n);
     at += n;
-    if (c.vad->samples_to_frame_end() != c.vad->frame_samples())
-      continue; /* the frame goes on */
-    for (Pause p : follow_voice(index)) {
-      give_async(index, samples + given, at - given);
-      given = at;
-      pause_heard(index, p);
-    }
+    if (c.vad->samples_to_frame_end() == c.vad->frame_samples())
+      on_frame_end(at);
   }
-  give_async(index, samples + given, count - given);
 }
 
 void LiveSession::give_async(size_t index, const int16_t *samples, size_t count) {

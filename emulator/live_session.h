@@ -145,6 +145,11 @@ private:
   void handle_text(const char *data, size_t len);
   void feed_interleaved(const int16_t *samples, size_t frames);
   void feed_channel(size_t index, const int16_t *samples, size_t count);
+  /* The detector hears the samples a frame at a time: on_piece(at, n) sees
+   * each piece after it, on_frame_end(at) each frame that ends. */
+  void walk_frames(Chan &c, const int16_t *samples, size_t count,
+                   const std::function<void(size_t at, size_t n)> &on_piece,
+                   const std::function<void(size_t at)> &on_frame_end);
   void collect_final(size_t index, double speech_end);
   void update_channel(size_t index);
   void emit_final(size_t index, long long until, bool speech_final, bool from_finalize);
