@@ -12,6 +12,7 @@
 #include "gstdgbatchsink.h"
 #include "gstdgstreamsink.h"
 #include "gstdgtranscribebin.h"
+#include "gststtcea608enc.h"
 #include "gststtfailover.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
@@ -20,6 +21,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(dgbatchsink, plugin);
   ok |= GST_ELEMENT_REGISTER(sttfailover, plugin);
   ok |= GST_ELEMENT_REGISTER(dgtranscribebin, plugin);
+  ok |= GST_ELEMENT_REGISTER(sttcea608enc, plugin);
   return ok;
 }
 

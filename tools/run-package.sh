@@ -179,8 +179,8 @@ package_upstream=${package_upstream%-*}
 [[ $(field Version) == "$package_upstream" ]] ||
   fail "gst-inspect-1.0 says version $(field Version), the package is $package_version"
 elements=$(system_gst installed gst-inspect-1.0 deepgramfailover |
-  sed -n 's/^  \([a-z]*\): .*/\1/p' | sort | tr '\n' ' ')
-[[ $elements == "dgbatchsink dgstreamsink dgtranscribebin sttfailover " ]] ||
+  sed -n 's/^  \([a-z0-9]*\): .*/\1/p' | sort | tr '\n' ' ')
+[[ $elements == "dgbatchsink dgstreamsink dgtranscribebin sttcea608enc sttfailover " ]] ||
   fail "the installed plugin has the elements '$elements'"
 echo "  elements: $elements"
 

@@ -86,6 +86,8 @@ dgdocs::CodeProperty describe(GParamSpec *p) {
     c.default_is_null = true;
     break;
   default:
+    /* GstFraction and the like: as gst-inspect writes them (30000/1001). */
+    text = gst_value_serialize(def);
     break;
   }
   if (text) {

@@ -351,9 +351,9 @@ class Run:
               % (name, blocks, blocks * BLOCK_MS / 1000, rate, channels))
         return out
 
-    def speech_wav(self, name, rounds=3, gap=0.5, tail=0.0):
-        """The LibriVox clips, `rounds` times over, `gap` s apart, then `tail` s of silence:
-        (path, reference words, [(begin s, end s)] of each clip)."""
+    def speech_wav(self, name, rounds=3, gap=0.5, tail=0.0, lead=0.0):
+        """`lead` s of silence, the LibriVox clips, `rounds` times over, `gap` s apart, then
+        `tail` s of silence: (path, reference words, [(begin s, end s)] of each clip)."""
         transcription = os.path.join(LIBRIVOX, "transcription")
         if not os.path.exists(transcription):
             raise Skip("no LibriVox clips (Debian's pocketsphinx-testdata) in " + LIBRIVOX)
@@ -364,11 +364,12 @@ class Run:
                 if m:
                     utterances.append((m.group(2), m.group(1).split()))
         out = self.path(name)
-        reference, spans, at = [], [], 0
+        reference, spans, at = [], [], int(lead * 16000)
         with wave.open(out, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(16000)
+            w.writeframes(b"\0\0" * at)
             for r in range(rounds):
                 for i, (uid, words) in enumerate(utterances):
                     with wave.open(os.path.join(LIBRIVOX, uid + ".wav")) as clip:
@@ -1033,6 +1034,82 @@ def example_python_app(r):
     expecting(check_caption_file, vtt, ".", APP_BLOCKS, True, output)
 
 
+# --- broadcast captions (CEA-608) ------------------------------------------------------------
+
+CEA608_LINE = ("gst-launch-1.0 filesrc location=* ! wavparse ! dgtranscribebin caption-max-chars=32 "
+               "! sttcea608enc ! ccconverter ! closedcaption/x-cea-708,format=cc_data ! "
+               "cc.caption videotestsrc num-buffers=900 ! video/x-raw,framerate=30000/1001 ! "
+               "cccombiner name=cc ! x264enc ! h264parse ! mpegtsmux ! filesink location=*")
+
+
+# The tee's branches must not block each other: x264enc holds a few dozen frames before its
+# first output (so the TS sink prerolls late) while the SRT sink has prerolled on the first GAP.
+UNBOUNDED_QUEUE = "queue max-size-time=0 max-size-buffers=0 max-size-bytes=0"
+
+
+def ffmpeg_cea608_cues(ts, srt):
+    """The CEA-608 captions of an MPEG-TS's H.264 as ffmpeg's own decoder (lavfi movie's
+    +subcc, cc_dec) reads them: [(start ms, end ms, text)], its markup removed."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "movie=%s[out+subcc]" % ts.replace(":", "\\:"), "-map", "0:1", srt],
+                   check=True)
+    with open(srt, encoding="utf-8") as f:
+        cues = parse_cues(f.read(), ",")
+    # Its markup: <font>, {\an7} (position), \h (hard spaces: the centring indent); it shows
+    # the basic set's apostrophe as U+2019.
+    return [(a, b, re.sub(r"<[^>]*>|\{[^}]*\}|\\h", "", t).replace("\u2019", "'"))
+            for a, b, t in cues]
+
+
+def example_broadcast_captions(r):
+    """sttcea608enc's launch line on 30 s of LibriVox speech (pocketsphinx): the bin's
+    captions, teed before the encoder into an SRT, against what ffmpeg's CEA-608 decoder
+    reads back out of the H.264 in the MPEG-TS: the same captions, word error rate within 2
+    points, each shown within 0.5 s of the text pad's PTS."""
+    for tool in ("ffmpeg",):
+        if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+            raise Skip("%s not installed (Debian: ffmpeg)" % tool)
+    first_element("x264enc")
+    # A pop-on caption is built off screen before its PTS (up to 1.35 s for 2 x 32 columns):
+    # one in the first second of a stream cannot be on time, so the speech starts 2 s in.
+    wav, reference, spans, seconds = r.speech_wav("talk.wav", rounds=1, lead=2.0, tail=3.0)
+    frames = int(seconds * 30000 / 1001) + 1
+    ts, text_srt, cc_srt = r.path("talk.ts"), r.path("textpad.srt"), r.path("cea608.srt")
+    emu = r.emulator(engine="pocketsphinx")
+    try:
+        output = r.run_doc(
+            "elements/gststtcea608enc.cpp", CEA608_LINE,
+            [("location=talk.wav", "location=" + q(wav)),
+             ("location=talk.ts", "location=" + q(ts)),
+             ("num-buffers=900", "num-buffers=%d" % frames),
+             ("caption-max-chars=32 ! sttcea608enc",
+              "caption-max-chars=32 stream-url=%s batch-url=%s ! tee name=t t. ! %s ! srtenc ! "
+              "filesink async=false location=%s t. ! %s ! sttcea608enc"
+              % (emu.ws, emu.http, UNBOUNDED_QUEUE, q(text_srt), UNBOUNDED_QUEUE))],
+            timeout=150)
+    finally:
+        emu.stop()
+    check_clean(output, "sttcea608enc launch line")
+    text_cues = read_cues(text_srt, ",")
+    cc_cues = ffmpeg_cea608_cues(ts, cc_srt)
+    text_wer = word_error_rate(reference, caption_words(text_cues))
+    cc_wer = word_error_rate(reference, caption_words(cc_cues))
+    print("text pad: %d cues, WER %.1f %%; CEA-608 via ffmpeg: %d cues, WER %.1f %%"
+          % (len(text_cues), 100 * text_wer, len(cc_cues), 100 * cc_wer))
+    expect(abs(cc_wer - text_wer) <= 0.02, "WER %.1f %% out of the video, %.1f %% on the text "
+           "pad" % (100 * cc_wer, 100 * text_wer))
+    expect(len(cc_cues) == len(text_cues), "%d captions decoded, %d on the text pad"
+           % (len(cc_cues), len(text_cues)))
+    worst = 0
+    for (ts0, _, tt), (cs0, _, ct) in zip(text_cues, cc_cues):
+        worst = max(worst, abs(cs0 - ts0))
+        expect(abs(cs0 - ts0) <= 500, "caption %r shown at %d ms, text pad PTS %d ms"
+               % (ct, cs0, ts0))
+        expect(caption_words([(0, 0, ct)]) == caption_words([(0, 0, tt)]),
+               "decoded %r, text pad %r" % (ct, tt))
+    print("largest start difference: %d ms" % worst)
+
+
 EXAMPLES = {
     "readme": example_readme,
     "readme-stereo": example_readme_stereo,
@@ -1052,6 +1129,7 @@ EXAMPLES = {
     "cpp-demo": example_cpp_demo,
     "cpp-demo-fast": example_cpp_demo_fast,
     "python-app": example_python_app,
+    "broadcast-captions": example_broadcast_captions,
 }
 
 
