@@ -206,6 +206,33 @@ void Cea608Encoder::load_pop_on(const Pending &cue) {
   }
 }
 
+size_t Cea608Encoder::pop_on_load_frames(const Pending &cue) {
+  std::deque<Unit> kept;
+  kept.swap(sending_);
+  load_pop_on(cue);
+  size_t frames = 0;
+  for (const auto &u : sending_)
+    frames += u.doubled ? 2 : 1;
+  sending_.swap(kept);
+  return frames;
+}
+
+/* The loaded caption may go on screen now, early, when waiting for its start
+ * would leave the next one too little time to be built by its own: the delay
+ * is split between the two (each off by half), the first at most max_early
+ * early. */
+bool Cea608Encoder::flip_early(uint64_t now) {
+  if (queue_.size() < 2 || now + settings_.max_early < queue_[0].start)
+    return false;
+  /* The EOC pair, the load, the next EOC's first frame, after the start. */
+  const uint64_t next_on =
+      queue_[0].start + (2 + pop_on_load_frames(queue_[1]) + 1) * frame_duration();
+  if (next_on <= queue_[1].start)
+    return false;
+  const uint64_t early = std::min(settings_.max_early, (next_on - queue_[1].start) / 2);
+  return now + frame_duration() / 2 + early >= queue_[0].start;
+}
+
 /* Frames of codes before the cue's first character. */
 size_t Cea608Encoder::roll_up_lead(const Pending &) const {
   return 2 * (1 + (roll_up_set_ ? 0 : 1) + (base_row_used_ ? 1 : 0));
@@ -249,7 +276,7 @@ Cea608Pair Cea608Encoder::next() {
     return repeat_;
   }
   const bool pop_on = settings_.mode == Cea608Mode::PopOn;
-  if (pop_on && loaded_ && due(now, queue_.front().start)) {
+  if (pop_on && loaded_ && (due(now, queue_.front().start) || flip_early(now))) {
     if (now > queue_.front().start + frame_duration())
       late_++;
     on_screen_ = true;

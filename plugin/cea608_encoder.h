@@ -10,7 +10,9 @@
  * Two styles:
  * - pop-on: a caption is built off screen (RCL, ENM, then PAC + text per row,
  *   rows bottom-aligned and centred) while the previous one shows, then
- *   flipped on screen by EOC at the caption's start, to the nearest frame.
+ *   flipped on screen by EOC at the caption's start, to the nearest frame
+ *   (sooner, up to max_early, when the next caption needs the time to be
+ *   built).
  *   Building takes about a frame per two characters (a full 2 x 32 caption
  *   about 1.4 s at 30 fps), so the caller must hand captions over that far
  *   ahead of the frames (the element's lookahead).
@@ -90,6 +92,11 @@ struct Cea608Settings {
   Cea608Channel channel = Cea608Channel::CC1;
   uint32_t fps_n = 30; /* frame rate, frames per fps_d seconds */
   uint32_t fps_d = 1;
+  /* Pop-on: a caption may flip on up to this much (ns) before its start when
+   * otherwise the next one could not be built by its own start (a short
+   * caption before a long one: building 2 x 32 columns takes 1.35 s); the
+   * shortfall is split, half early for the one, half late for the next. */
+  uint64_t max_early = 300000000ull;
 };
 
 struct Cea608Caption {
@@ -136,6 +143,8 @@ private:
   void add_command(Cea608Command command);
   void add_text(const std::vector<Cea608Char> &row);
   void load_pop_on(const Pending &cue);
+  size_t pop_on_load_frames(const Pending &cue);
+  bool flip_early(uint64_t now);
   size_t roll_up_lead(const Pending &cue) const;
   void send_roll_up(const Pending &cue);
   Cea608Pair take_unit();

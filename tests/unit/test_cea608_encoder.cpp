@@ -225,6 +225,34 @@ static void test_pop_on_late() {
   g_assert_cmpuint(enc.late_captions(), ==, 1);
 }
 
+/* A short caption before a long one flips on a little early so the long one
+ * has more time to be built: the shortfall is split between them, the first
+ * at most max_early early; without the need it waits for its start. */
+static void test_pop_on_early_for_the_next() {
+  const Cea608Pair eoc = cea608_command(Cea608Channel::CC1, Cea608Command::EOC);
+  const std::string full = std::string(32, 'a') + "\n" + std::string(32, 'b'); /* 40 frames */
+  for (uint64_t gap_ms : {500, 1200, 2000}) {
+    Cea608Encoder enc({Cea608Mode::PopOn, Cea608Channel::CC1, 30, 1, 300 * MS});
+    enc.push({"short", 2000 * MS, gap_ms * MS});
+    enc.push({full, (2000 + gap_ms) * MS, 2000 * MS});
+    std::vector<Cea608Pair> seen;
+    long first = frames_until(enc, eoc, seen);
+    enc.next();
+    long second = frames_until(enc, eoc, seen);
+    if (gap_ms == 500) {
+      g_assert_cmpint(first, ==, 60 - 9); /* 300 ms early, the most */
+      g_assert_cmpint(second, ==, 60 - 9 + 2 + 40);
+    } else if (gap_ms == 1200) {
+      /* 233 ms short: each off by about half, the first early, the second late. */
+      g_assert_cmpint(first, ==, 57);
+      g_assert_cmpint(second, ==, 99);
+    } else {
+      g_assert_cmpint(first, ==, 60);
+      g_assert_cmpint(second, ==, 120);
+    }
+  }
+}
+
 static void test_roll_up_stream() {
   Cea608Encoder enc({Cea608Mode::RollUp2, Cea608Channel::CC1, 30, 1});
   enc.push({"AB", 1000 * MS, 1000 * MS});
@@ -251,6 +279,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cea608/pop-on-stream", test_pop_on_stream);
   g_test_add_func("/cea608/pop-on-back-to-back", test_pop_on_back_to_back);
   g_test_add_func("/cea608/pop-on-late", test_pop_on_late);
+  g_test_add_func("/cea608/pop-on-early-for-the-next", test_pop_on_early_for_the_next);
   g_test_add_func("/cea608/roll-up-stream", test_roll_up_stream);
   return g_test_run();
 }
