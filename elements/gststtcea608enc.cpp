@@ -27,11 +27,12 @@
  * |[
  * gst-launch-1.0 filesrc location=talk.wav ! wavparse ! dgtranscribebin caption-max-chars=32 ! \
  *     sttcea608enc ! ccconverter ! closedcaption/x-cea-708,format=cc_data ! cc.caption \
- *     videotestsrc num-buffers=900 ! video/x-raw,framerate=30000/1001 ! cccombiner name=cc ! \
- *     x264enc ! h264parse ! mpegtsmux ! filesink location=talk.ts
+ *     videotestsrc num-buffers=900 ! video/x-raw,format=I420,framerate=30000/1001 ! \
+ *     cccombiner name=cc ! x264enc ! h264parse ! mpegtsmux ! filesink location=talk.ts
  * ]|
  * Puts a WAV file's captions, as CEA-608 in A/53 user data, into an H.264
- * MPEG-TS. docs/broadcast-captions.md has the rest.
+ * MPEG-TS. x264enc writes the A/53 user data only from CEA-708 `cc_data`
+ * caption meta, hence ccconverter and its caps. docs/broadcast-captions.md has the rest.
  */
 #include <config.h>
 

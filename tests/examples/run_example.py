@@ -1038,8 +1038,8 @@ def example_python_app(r):
 
 CEA608_LINE = ("gst-launch-1.0 filesrc location=* ! wavparse ! dgtranscribebin caption-max-chars=32 "
                "! sttcea608enc ! ccconverter ! closedcaption/x-cea-708,format=cc_data ! "
-               "cc.caption videotestsrc num-buffers=900 ! video/x-raw,framerate=30000/1001 ! "
-               "cccombiner name=cc ! x264enc ! h264parse ! mpegtsmux ! filesink location=*")
+               "cc.caption videotestsrc num-buffers=900 ! "
+               "video/x-raw,format=I420,framerate=30000/1001 ! cccombiner name=cc ! x264enc ! h264parse ! mpegtsmux ! filesink location=*")
 
 
 # The tee's branches must not block each other: x264enc holds a few dozen frames before its
@@ -1059,6 +1059,31 @@ def ffmpeg_cea608_cues(ts, srt):
     # the basic set's apostrophe as U+2019.
     return [(a, b, re.sub(r"<[^>]*>|\{[^}]*\}|\\h", "", t).replace("\u2019", "'"))
             for a, b, t in cues]
+
+
+def check_broadcast_captions(reference, text_srt, ts, cc_srt):
+    """The captions ffmpeg decodes out of `ts` are the text pad's (`text_srt`) one for one:
+    none missing, none twice, the same words, each shown within 0.5 s of the text pad's PTS,
+    and the word error rate within 2 points of the text pad's."""
+    text_cues = read_cues(text_srt, ",")
+    cc_cues = ffmpeg_cea608_cues(ts, cc_srt)
+    text_wer = word_error_rate(reference, caption_words(text_cues))
+    cc_wer = word_error_rate(reference, caption_words(cc_cues))
+    print("text pad: %d cues, WER %.1f %%; CEA-608 via ffmpeg: %d cues, WER %.1f %%"
+          % (len(text_cues), 100 * text_wer, len(cc_cues), 100 * cc_wer))
+    expect(abs(cc_wer - text_wer) <= 0.02, "WER %.1f %% out of the video, %.1f %% on the text "
+           "pad" % (100 * cc_wer, 100 * text_wer))
+    expect(len(cc_cues) == len(text_cues), "%d captions decoded, %d on the text pad"
+           % (len(cc_cues), len(text_cues)))
+    worst = 0
+    for (ts0, _, tt), (cs0, _, ct) in zip(text_cues, cc_cues):
+        worst = max(worst, abs(cs0 - ts0))
+        expect(abs(cs0 - ts0) <= 500, "caption %r shown at %d ms, text pad PTS %d ms"
+               % (ct, cs0, ts0))
+        expect(caption_words([(0, 0, ct)]) == caption_words([(0, 0, tt)]),
+               "decoded %r, text pad %r" % (ct, tt))
+    print("largest start difference: %d ms" % worst)
+    return text_cues
 
 
 def example_broadcast_captions(r):
@@ -1090,24 +1115,76 @@ def example_broadcast_captions(r):
     finally:
         emu.stop()
     check_clean(output, "sttcea608enc launch line")
-    text_cues = read_cues(text_srt, ",")
-    cc_cues = ffmpeg_cea608_cues(ts, cc_srt)
-    text_wer = word_error_rate(reference, caption_words(text_cues))
-    cc_wer = word_error_rate(reference, caption_words(cc_cues))
-    print("text pad: %d cues, WER %.1f %%; CEA-608 via ffmpeg: %d cues, WER %.1f %%"
-          % (len(text_cues), 100 * text_wer, len(cc_cues), 100 * cc_wer))
-    expect(abs(cc_wer - text_wer) <= 0.02, "WER %.1f %% out of the video, %.1f %% on the text "
-           "pad" % (100 * cc_wer, 100 * text_wer))
-    expect(len(cc_cues) == len(text_cues), "%d captions decoded, %d on the text pad"
-           % (len(cc_cues), len(text_cues)))
-    worst = 0
-    for (ts0, _, tt), (cs0, _, ct) in zip(text_cues, cc_cues):
-        worst = max(worst, abs(cs0 - ts0))
-        expect(abs(cs0 - ts0) <= 500, "caption %r shown at %d ms, text pad PTS %d ms"
-               % (ct, cs0, ts0))
-        expect(caption_words([(0, 0, ct)]) == caption_words([(0, 0, tt)]),
-               "decoded %r, text pad %r" % (ct, tt))
-    print("largest start difference: %d ms" % worst)
+    check_broadcast_captions(reference, text_srt, ts, cc_srt)
+
+
+def example_broadcast_file(r):
+    """file-to-broadcast.sh on a 34 s MP4 (black H.264, LibriVox speech as AAC), pocketsphinx,
+    with its SRT sidecar: the CEA-608 captions ffmpeg decodes out of the TS are the sidecar's
+    one for one, each on screen within 0.5 s of its PTS."""
+    for tool in ("ffmpeg",):
+        if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+            raise Skip("%s not installed (Debian: ffmpeg)" % tool)
+    wav, reference, spans, seconds = r.speech_wav("speech.wav", rounds=1, lead=2.0, tail=3.0)
+    fps = 10
+    video_in = r.path("talk.mp4")
+    r.run(["gst-launch-1.0", "-q", "filesrc", "location=" + wav, "!", "wavparse", "!",
+           "audioconvert", "!", "audioresample", "!", first_element("voaacenc", "avenc_aac"),
+           "!", "aacparse", "!", "queue", "!", "mp4mux", "name=m", "!", "filesink",
+           "location=" + video_in, "videotestsrc", "pattern=black",
+           "num-buffers=%d" % int(seconds * fps), "!",
+           "video/x-raw,width=320,height=240,framerate=%d/1" % fps, "!",
+           first_element("x264enc"), "!", "h264parse", "!", "queue", "!", "m."])
+    ts, text_srt, cc_srt = r.path("talk.ts"), r.path("talk.srt"), r.path("cea608.srt")
+    emu = r.emulator(engine="pocketsphinx")
+    try:
+        output = r.run([os.path.join(r.launch, "file-to-broadcast.sh"), video_in, ts, text_srt],
+                       env={"DG_LIVE_URL": emu.ws, "DG_BATCH_URL": emu.http,
+                            "GST_LAUNCH_OPTS": "-m"},
+                       timeout=150, progress=progress_of(emu, ts), stall=30)
+    finally:
+        emu.stop()
+    check_clean(output, "file-to-broadcast.sh")
+    check_broadcast_captions(reference, text_srt, ts, cc_srt)
+
+
+def example_broadcast_outage(r):
+    """The broadcast chain on 34 s of LibriVox speech paced in real time (identity sync=true)
+    and streamed (mode=stream-first) to the live API, which goes down for 2 s once it has 8 s
+    of audio: the captions carry on from the pre-recorded API and come back to streaming (one
+    stt/degraded, one stt/recovered), and the CEA-608 captions in the TS are the text pad's one
+    for one, with no line missing or twice, each on screen within 0.5 s of its PTS."""
+    for tool in ("ffmpeg",):
+        if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+            raise Skip("%s not installed (Debian: ffmpeg)" % tool)
+    first_element("x264enc")
+    wav, reference, spans, seconds = r.speech_wav("speech.wav", rounds=1, lead=2.0, tail=3.0)
+    ts, text_srt, cc_srt = r.path("talk.ts"), r.path("talk.srt"), r.path("cea608.srt")
+    emu = r.emulator(engine="pocketsphinx")
+    pipeline = (
+        "gst-launch-1.0 -m filesrc location=%s ! wavparse ! identity sync=true ! "
+        "dgtranscribebin caption-max-chars=32 mode=stream-first stream-url=%s batch-url=%s "
+        "reset-timeout=1000 retry-backoff-min=200 retry-backoff-max=1000 ! tee name=t "
+        "t. ! %s ! srtenc ! filesink async=false location=%s "
+        "t. ! %s ! sttcea608enc ! ccconverter ! closedcaption/x-cea-708,format=cc_data ! "
+        "cc.caption videotestsrc num-buffers=%d ! video/x-raw,format=I420,width=320,height=240,"
+        "framerate=30000/1001 ! cccombiner name=cc ! x264enc ! h264parse ! mpegtsmux ! "
+        "filesink location=%s" % (q(wav), emu.ws, emu.http, UNBOUNDED_QUEUE, q(text_srt),
+                                  UNBOUNDED_QUEUE, int(seconds * 30000 / 1001) + 1, q(ts)))
+    try:
+        output = r.run(["bash", "-c", pipeline], timeout=150,
+                       on_poll=live_outage_after(emu, seconds=8, duration=2))
+        counters = emu.counters()
+    finally:
+        emu.stop()
+    print("emulator counters:", counters)
+    check_clean(output, "broadcast chain", degraded=1, warnings=True)
+    recovered = bus_messages(output, "stt/recovered")
+    expect(len(recovered) == 1, "%d stt/recovered, expected 1" % len(recovered))
+    cues = check_broadcast_captions(reference, text_srt, ts, cc_srt)
+    lines = [line for _, _, text in cues for line in text.split("\n")]
+    twice = [line for i, line in enumerate(lines) if line in lines[:i]]
+    expect(not twice, "lines shown twice: %s" % twice)
 
 
 EXAMPLES = {
@@ -1130,6 +1207,8 @@ EXAMPLES = {
     "cpp-demo-fast": example_cpp_demo_fast,
     "python-app": example_python_app,
     "broadcast-captions": example_broadcast_captions,
+    "broadcast-file": example_broadcast_file,
+    "broadcast-outage": example_broadcast_outage,
 }
 
 
