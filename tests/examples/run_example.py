@@ -1118,10 +1118,9 @@ def example_broadcast_captions(r):
     check_broadcast_captions(reference, text_srt, ts, cc_srt)
 
 
-def example_broadcast_file(r):
-    """file-to-broadcast.sh on a 34 s MP4 (black H.264, LibriVox speech as AAC), pocketsphinx,
-    with its SRT sidecar: the CEA-608 captions ffmpeg decodes out of the TS are the sidecar's
-    one for one, each on screen within 0.5 s of its PTS."""
+def speech_mp4(r):
+    """A 34 s MP4 for the broadcast chain: black H.264 at 10 fps, LibriVox speech (2 s in) as
+    AAC: (path, reference words)."""
     for tool in ("ffmpeg",):
         if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
             raise Skip("%s not installed (Debian: ffmpeg)" % tool)
@@ -1135,17 +1134,48 @@ def example_broadcast_file(r):
            "num-buffers=%d" % int(seconds * fps), "!",
            "video/x-raw,width=320,height=240,framerate=%d/1" % fps, "!",
            first_element("x264enc"), "!", "h264parse", "!", "queue", "!", "m."])
-    ts, text_srt, cc_srt = r.path("talk.ts"), r.path("talk.srt"), r.path("cea608.srt")
+    return video_in, reference
+
+
+def run_file_to_broadcast(r, video_in, cc_props=""):
+    """file-to-broadcast.sh with its SRT sidecar: (TS path, sidecar path)."""
+    ts, text_srt = r.path("talk.ts"), r.path("talk.srt")
     emu = r.emulator(engine="pocketsphinx")
     try:
         output = r.run([os.path.join(r.launch, "file-to-broadcast.sh"), video_in, ts, text_srt],
                        env={"DG_LIVE_URL": emu.ws, "DG_BATCH_URL": emu.http,
-                            "GST_LAUNCH_OPTS": "-m"},
+                            "CC_PROPS": cc_props, "GST_LAUNCH_OPTS": "-m"},
                        timeout=150, progress=progress_of(emu, ts), stall=30)
     finally:
         emu.stop()
     check_clean(output, "file-to-broadcast.sh")
-    check_broadcast_captions(reference, text_srt, ts, cc_srt)
+    return ts, text_srt
+
+
+def example_broadcast_file(r):
+    """file-to-broadcast.sh on a 34 s MP4 (black H.264, LibriVox speech as AAC), pocketsphinx,
+    with its SRT sidecar: the CEA-608 captions ffmpeg decodes out of the TS are the sidecar's
+    one for one, each on screen within 0.5 s of its PTS."""
+    video_in, reference = speech_mp4(r)
+    ts, text_srt = run_file_to_broadcast(r, video_in)
+    check_broadcast_captions(reference, text_srt, ts, r.path("cea608.srt"))
+
+
+def example_broadcast_roll_up(r):
+    """file-to-broadcast.sh with CC_PROPS="mode=roll-up-2 lookahead=300": ffmpeg's decoder
+    reports each roll-up screen (the row before, the new row at the bottom); the new rows, in
+    order, are the sidecar's caption lines, each once. (ffmpeg times a roll-up screen when it is
+    replaced, so times are not compared; the byte stream's timing is the unit test's.)"""
+    video_in, reference = speech_mp4(r)
+    ts, text_srt = run_file_to_broadcast(r, video_in, "mode=roll-up-2 lookahead=300")
+    want = [caption_words([(0, 0, line)]) for _, _, text in read_cues(text_srt, ",")
+            for line in text.split("\n") if line.strip()]
+    got = [caption_words([(0, 0, text.split("\n")[-1])])
+           for _, _, text in ffmpeg_cea608_cues(ts, r.path("cea608.srt")) if text.strip()]
+    print("sidecar: %d lines; roll-up screens decoded: %d" % (len(want), len(got)))
+    expect(len(got) == len(want), "%d rows decoded, %d caption lines" % (len(got), len(want)))
+    differ = [(g, w) for g, w in zip(got, want) if g != w]
+    expect(not differ, "decoded rows differ from the caption lines: %s" % differ[:3])
 
 
 def example_broadcast_outage(r):
@@ -1208,6 +1238,7 @@ EXAMPLES = {
     "python-app": example_python_app,
     "broadcast-captions": example_broadcast_captions,
     "broadcast-file": example_broadcast_file,
+    "broadcast-roll-up": example_broadcast_roll_up,
     "broadcast-outage": example_broadcast_outage,
 }
 
