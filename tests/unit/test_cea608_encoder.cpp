@@ -266,7 +266,46 @@ static void test_roll_up_stream() {
   assert_str(hex(enc.next()), "9470");
   g_assert_cmpuint(enc.frame(), ==, 30);
   assert_str(hex(enc.next()), "c1c2");
-  (void)seen;
+  /* The next caption scrolls the first up: CR CR PAC PAC, "CD" on frame 60. */
+  seen.clear();
+  const Cea608Pair cr = cea608_command(Cea608Channel::CC1, Cea608Command::CR);
+  g_assert_cmpint(frames_until(enc, cr, seen), ==, 56);
+  g_assert_true(enc.next() == cr);
+  assert_str(hex(enc.next()), "9470");
+  assert_str(hex(enc.next()), "9470");
+  assert_str(hex(enc.next()), "43c4");
+  /* Erased at its end; no RU again, nothing but padding after. */
+  const Cea608Pair edm = cea608_command(Cea608Channel::CC1, Cea608Command::EDM);
+  g_assert_cmpint(frames_until(enc, edm, seen), ==, 90);
+  g_assert_true(enc.next() == edm);
+  g_assert_true(enc.idle());
+  for (const auto &p : seen)
+    g_assert_false(p == ru2);
+}
+
+/* A special character is a doubled code; an extended one follows its basic
+ * fallback (which it replaces on screen) and is doubled too; on CC2 both
+ * codes carry the channel bit. */
+static void test_special_and_extended_in_stream() {
+  struct Case {
+    Cea608Channel channel;
+    const char *text;
+    std::vector<const char *> after_pac; /* pairs after the PAC (and tab offset) */
+  } cases[] = {
+      {Cea608Channel::CC1, "a\u266A", {"6180", "9137", "9137"}},
+      {Cea608Channel::CC1, "\u00DC", {"d580", "92a4", "92a4"}},
+      {Cea608Channel::CC2, "\u00DC", {"d580", "1aa4", "1aa4"}},
+  };
+  for (const auto &c : cases) {
+    Cea608Encoder enc({Cea608Mode::PopOn, c.channel, 30, 1});
+    enc.push({c.text, 2000 * MS, 1000 * MS});
+    /* RCL RCL ENM ENM PAC PAC TO TO, then the text. */
+    for (int i = 0; i < 8; i++)
+      enc.next();
+    for (const char *e : c.after_pac)
+      assert_str(hex(enc.next()), e);
+    g_assert_true(enc.next().padding());
+  }
 }
 
 int main(int argc, char **argv) {
@@ -281,5 +320,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/cea608/pop-on-late", test_pop_on_late);
   g_test_add_func("/cea608/pop-on-early-for-the-next", test_pop_on_early_for_the_next);
   g_test_add_func("/cea608/roll-up-stream", test_roll_up_stream);
+  g_test_add_func("/cea608/special-and-extended-in-stream", test_special_and_extended_in_stream);
   return g_test_run();
 }
