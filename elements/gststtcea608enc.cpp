@@ -188,7 +188,14 @@ static gboolean negotiate(GstSttCea608Enc *self) {
 static GstFlowReturn push_frame(GstSttCea608Enc *self) {
   State *st = self->state;
   uint64_t index = st->encoder->frame();
+  uint64_t late_before = st->encoder->late_captions();
   dgf::Cea608Pair pair = st->encoder->next();
+  if (st->encoder->late_captions() != late_before)
+    GST_INFO_OBJECT(
+        self,
+        "a pop-on caption could not be built by its start: on screen late, %" G_GUINT64_FORMAT
+        " so far (raise lookahead, or fewer characters per caption)",
+        st->encoder->late_captions());
   GstBuffer *buf;
   if (st->s334) {
     /* SMPTE 334-1 line byte: bit 7 set for field 1. */
