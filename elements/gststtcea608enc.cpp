@@ -194,7 +194,7 @@ static GstFlowReturn push_frame(GstSttCea608Enc *self) {
     GST_INFO_OBJECT(
         self,
         "a pop-on caption could not be built by its start: on screen late, %" G_GUINT64_FORMAT
-        " so far (raise lookahead, or fewer characters per caption)",
+        " so far (a long caption right after a short one, or lookahead too short)",
         st->encoder->late_captions());
   GstBuffer *buf;
   if (st->s334) {
