@@ -48,20 +48,9 @@ if [[ -z "${H264_ENC:-}" ]]; then
   fi
 fi
 
-# A file:// URI for a path (percent-encoded byte by byte); a URI is taken as it is.
-file_uri() {
-  local LC_ALL=C path out="" c i
-  path=$(realpath -- "$1")
-  for ((i = 0; i < ${#path}; i++)); do
-    c=${path:i:1}
-    case $c in
-      [a-zA-Z0-9/._~-]) out+=$c ;;
-      *) printf -v c '%%%02X' "'$c" && out+=$c ;;
-    esac
-  done
-  printf 'file://%s' "$out"
-}
-if [[ $1 == *://* ]]; then uri=$1; else uri=$(file_uri "$1"); fi
+# shellcheck source=file-uri.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/file-uri.sh"
+uri=$(file_uri "$1")
 
 # uridecodebin's audio pad links to dgtranscribebin (it takes only audio), its video pad to
 # videoconvert; each has its own streaming thread. dgtranscribebin converts the audio itself.
