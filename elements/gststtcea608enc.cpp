@@ -21,7 +21,10 @@
  *
  * CC1 and CC2 come out as `closedcaption/x-cea-608,format=raw` (field 1) when
  * downstream takes it, else as `format=s334-1a`; CC3 and CC4 are field 2 and
- * always come out as s334-1a, which carries the field.
+ * come out as s334-1a, which carries the field. To a downstream that takes
+ * only CEA-708 (`closedcaption/x-cea-708,format=cc_data`, e.g. cc708overlay,
+ * which renders only 708) the output is cc_data: the 608 pair plus CEA-708
+ * service 1 with the same rows.
  *
  * ## Example launch line
  * |[
@@ -32,7 +35,9 @@
  * ]|
  * Puts a WAV file's captions, as CEA-608 in A/53 user data, into an H.264
  * MPEG-TS. x264enc writes the A/53 user data only from CEA-708 `cc_data`
- * caption meta, hence ccconverter and its caps. docs/broadcast-captions.md has the rest.
+ * caption meta, hence ccconverter and its caps. Linked to cc708overlay's
+ * `cc_sink` instead, the output is cc_data with CEA-708 service 1, which
+ * cc708overlay draws. docs/broadcast-captions.md has the rest.
  */
 #include <config.h>
 
@@ -43,6 +48,7 @@
 #include <string>
 
 #include "cea608_encoder.h"
+#include "cea708_service.h"
 
 GST_DEBUG_CATEGORY_STATIC(stt_cea608_enc_debug);
 #define GST_CAT_DEFAULT stt_cea608_enc_debug
@@ -68,6 +74,8 @@ struct Settings {
 /* Per stream; only the streaming thread touches it. */
 struct State {
   std::unique_ptr<dgf::Cea608Encoder> encoder;
+  std::unique_ptr<dgf::Cea708Service> service; /* cc_data output: 708 service 1 too */
+  unsigned cc_count = 0;                       /* cc_data triplets per frame */
   GstSegment segment;
   bool have_segment = false;
   bool s334 = false;   /* output carries the field byte */
@@ -94,7 +102,9 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
                             GST_STATIC_CAPS("closedcaption/x-cea-608, format = (string) { raw, "
-                                            "s334-1a }, framerate = (fraction) [ 1/1001, 240/1 ]"));
+                                            "s334-1a }, framerate = (fraction) [ 1/1001, 240/1 ]; "
+                                            "closedcaption/x-cea-708, format = (string) cc_data, "
+                                            "framerate = (fraction) [ 1/1001, 240/1 ]"));
 
 GType gst_stt_cea608_enc_mode_get_type(void) {
   static GType type = 0;
@@ -124,9 +134,17 @@ GType gst_stt_cea608_enc_channel_get_type(void) {
   return type;
 }
 
-/* Picks the output format (raw for field 1 when downstream takes it) and the
- * frame rate (downstream's if it fixes one, else the property), makes the
- * encoder and pushes the caps. */
+/* Both byte streams from frame `frame` on, blank (a new segment, a flush). */
+static void start_at(State *st, uint64_t frame) {
+  st->encoder->start_at(frame);
+  if (st->service)
+    st->service->start_at(frame);
+}
+
+/* Picks the output format (raw for field 1 when downstream takes it; cc_data,
+ * with the 708 service, for a 708-only consumer) and the frame rate
+ * (downstream's if it fixes one, else the property), makes the encoders and
+ * pushes the caps. */
 static gboolean negotiate(GstSttCea608Enc *self) {
   Settings s;
   GST_OBJECT_LOCK(self);
@@ -139,13 +157,16 @@ static gboolean negotiate(GstSttCea608Enc *self) {
 
   GstCaps *peer = gst_pad_peer_query_caps(self->srcpad, nullptr);
   GstCaps *chosen = nullptr;
-  const char *formats[] = {"raw", "s334-1a"};
-  for (const char *format : formats) {
+  /* 608 alone where downstream takes it; cc_data (608 and 708 service 1)
+   * for a 708 consumer (cc708overlay renders only 708). */
+  const char *formats[][2] = {{"closedcaption/x-cea-608", "raw"},
+                              {"closedcaption/x-cea-608", "s334-1a"},
+                              {"closedcaption/x-cea-708", "cc_data"}};
+  for (auto [media, format] : formats) {
     if (st->field2 && g_str_equal(format, "raw"))
       continue;
-    GstCaps *want =
-        gst_caps_new_simple("closedcaption/x-cea-608", "format", G_TYPE_STRING, format, "framerate",
-                            GST_TYPE_FRACTION_RANGE, 1, 1001, 240, 1, nullptr);
+    GstCaps *want = gst_caps_new_simple(media, "format", G_TYPE_STRING, format, "framerate",
+                                        GST_TYPE_FRACTION_RANGE, 1, 1001, 240, 1, nullptr);
     GstCaps *both = gst_caps_intersect(want, peer);
     gst_caps_unref(want);
     if (!gst_caps_is_empty(both)) {
@@ -158,7 +179,7 @@ static gboolean negotiate(GstSttCea608Enc *self) {
   if (!chosen) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("downstream takes no CEA-608 this channel needs"),
                       ("channel %s needs format=%s", st->field2 ? "CC3/CC4" : "CC1/CC2",
-                       st->field2 ? "s334-1a" : "raw or s334-1a"));
+                       st->field2 ? "s334-1a or 708 cc_data" : "raw, s334-1a or 708 cc_data"));
     return FALSE;
   }
   chosen = gst_caps_make_writable(chosen);
@@ -170,6 +191,14 @@ static gboolean negotiate(GstSttCea608Enc *self) {
   gint fps_n = s.fps_n, fps_d = s.fps_d;
   gst_structure_get_fraction(fixed, "framerate", &fps_n, &fps_d);
   st->s334 = g_str_equal(gst_structure_get_string(fixed, "format"), "s334-1a");
+  st->service.reset();
+  if (g_str_equal(gst_structure_get_string(fixed, "format"), "cc_data")) {
+    /* cc_count per frame as in a CDP: 9600 bit/s of captions in all. */
+    double fps = static_cast<double>(fps_n) / fps_d;
+    st->cc_count = fps >= 59 ? 10 : fps >= 49 ? 12 : fps >= 29 ? 20 : fps >= 24.5 ? 24 : 25;
+    st->service = std::make_unique<dgf::Cea708Service>(
+        static_cast<uint32_t>(fps_n), static_cast<uint32_t>(fps_d), st->cc_count - 2);
+  }
 
   dgf::Cea608Settings cs;
   cs.mode = static_cast<dgf::Cea608Mode>(s.mode);
@@ -178,7 +207,7 @@ static gboolean negotiate(GstSttCea608Enc *self) {
   cs.fps_d = static_cast<uint32_t>(fps_d);
   st->encoder = std::make_unique<dgf::Cea608Encoder>(cs);
   if (st->have_segment)
-    st->encoder->start_at(st->encoder->frame_at(st->segment.start));
+    start_at(st, st->encoder->frame_at(st->segment.start));
   GST_INFO_OBJECT(self, "output %" GST_PTR_FORMAT, chosen);
   gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(chosen));
   gst_caps_unref(chosen);
@@ -197,7 +226,26 @@ static GstFlowReturn push_frame(GstSttCea608Enc *self) {
         " so far (a long caption right after a short one, or lookahead too short)",
         st->encoder->late_captions());
   GstBuffer *buf;
-  if (st->s334) {
+  if (st->service) {
+    /* cc_data: the 608 pair in its field's triplet (cc_type 0 or 1), the
+     * other field's empty, the 708 service's DTVCC triplets, then padding. */
+    std::vector<guint8> cc;
+    auto triplet = [&cc](guint8 head, guint8 b1, guint8 b2) {
+      cc.insert(cc.end(), {head, b1, b2});
+    };
+    if (st->field2) {
+      triplet(0xF8, 0x80, 0x80);
+      triplet(0xFD, pair.b1, pair.b2);
+    } else {
+      triplet(0xFC, pair.b1, pair.b2);
+      triplet(0xF9, 0x80, 0x80);
+    }
+    for (const dgf::CcTriplet &t : st->service->next())
+      triplet(t[0], t[1], t[2]);
+    while (cc.size() < 3u * st->cc_count)
+      triplet(0xFA, 0x00, 0x00);
+    buf = gst_buffer_new_memdup(cc.data(), cc.size());
+  } else if (st->s334) {
     /* SMPTE 334-1 line byte: bit 7 set for field 1. */
     const guint8 triple[3] = {static_cast<guint8>(st->field2 ? 0x00 : 0x80), pair.b1, pair.b2};
     buf = gst_buffer_new_memdup(triple, sizeof triple);
@@ -218,7 +266,7 @@ static GstFlowReturn drain(GstSttCea608Enc *self, bool all) {
     return GST_FLOW_OK;
   GstFlowReturn ret = GST_FLOW_OK;
   if (all) {
-    while (ret == GST_FLOW_OK && !st->encoder->idle())
+    while (ret == GST_FLOW_OK && (!st->encoder->idle() || (st->service && !st->service->idle())))
       ret = push_frame(self);
     return ret;
   }
@@ -256,6 +304,8 @@ static GstFlowReturn chain(GstPad *, GstObject *parent, GstBuffer *buf) {
     GST_LOG_OBJECT(self, "caption %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT ": %s",
                    GST_TIME_ARGS(pts), GST_TIME_ARGS(duration), text.c_str());
     st->encoder->push({text, pts, duration});
+    if (st->service)
+      st->service->push({text, pts, duration});
   }
   gst_buffer_unref(buf);
   st->known_until = std::max<GstClockTime>(st->known_until, pts + duration);
@@ -265,6 +315,7 @@ static GstFlowReturn chain(GstPad *, GstObject *parent, GstBuffer *buf) {
 static void reset_state(GstSttCea608Enc *self) {
   State *st = self->state;
   st->encoder.reset();
+  st->service.reset();
   st->have_segment = false;
   st->known_until = 0;
   gst_segment_init(&st->segment, GST_FORMAT_TIME);
@@ -289,7 +340,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
     st->have_segment = true;
     st->known_until = std::max<GstClockTime>(st->known_until, segment->start);
     if (st->encoder)
-      st->encoder->start_at(st->encoder->frame_at(segment->start));
+      start_at(st, st->encoder->frame_at(segment->start));
     return gst_pad_push_event(self->srcpad, event);
   }
   case GST_EVENT_GAP: {
@@ -311,7 +362,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   case GST_EVENT_FLUSH_STOP:
     /* Downstream dropped what we sent: start blank; a segment follows. */
     if (st->encoder)
-      st->encoder->start_at(st->encoder->frame_at(st->segment.start));
+      start_at(st, st->encoder->frame_at(st->segment.start));
     st->known_until = 0;
     return gst_pad_push_event(self->srcpad, event);
   default:
@@ -432,7 +483,8 @@ static void gst_stt_cea608_enc_class_init(GstSttCea608EncClass *klass) {
       object_class, PROP_CHANNEL,
       g_param_spec_enum("channel", "Channel",
                         "CEA-608 caption channel: cc1/cc2 are field 1 (format=raw, or s334-1a), "
-                        "cc3/cc4 field 2 (format=s334-1a, which carries the field)",
+                        "cc3/cc4 field 2 (format=s334-1a, which carries the field); on 708 "
+                        "cc_data output the pair goes in its field's triplet either way",
                         GST_TYPE_STT_CEA608_ENC_CHANNEL, DEFAULT_CHANNEL, flags));
   /**
    * GstSttCea608Enc:framerate:

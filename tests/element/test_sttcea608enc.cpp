@@ -15,8 +15,9 @@ static GstHarness *harness(const char *props,
                            const char *src_caps = "closedcaption/x-cea-608,format=raw") {
   std::string desc = std::string("sttcea608enc ") + props;
   GstHarness *h = gst_harness_new_parse(desc.c_str());
-  gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
+  /* What downstream takes first: the element negotiates on the text caps. */
   gst_harness_set_sink_caps_str(h, src_caps);
+  gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
   return h;
 }
 
@@ -147,6 +148,99 @@ static void test_channels_and_caps() {
   gst_harness_teardown(h);
 }
 
+/* To a 708 consumer (cc_data caps): per frame a CDP's 20 triplets at 29.97
+ * fps, the 608 pair first (cc_type 0, valid), field 2 empty, then service
+ * 1's DTVCC packets (cc_type 3 starts one, 2 continues), then padding. */
+static void test_cc_data_carries_708() {
+  GstHarness *h =
+      harness("framerate=30000/1001 lookahead=1500", "closedcaption/x-cea-708,format=cc_data");
+  push_caption(h, "HELLO", 1000 * MS, 1000 * MS);
+  push_gap(h, 2000 * MS, 2000 * MS);
+  gst_harness_push_event(h, gst_event_new_eos());
+  auto frames = pull_all(h);
+  std::string caps = caps_string(h);
+  g_assert_nonnull(strstr(caps.c_str(), "x-cea-708"));
+  g_assert_nonnull(strstr(caps.c_str(), "cc_data"));
+  assert_grid(frames, 0, 30000, 1001);
+  int packets = 0, eoc = -1;
+  for (size_t i = 0; i < frames.size(); i++) {
+    const auto &b = frames[i].bytes;
+    g_assert_cmpuint(b.size(), ==, 60);
+    g_assert_cmphex(b[0], ==, 0xFC);
+    if (b[1] == 0x94 && b[2] == 0x2f && eoc < 0)
+      eoc = static_cast<int>(i);
+    g_assert_cmphex(b[3], ==, 0xF9);
+    for (size_t t = 6; t < b.size(); t += 3)
+      packets += b[t] == 0xFF; /* valid, cc_type 3 */
+  }
+  g_assert_cmpint(eoc, ==, 30);    /* the 608 flip at 1.001 s, as on raw caps */
+  g_assert_cmpint(packets, ==, 3); /* build, toggle, hide */
+  gst_harness_teardown(h);
+}
+
+/* GStreamer's own 708 renderer shows the captions: cc708overlay (which
+ * renders 708 only) on black video lights pixels while each caption is up
+ * and not before or after. Live video, so the overlay has the caption data
+ * by each frame's time. */
+static void test_cc708overlay_renders() {
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(
+      "cc708overlay name=o ! video/x-raw,format=I420 ! appsink name=out sync=false "
+      "videotestsrc is-live=true pattern=black num-buffers=105 ! "
+      "video/x-raw,width=640,height=360,framerate=30000/1001 ! o.video_sink "
+      "appsrc name=cc format=time caps=text/x-raw,format=utf8 ! sttcea608enc ! o.cc_sink",
+      &error);
+  g_assert_no_error(error);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "cc");
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  struct Cue {
+    double start, end;
+    const char *text;
+  } cues[] = {{1.0, 2.0, "HELLO WORLD"}, {2.5, 3.0, "SECOND"}};
+  for (const Cue &c : cues) {
+    GstBuffer *b = gst_buffer_new_memdup(c.text, strlen(c.text));
+    GST_BUFFER_PTS(b) = static_cast<GstClockTime>(c.start * GST_SECOND);
+    GST_BUFFER_DURATION(b) = static_cast<GstClockTime>((c.end - c.start) * GST_SECOND);
+    GstFlowReturn ret;
+    g_signal_emit_by_name(src, "push-buffer", b, &ret);
+    gst_buffer_unref(b);
+  }
+  GstFlowReturn ret;
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  int lit_frames = 0;
+  for (;;) {
+    GstSample *got = nullptr;
+    g_signal_emit_by_name(out, "pull-sample", &got);
+    if (!got)
+      break;
+    GstBuffer *b = gst_sample_get_buffer(got);
+    double t = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
+    GstMapInfo map;
+    gst_buffer_map(b, &map, GST_MAP_READ);
+    long lit = 0;
+    for (gsize i = 0; i < 640 * 360; i++) /* the luma plane */
+      lit += map.data[i] > 64;
+    gst_buffer_unmap(b, &map);
+    gst_sample_unref(got);
+    bool inside = false, near_edge = false;
+    for (const Cue &c : cues) {
+      inside = inside || (t >= c.start + 0.2 && t < c.end - 0.2);
+      near_edge = near_edge || (t > c.start - 0.2 && t < c.end + 0.2);
+    }
+    if (inside)
+      g_assert_cmpint(lit, >, 100);
+    else if (!near_edge)
+      g_assert_cmpint(lit, ==, 0);
+    lit_frames += lit > 0;
+  }
+  g_assert_cmpint(lit_frames, >=, 30); /* about 1.5 s of the 3.5 */
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(out);
+  gst_object_unref(pipeline);
+}
+
 /* The latency query adds the lookahead; a flush starts blank on the grid of
  * the new segment. */
 static void test_latency_and_flush() {
@@ -183,5 +277,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/sttcea608enc/frames-gaps-and-eos", test_frames_gaps_and_eos);
   g_test_add_func("/sttcea608enc/channels-and-caps", test_channels_and_caps);
   g_test_add_func("/sttcea608enc/latency-and-flush", test_latency_and_flush);
+  g_test_add_func("/sttcea608enc/cc-data-carries-708", test_cc_data_carries_708);
+  g_test_add_func("/sttcea608enc/cc708overlay-renders", test_cc708overlay_renders);
   return g_test_run();
 }
