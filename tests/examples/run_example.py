@@ -1217,6 +1217,89 @@ def example_broadcast_outage(r):
     expect(not twice, "lines shown twice: %s" % twice)
 
 
+BROADCAST_RECEIVER = (
+    "gst-launch-1.0 udpsrc port=5000 caps=\"video/mpegts,systemstream=(boolean)true,"
+    "packetsize=(int)188\" ! tsdemux name=d d. ! video/x-h264 ! queue ! h264parse ! avdec_h264 ! "
+    "videoconvert ! videorate ! video/x-raw,format=I420,framerate=30000/1001 ! queue "
+    "max-size-time=8000000000 max-size-buffers=0 max-size-bytes=0 ! cccombiner name=cc ! x264enc "
+    "tune=zerolatency ! h264parse ! mpegtsmux ! udpsink host=127.0.0.1 port=5002 d. ! audio/mpeg ! "
+    "queue ! aacparse ! avdec_aac ! audioconvert ! audioresample ! dgtranscribebin "
+    "caption-max-chars=32 ! sttcea608enc ! ccconverter ! closedcaption/x-cea-708,format=cc_data ! "
+    "cc.caption")
+
+
+def free_udp_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def example_broadcast_live(r):
+    """docs/broadcast-captions.md's live receiver, as written but for its ports, its output (a
+    TS file instead of UDP) and the emulator's URLs, behind a real sender: the 34 s LibriVox MP4
+    (black H.264, AAC) remuxed to MPEG-TS over UDP on loopback in real time (udpsink sync=true).
+    The receiver runs with -e; once the sender is done and the captions have stopped coming it
+    gets SIGINT (EOS) and finishes its files. ffmpeg's decoder reads the CEA-608 captions back
+    out of the re-encoded H.264: the text pad's one for one, each within 0.5 s of its PTS."""
+    import signal
+    video_in, reference = speech_mp4(r)
+    port = free_udp_port()
+    ts, text_srt, cc_srt = r.path("live.ts"), r.path("live.srt"), r.path("live-cea608.srt")
+    emu = r.emulator(engine="pocketsphinx")
+    p = doc_pipelines.find(r.opts.source, "docs/broadcast-captions.md", BROADCAST_RECEIVER)
+    text = p.text
+    print("docs/broadcast-captions.md:%d: %s" % (p.line, text))
+    for old, new in [("udpsrc port=5000", "udpsrc port=%d" % port),
+                     ("udpsink host=127.0.0.1 port=5002", "filesink location=" + q(ts)),
+                     ("dgtranscribebin caption-max-chars=32 ! sttcea608enc",
+                      "dgtranscribebin caption-max-chars=32 stream-url=%s batch-url=%s ! tee "
+                      "name=t t. ! %s ! srtenc ! filesink async=false location=%s t. ! %s ! "
+                      "sttcea608enc" % (emu.ws, emu.http, UNBOUNDED_QUEUE, q(text_srt),
+                                        UNBOUNDED_QUEUE)),
+                     ("gst-launch-1.0 ", "exec gst-launch-1.0 -e -m ")]:
+        check(old in text, "docs/broadcast-captions.md:%d: %r not in the receiver any more"
+              % (p.line, old))
+        text = text.replace(old, new, 1)
+    log_path = r.path("receiver.log")
+    try:
+        with open(log_path, "w") as log:
+            receiver = subprocess.Popen(["bash", "-c", text], env=r.env({}), stdout=log,
+                                        stderr=subprocess.STDOUT, text=True)
+            try:
+                deadline = time.monotonic() + 20
+                while "Setting pipeline to PLAYING" not in open(log_path).read():
+                    check(receiver.poll() is None and time.monotonic() < deadline,
+                          "the receiver did not reach PLAYING")
+                    time.sleep(0.1)
+                r.run(["gst-launch-1.0", "filesrc", "location=" + video_in, "!", "qtdemux",
+                       "name=m", "m.video_0", "!", "queue", "!", "h264parse", "!", "mpegtsmux",
+                       "name=x", "alignment=7", "!", "udpsink", "host=127.0.0.1",
+                       "port=%d" % port, "sync=true", "m.audio_0", "!", "queue", "!", "aacparse",
+                       "!", "x."], timeout=90)
+                # The captions of the last speech come up to latency (5 s) + lookahead later.
+                quiet_since, size = time.monotonic(), -1
+                while time.monotonic() - quiet_since < 8:
+                    now = os.path.getsize(text_srt) if os.path.exists(text_srt) else 0
+                    if now != size:
+                        size, quiet_since = now, time.monotonic()
+                    check(receiver.poll() is None, "the receiver ended before its EOS")
+                    time.sleep(0.2)
+                receiver.send_signal(signal.SIGINT)
+                receiver.wait(timeout=30)
+            finally:
+                if receiver.poll() is None:
+                    receiver.kill()
+                    receiver.wait()
+        output = open(log_path, errors="replace").read()
+    finally:
+        emu.stop()
+    print(shown(output), flush=True)
+    check(receiver.returncode == 0, "the receiver exited with %d" % receiver.returncode)
+    check_clean(output, "broadcast receiver")
+    check_broadcast_captions(reference, text_srt, ts, cc_srt)
+
+
 EXAMPLES = {
     "readme": example_readme,
     "readme-stereo": example_readme_stereo,
@@ -1239,6 +1322,7 @@ EXAMPLES = {
     "broadcast-captions": example_broadcast_captions,
     "broadcast-file": example_broadcast_file,
     "broadcast-roll-up": example_broadcast_roll_up,
+    "broadcast-live": example_broadcast_live,
     "broadcast-outage": example_broadcast_outage,
 }
 
