@@ -119,17 +119,25 @@ Cea608Encoder::Cea608Encoder(const Cea608Settings &settings) : settings_(setting
   }
 }
 
+uint64_t CcFrameGrid::time(uint64_t index) const {
+  const uint64_t ns = 1000000000ull * fps_d;
+  return index / fps_n * ns + index % fps_n * ns / fps_n;
+}
+
+uint64_t CcFrameGrid::at(uint64_t t) const {
+  const uint64_t ns = 1000000000ull * fps_d;
+  uint64_t index = t / ns * fps_n + (t % ns) * fps_n / ns;
+  while (time(index) < t)
+    index++;
+  return index;
+}
+
 uint64_t Cea608Encoder::frame_time(uint64_t index) const {
-  const uint64_t ns = 1000000000ull * settings_.fps_d;
-  return index / settings_.fps_n * ns + index % settings_.fps_n * ns / settings_.fps_n;
+  return CcFrameGrid{settings_.fps_n, settings_.fps_d}.time(index);
 }
 
 uint64_t Cea608Encoder::frame_at(uint64_t time) const {
-  const uint64_t ns = 1000000000ull * settings_.fps_d;
-  uint64_t index = time / ns * settings_.fps_n + (time % ns) * settings_.fps_n / ns;
-  while (frame_time(index) < time)
-    index++;
-  return index;
+  return CcFrameGrid{settings_.fps_n, settings_.fps_d}.at(time);
 }
 
 void Cea608Encoder::start_at(uint64_t index) {

@@ -65,6 +65,16 @@ enum class Cea608Command : uint8_t {
   EOC = 0x2F, /* end of caption: swap memories (pop-on) */
 };
 
+/* The video frame grid: frame n starts at n x fps_d / fps_n seconds, in ns
+ * from frame 0, exactly (no drift over hours). Shared by the 608 and 708
+ * encoders so both count the same frames. */
+struct CcFrameGrid {
+  uint32_t fps_n = 30, fps_d = 1;
+  uint64_t time(uint64_t index) const;
+  /* The first frame starting at or after `time`. */
+  uint64_t at(uint64_t time) const;
+};
+
 constexpr unsigned kCea608Columns = 32;
 constexpr unsigned kCea608Rows = 15;
 

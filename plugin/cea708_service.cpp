@@ -85,22 +85,7 @@ std::vector<std::vector<uint8_t>> cea708_packets(const Cea708Atoms &atoms, unsig
 }
 
 Cea708Service::Cea708Service(uint32_t fps_n, uint32_t fps_d, unsigned triplets_per_frame)
-    : fps_n_(fps_n ? fps_n : 30), fps_d_(fps_d ? fps_d : 1),
-      per_frame_(std::max(1u, triplets_per_frame)) {}
-
-/* The same frame grid as Cea608Encoder. */
-uint64_t Cea708Service::frame_time(uint64_t index) const {
-  const uint64_t ns = 1000000000ull * fps_d_;
-  return index / fps_n_ * ns + index % fps_n_ * ns / fps_n_;
-}
-
-uint64_t Cea708Service::frame_at(uint64_t time) const {
-  const uint64_t ns = 1000000000ull * fps_d_;
-  uint64_t index = time / ns * fps_n_ + (time % ns) * fps_n_ / ns;
-  while (frame_time(index) < time)
-    index++;
-  return index;
-}
+    : grid_{fps_n ? fps_n : 30, fps_d ? fps_d : 1}, per_frame_(std::max(1u, triplets_per_frame)) {}
 
 void Cea708Service::queue(Kind kind, uint64_t not_before, const Cea708Atoms &atoms, uint64_t end) {
   for (auto &bytes : cea708_packets(atoms, &sequence_))
@@ -129,7 +114,7 @@ void Cea708Service::push(const Cea608Caption &caption) {
   for (const auto &atom : build)
     bytes += atom.size();
   const uint64_t lead = (bytes + 8) / (2 * per_frame_) + 1; /* headers included, roughly */
-  const uint64_t show = frame_at(caption.start);
+  const uint64_t show = grid_.at(caption.start);
   /* Not before the last show: that hides this window, which may still show. */
   queue(Kind::Build, std::max(show > lead ? show - lead : 0, last_show_), build);
   /* ToggleWindows, 708's pop-on flip: the built window shows and the one
@@ -139,7 +124,7 @@ void Cea708Service::push(const Cea608Caption &caption) {
         {{static_cast<uint8_t>(Cea708Command::TGW),
           static_cast<uint8_t>(bit(window) | (replaces ? bit(1 - window) : 0))}});
   const uint64_t end = caption.start + caption.duration;
-  queue(Kind::Hide, frame_at(end), {{static_cast<uint8_t>(Cea708Command::HDW), bit(window)}}, end);
+  queue(Kind::Hide, grid_.at(end), {{static_cast<uint8_t>(Cea708Command::HDW), bit(window)}}, end);
   last_show_ = show;
 }
 
@@ -172,7 +157,7 @@ std::vector<CcTriplet> Cea708Service::next() {
 }
 
 void Cea708Service::start_at(uint64_t index) {
-  *this = Cea708Service(fps_n_, fps_d_, per_frame_);
+  *this = Cea708Service(grid_.fps_n, grid_.fps_d, per_frame_);
   frame_ = index;
 }
 

@@ -79,11 +79,9 @@ private:
     uint64_t end = 0;        /* Hide: the caption's end, ns */
     std::vector<uint8_t> bytes;
   };
-  uint64_t frame_at(uint64_t time) const;
-  uint64_t frame_time(uint64_t index) const;
   void queue(Kind kind, uint64_t not_before, const Cea708Atoms &atoms, uint64_t end = 0);
 
-  uint32_t fps_n_, fps_d_;
+  CcFrameGrid grid_;
   unsigned per_frame_;
   uint64_t frame_ = 0;
   unsigned sequence_ = 0;
