@@ -2,7 +2,7 @@
 /* dgtranscribebin: the failover and both Deepgram branches in one bin.
  *
  *   sink ─ audioconvert ─ audioresample ─ mono ─ sttfailover ─┬ stream ─ dgstreamsink
- *                                                             ├ batch ─ queue ─ dgbatchsink
+ *   └─ buffers with nothing to convert ──────────┘            ├ batch ─ queue ─ dgbatchsink
  *                                                             └ text ─ src
  *
  * Threads are what a bin costs per stream at scale (docs/performance.md,
@@ -41,6 +41,8 @@
 #include <config.h>
 
 #include "gstdgtranscribebin.h"
+
+#include "converter_bypass.h"
 
 #include <string>
 
@@ -337,10 +339,15 @@ static void gst_dg_transcribe_bin_init(GstDgTranscribeBin *self) {
 
   GstPad *target = gst_element_get_static_pad(convert, "sink");
   GstElementClass *klass = GST_ELEMENT_GET_CLASS(self);
-  gst_element_add_pad(GST_ELEMENT(self),
-                      gst_ghost_pad_new_from_template(
-                          "sink", target, gst_element_class_get_pad_template(klass, "sink")));
+  GstPad *sink = gst_ghost_pad_new_from_template("sink", target,
+                                                 gst_element_class_get_pad_template(klass, "sink"));
   gst_object_unref(target);
+  /* Audio that needs no converting skips the converters (their walk is a
+   * share of the bin's CPU at scale); events still take them. */
+  GstPad *failover_sink = gst_element_get_static_pad(self->failover, "sink");
+  dgf::converter_bypass_install(sink, failover_sink, {convert, resample, mono});
+  gst_object_unref(failover_sink);
+  gst_element_add_pad(GST_ELEMENT(self), sink);
   target = gst_element_get_static_pad(self->failover, "text");
   gst_element_add_pad(GST_ELEMENT(self),
                       gst_ghost_pad_new_from_template(

@@ -14,6 +14,7 @@
 #include <gst/gst.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <sstream>
@@ -269,6 +270,53 @@ void test_streaming_to_webvtt_and_srt() {
   check_files(run, limits, range(0, 100));
   g_assert_cmpint(emu->counters().batch_ok, ==, 0);
   g_assert_cmpuint(run.log->count("stt/degraded"), ==, 0);
+}
+
+/* Buffers into the bin's audioconvert (the first converter). */
+struct ConverterCount {
+  GstPad *pad = nullptr;
+  std::atomic<guint> buffers{0};
+  explicit ConverterCount(GstElement *bin) {
+    GstElement *convert = gst_bin_get_by_name(GST_BIN(bin), "convert");
+    g_assert_nonnull(convert);
+    pad = gst_element_get_static_pad(convert, "sink");
+    gst_object_unref(convert);
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer data) {
+          static_cast<ConverterCount *>(data)->buffers++;
+          return GST_PAD_PROBE_OK;
+        },
+        this, nullptr);
+  }
+  ~ConverterCount() { gst_object_unref(pad); }
+};
+
+/* Audio the sinks take as it is skips the converters after its first buffer
+ * (their walk costs CPU at scale); audio they must convert (stereo) takes
+ * them, from its caps event on, and the words come through either way. */
+void test_converters_skipped_when_idle() {
+  auto emu = dgtest::start_emulator();
+  BinRun run(*emu, "");
+  ConverterCount convert(run.bin);
+  run.play();
+  auto caps_of = [](int channels) {
+    return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout",
+                               G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, 16000, "channels",
+                               G_TYPE_INT, channels, nullptr);
+  };
+  auto push = [&](int channels, uint32_t first, uint32_t count) {
+    GstCaps *caps = caps_of(channels);
+    gst_app_src_set_caps(GST_APP_SRC(run.src), caps); /* queued in order with the buffers */
+    gst_caps_unref(caps);
+    dgtest::push_sequence(run.src, 16000, channels, first, count, 0, false);
+  };
+  push(1, 0, 30);  /* mono: the first buffer shows the converters idle */
+  push(2, 30, 30); /* stereo: mixed down, every buffer */
+  push(1, 60, 30); /* mono again: skipped after one */
+  run.finish();
+  g_assert_cmpuint(convert.buffers.load(), ==, 1 + 30 + 1);
+  check_files(run, Limits{}, range(0, 90));
 }
 
 /* Batch results (up to 2 s, 20 words each) are long: split with the
@@ -603,6 +651,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/dgtranscribebin/batch-results-split-with-defaults",
                   test_batch_results_split_with_defaults);
   g_test_add_func("/dgtranscribebin/outage-inside-the-bin", test_outage_inside_the_bin);
+  g_test_add_func("/dgtranscribebin/converters-skipped-when-idle",
+                  test_converters_skipped_when_idle);
   g_test_add_func("/dgtranscribebin/properties-reach-the-children",
                   test_properties_reach_the_children);
   g_test_add_func("/dgtranscribebin/breakers-shared-through-context",
