@@ -94,15 +94,21 @@ gboolean src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   }
   if (!handled)
     return gst_pad_event_default(pad, parent, event);
-  bool draining;
+  bool draining, wake;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
     draining = priv->draining;
+    /* Live input moves the text pad with its clock tick; a report is worth
+     * a thread wakeup only when it lets a caption leave (most release
+     * nothing: a transcript waits for its ack). Input that is not live
+     * moves the pad with the reports. */
+    wake = !priv->input_live || priv->core.caption_ready();
   }
   priv->cond.notify_all(); /* room in the ledger, a drain done, a state change */
   gst_event_unref(event);
   run_actions(self, actions);
-  wake_captions(self);
+  if (wake)
+    wake_captions(self);
   if (draining)
     start_drain_timer(self); /* progress: the drain waits on from here */
   return TRUE;

@@ -120,6 +120,19 @@ bool CaptionMerger::join_same_start(std::multimap<uint64_t, Caption>::iterator f
   return true;
 }
 
+bool CaptionMerger::caption_ready() const {
+  if (pending_.empty())
+    return false;
+  /* take()'s test for its first caption, without a clock. */
+  const uint64_t w = watermark();
+  auto first = pending_.begin();
+  if (first->first >= w)
+    return false;
+  auto next = std::next(first);
+  bool next_known = next != pending_.end() && next->first < w;
+  return next_known || w >= first->second.start + first->second.duration;
+}
+
 std::vector<CaptionOutput> CaptionMerger::take(uint64_t clock_position) {
   std::vector<CaptionOutput> out;
   const uint64_t known = watermark();

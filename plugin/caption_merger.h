@@ -111,11 +111,12 @@ public:
   uint64_t watermark() const;
   uint64_t live_edge() const { return live_edge_; }
   bool has_pending() const { return !pending_.empty(); }
+  /* take() would release a caption now (not only a gap). */
+  bool caption_ready() const;
   const CaptionMergerStats &stats() const { return stats_; }
   void reset();
 
 private:
-  bool releasable(uint64_t watermark) const;
   /* Merges the first pending caption into the next when both start at once. */
   bool join_same_start(std::multimap<uint64_t, Caption>::iterator first);
   /* Outputs `caption` after what was output; it ends by `next_start`. */

@@ -247,6 +247,8 @@ public:
   /* Captions and gaps ready for the text pad, in order; `clock_position`
    * (a live pipeline's clock) releases everything before it. */
   std::vector<CaptionOutput> take_text(uint64_t clock_position = 0);
+  /* take_text() would release a caption now. */
+  bool caption_ready() const { return merger_.caption_ready(); }
   /* EOS: everything the merger still holds. */
   std::vector<CaptionOutput> finish_text();
 

@@ -54,6 +54,46 @@ static void test_released_after_ack_with_leading_gap() {
   g_assert_cmpstr(c.text.c_str(), ==, "hello");
 }
 
+/* caption_ready() says exactly when take() would release a caption (the
+ * failover wakes its text pad for nothing else): checked on a copy at every
+ * step of a run with both branches, a held cut and same-start captions. */
+static void test_caption_ready_matches_take() {
+  CaptionMerger m;
+  auto check = [&m](const char *step) {
+    CaptionMerger copy = m;
+    std::vector<std::string> released = texts(copy.take());
+    if (m.caption_ready() != !released.empty())
+      g_error("after %s: caption_ready() %d, take() released %zu", step, m.caption_ready(),
+              released.size());
+  };
+  check("nothing");
+  m.routed(Branch::Stream, 0, 3000 * MS);
+  m.add_final(cap(500, 500, "hello"));
+  check("a final, still owed");
+  g_assert_false(m.caption_ready());
+  m.acked(Branch::Stream, 700 * MS);
+  check("an ack inside it (something may still start there)");
+  m.acked(Branch::Stream, 1000 * MS);
+  check("an ack past it");
+  g_assert_true(m.caption_ready());
+  m.take();
+  check("taken");
+  m.add_final(cap(1200, 300, "one"));
+  m.add_final(cap(1200, 300, "two"));
+  check("two at one start, owed");
+  m.routed(Branch::Batch, 3000 * MS, 1000 * MS);
+  m.add_final(cap(3100, 400, "batch", Branch::Batch));
+  m.acked(Branch::Stream, 3000 * MS);
+  check("stream acked, batch owes after the stream's captions");
+  g_assert_true(m.caption_ready());
+  m.take();
+  check("taken again");
+  g_assert_false(m.caption_ready());
+  m.acked(Branch::Batch, 4000 * MS);
+  check("batch acked");
+  g_assert_true(m.caption_ready());
+}
+
 static void test_late_batch_results_keep_order() {
   CaptionMerger m;
   m.routed(Branch::Batch, 0, 5000 * MS);          /* degraded */
@@ -280,6 +320,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/merger/jitter-sliver", test_jitter_sliver_is_not_owed);
   g_test_add_func("/merger/same-start", test_same_start_is_one_cue);
   g_test_add_func("/merger/released-after-ack", test_released_after_ack_with_leading_gap);
+  g_test_add_func("/merger/caption-ready-matches-take", test_caption_ready_matches_take);
   g_test_add_func("/merger/late-batch-order", test_late_batch_results_keep_order);
   g_test_add_func("/merger/overlap-clipped", test_overlap_clipped);
   g_test_add_func("/merger/held-until-end-known", test_held_until_its_end_is_known);
