@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "caption_pad.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 namespace dgf {
@@ -117,6 +119,10 @@ void CaptionPad::loop() {
   std::deque<GstEvent *> events;
   GstEvent *eos = nullptr;
   bool live;
+  /* Asked before the lock: the source takes its own. */
+  uint64_t sleep = kTick;
+  if (source_.idle_for)
+    sleep = std::clamp(source_.idle_for(), kTick, kMaxIdle);
   {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -128,7 +134,7 @@ void CaptionPad::loop() {
       if (!events_.empty() || eos_ || (generation_ != seen_ && !eos_sent_))
         break;
       if (live_ && !eos_sent_) {
-        if (cond_.wait_for(lock, std::chrono::nanoseconds(kTick)) == std::cv_status::timeout)
+        if (cond_.wait_for(lock, std::chrono::nanoseconds(sleep)) == std::cv_status::timeout)
           break; /* the clock moved on */
       } else {
         cond_.wait(lock);

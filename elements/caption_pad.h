@@ -11,7 +11,11 @@
  * for everything before running time minus the pipeline latency (GAP events
  * where nothing was said), so whatever waits on the captions downstream never
  * waits on the service; a caption later than that is still pushed, and its
- * delay is measured (max-observed-delay) so the element can warn.
+ * delay is measured (max-observed-delay) so the element can warn. While the
+ * output is ahead of that (the service answers well within the latency) a
+ * tick would push nothing: the pad sleeps until the clock catches up, at
+ * most kMaxIdle, instead of waking every tick (a thread switch per stream
+ * per tick is most of what the text pad costs at 1,000 streams).
  *
  * Locks: the pad's own mutex guards its queue and flags and is never held
  * while calling the source or pushing. Callers may hold their own lock when
@@ -41,6 +45,9 @@ struct CaptionSource {
   std::function<GstBuffer *(const Caption &caption)> to_buffer;
   /* Live only: stream time the output must reach now, 0 while unknown. */
   std::function<uint64_t()> clock_position;
+  /* Live only: ns until clock_position passes what was pushed (a report
+   * that releases a caption wakes the pad meanwhile); empty: every tick. */
+  std::function<uint64_t()> idle_for;
   /* Live only: running time now minus `pts`'s running time, or NONE. */
   std::function<GstClockTime(uint64_t pts)> delay_of;
   /* A caption was pushed `delay` after its audio (live only). */
@@ -72,6 +79,8 @@ public:
 
   /* Each tick of a live pad, in ns (GAP cadence). */
   static constexpr uint64_t kTick = 100 * GST_MSECOND;
+  /* The longest sleep while the output is ahead of the clock. */
+  static constexpr uint64_t kMaxIdle = 1000 * GST_MSECOND;
 
 private:
   static void loop_cb(gpointer self);

@@ -171,8 +171,10 @@ void set_property(GObject *object, guint prop_id, const GValue *value, GParamSpe
    * so a stream sink connecting later shares it with these settings. */
   if (breaker_changed && priv->breakers.registry())
     ensure_breaker(self);
-  if (latency_changed)
+  if (latency_changed) {
+    wake_captions(self); /* a sleeping text pad's deadline moved */
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  }
 }
 
 void get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {

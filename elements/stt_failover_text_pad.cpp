@@ -72,6 +72,27 @@ static uint64_t caption_clock_position(GstSttFailover *self) {
   return GST_CLOCK_TIME_IS_VALID(position) ? position : 0;
 }
 
+/* Live: how long until the clock forces the text pad past what it pushed
+ * (caption_clock_position passes the output's end); 0 when it already has
+ * or nothing is known. */
+static uint64_t caption_idle_for(GstSttFailover *self) {
+  SttFailoverPrivate *priv = self->priv;
+  GstClockTime now = running_time(self);
+  if (!GST_CLOCK_TIME_IS_VALID(now))
+    return 0;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  if (priv->segment.format != GST_FORMAT_TIME)
+    return 0;
+  GstClockTime pushed =
+      gst_segment_to_running_time(&priv->segment, GST_FORMAT_TIME, priv->core.text_emitted_to());
+  if (!GST_CLOCK_TIME_IS_VALID(pushed))
+    return 0;
+  /* clock_position(t) = t + kTick - latency: past `pushed` by a tick at
+   * t = pushed + latency, where a tick would first push something. */
+  GstClockTime due = pushed + caption_latency_locked(priv);
+  return due > now ? due - now : 0;
+}
+
 /* Live: how long after its audio a caption at `pts` leaves. */
 static GstClockTime caption_delay(GstSttFailover *self, uint64_t pts) {
   GstClockTime now = running_time(self);
@@ -135,6 +156,7 @@ CaptionSource caption_source(GstSttFailover *self) {
   };
   source.to_buffer = [self](const Caption &c) { return caption_buffer(self, c); };
   source.clock_position = [self] { return caption_clock_position(self); };
+  source.idle_for = [self] { return caption_idle_for(self); };
   source.delay_of = [self](uint64_t pts) { return caption_delay(self, pts); };
   source.on_delay = [self](GstClockTime delay) { note_caption_delay(self, delay); };
   return source;
@@ -172,8 +194,11 @@ gboolean text_event(GstPad *pad, GstObject *parent, GstEvent *event) {
   if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
     GstClockTime latency;
     gst_event_parse_latency(event, &latency);
-    std::lock_guard<std::mutex> guard(self->priv->lock);
-    self->priv->configured_latency = latency;
+    {
+      std::lock_guard<std::mutex> guard(self->priv->lock);
+      self->priv->configured_latency = latency;
+    }
+    wake_captions(self); /* a sleeping pad's deadline moved */
   }
   return gst_pad_event_default(pad, parent, event);
 }

@@ -110,6 +110,8 @@ public:
   /* No branch can still produce a caption starting before this. */
   uint64_t watermark() const;
   uint64_t live_edge() const { return live_edge_; }
+  /* Where the output has got to (the end of what take() released). */
+  uint64_t emitted_to() const { return emitted_to_; }
   bool has_pending() const { return !pending_.empty(); }
   /* take() would release a caption now (not only a gap). */
   bool caption_ready() const;

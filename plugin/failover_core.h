@@ -249,6 +249,8 @@ public:
   std::vector<CaptionOutput> take_text(uint64_t clock_position = 0);
   /* take_text() would release a caption now. */
   bool caption_ready() const { return merger_.caption_ready(); }
+  /* Where the text output has got to (pipeline ns). */
+  uint64_t text_emitted_to() const { return merger_.emitted_to(); }
   /* EOS: everything the merger still holds. */
   std::vector<CaptionOutput> finish_text();
 

@@ -319,6 +319,73 @@ void test_converters_skipped_when_idle() {
   check_files(run, Limits{}, range(0, 90));
 }
 
+/* Voluntary context switches of this process's threads named `comm`. */
+guint64 thread_switches(const char *comm) {
+  guint64 total = 0;
+  GDir *dir = g_dir_open("/proc/self/task", 0, nullptr);
+  g_assert_nonnull(dir);
+  while (const char *tid = g_dir_read_name(dir)) {
+    std::string base = std::string("/proc/self/task/") + tid;
+    std::string name = dgtest::read_text_file(base + "/comm");
+    if (name != std::string(comm) + "\n")
+      continue;
+    std::istringstream status(dgtest::read_text_file(base + "/status"));
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        total += g_ascii_strtoull(line.c_str() + strlen("voluntary_ctxt_switches:"), nullptr, 10);
+  }
+  g_dir_close(dir);
+  return total;
+}
+
+/* Live and healthy, the results come well within the latency, so a clock
+ * tick of the text pad would push nothing: the pad sleeps until the clock
+ * catches up with its output (at most a second) instead of waking every
+ * 100 ms, and the captions still come as the reports release them. Real
+ * time (the tick is): over 2 s of live audio a ticking pad wakes about 20
+ * times, a sleeping one a few (its thread's context switches). */
+void test_live_text_pad_sleeps_while_ahead() {
+  auto emu = dgtest::start_emulator();
+  std::string breaker = unique_breaker();
+  std::string desc = "appsrc name=src format=time is-live=true caps=" + std::string(kCaps) +
+                     " ! dgtranscribebin name=t api-key=test-key stream-url=@WS@ "
+                     "batch-url=@HTTP@ breaker=" +
+                     breaker + " batch-breaker=" + breaker + "-batch ! fakesink sync=false";
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(dgtest::with_urls(desc, *emu).c_str(), &err);
+  g_assert_no_error(err);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  BusLog log(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  const uint32_t blocks = 40;
+  guint64 switches_from = 0, switches_to = 0;
+  gint64 start = g_get_monotonic_time();
+  for (uint32_t b = 0; b < blocks; b++) {
+    gint64 due = start + static_cast<gint64>(b) * 100000;
+    gint64 now = g_get_monotonic_time();
+    if (due > now)
+      g_usleep(due - now); /* a live source's pace */
+    if (b == 10)
+      switches_from = thread_switches("failover:text");
+    if (b == 30)
+      switches_to = thread_switches("failover:text");
+    dgtest::push_sequence(src, 16000, 1, b, 1, 0, false);
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  g_assert_true(log.run_to_end());
+  guint64 wakes = switches_to - switches_from;
+  g_test_message("the text pad's thread: %" G_GUINT64_FORMAT " wakeups in 2 s of live audio",
+                 wakes);
+  g_assert_cmpuint(switches_from, >, 0); /* the thread was found */
+  g_assert_cmpuint(wakes, <, 12);
+  dgtest::BlockReport report = dgtest::check_blocks(log.finals(), 0, blocks, 0, 0, 50 * kMs);
+  if (!report.perfect())
+    g_error("%s", report.describe().c_str());
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+}
+
 /* Batch results (up to 2 s, 20 words each) are long: split with the
  * default limits. */
 void test_batch_results_split_with_defaults() {
@@ -653,6 +720,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/dgtranscribebin/outage-inside-the-bin", test_outage_inside_the_bin);
   g_test_add_func("/dgtranscribebin/converters-skipped-when-idle",
                   test_converters_skipped_when_idle);
+  g_test_add_func("/dgtranscribebin/live-text-pad-sleeps-while-ahead",
+                  test_live_text_pad_sleeps_while_ahead);
   g_test_add_func("/dgtranscribebin/properties-reach-the-children",
                   test_properties_reach_the_children);
   g_test_add_func("/dgtranscribebin/breakers-shared-through-context",
