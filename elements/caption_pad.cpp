@@ -119,9 +119,15 @@ void CaptionPad::loop() {
   std::deque<GstEvent *> events;
   GstEvent *eos = nullptr;
   bool live;
-  /* Asked before the lock: the source takes its own. */
+  /* Live only (a file's pad waits for data, not the clock); asked outside
+   * the lock: the source takes its own. */
+  bool ticking;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ticking = live_;
+  }
   uint64_t sleep = kTick;
-  if (source_.idle_for)
+  if (ticking && source_.idle_for)
     sleep = std::clamp(source_.idle_for(), kTick, kMaxIdle);
   {
     std::unique_lock<std::mutex> lock(mutex_);
