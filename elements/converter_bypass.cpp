@@ -36,13 +36,15 @@ struct Bypass {
    * audioresample then pass buffers through; capsfilter never changes one)
    * and no renegotiation pending. */
   bool chain_is_passthrough() const {
-    if (rate <= 0 || bpf <= 0)
+    /* Both ends first: audio that is converted fails here, at one compare
+     * per buffer. */
+    if (rate <= 0 || bpf <= 0 || !same_caps(ghost, target))
       return false;
     for (GstBaseTransform *t : converters)
       if (!same_caps(GST_BASE_TRANSFORM_SINK_PAD(t), GST_BASE_TRANSFORM_SRC_PAD(t)) ||
           gst_pad_needs_reconfigure(GST_BASE_TRANSFORM_SRC_PAD(t)))
         return false;
-    return same_caps(ghost, target);
+    return true;
   }
 
   static bool same_caps(GstPad *a, GstPad *b) {
